@@ -1,0 +1,1 @@
+//! Real non-symmetric eigenvalue solver (being written).

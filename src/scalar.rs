@@ -1,0 +1,206 @@
+//! The floating-point element type and the one math backend.
+//!
+//! Every module does arithmetic through [`Real`]; this file is the only place that decides
+//! where `tanh`, `exp` and `sqrt` come from, so nothing else needs a `cfg`.
+//! The backend is `libm` (pure Rust, no_std, correctly rounded to ~1 ulp). With the
+//! `micromath` feature, `f32` uses micromath's approximations instead: smaller and FPU-light,
+//! but `exp` is only ~2e-3 relative accurate (tanh and sigmoid inherit that error), which is
+//! enough to run a trained network on a microcontroller and not enough for training or for
+//! deciding stability near |λ| = 1. `f64` always uses libm.
+
+use core::fmt::{Debug, Display};
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A real scalar: `f32` or `f64`.
+pub trait Real:
+    Copy
+    + Default
+    + Debug
+    + Display
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// Machine epsilon.
+    const EPSILON: Self;
+    /// Short name of the type (`"f32"` or `"f64"`), used in checkpoints and messages.
+    const NAME: &'static str;
+
+    /// Converts from `f64` (rounding to nearest for `f32`).
+    fn from_f64(v: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn to_f64(self) -> f64;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Exponential.
+    fn exp(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// True unless NaN or infinite.
+    fn is_finite(self) -> bool;
+
+    /// Logistic sigmoid `1 / (1 + e^{-x})`, evaluated without overflow for any sign of `x`.
+    #[inline]
+    fn sigmoid(self) -> Self {
+        if self >= Self::ZERO {
+            Self::ONE / (Self::ONE + (-self).exp())
+        } else {
+            let e = self.exp();
+            e / (Self::ONE + e)
+        }
+    }
+    /// The larger of two values (NaN-propagation is not guaranteed).
+    #[inline]
+    fn max(self, other: Self) -> Self {
+        if self >= other { self } else { other }
+    }
+    /// The smaller of two values.
+    #[inline]
+    fn min(self, other: Self) -> Self {
+        if self <= other { self } else { other }
+    }
+}
+
+/// The math backend: the only place that names libm or micromath.
+mod backend {
+    #[inline]
+    pub fn tanh64(x: f64) -> f64 {
+        libm::tanh(x)
+    }
+    #[inline]
+    pub fn exp64(x: f64) -> f64 {
+        libm::exp(x)
+    }
+    #[inline]
+    pub fn sqrt64(x: f64) -> f64 {
+        libm::sqrt(x)
+    }
+
+    #[cfg(not(feature = "micromath"))]
+    mod f32_backend {
+        #[inline]
+        pub fn tanh32(x: f32) -> f32 {
+            libm::tanhf(x)
+        }
+        #[inline]
+        pub fn exp32(x: f32) -> f32 {
+            libm::expf(x)
+        }
+        #[inline]
+        pub fn sqrt32(x: f32) -> f32 {
+            libm::sqrtf(x)
+        }
+    }
+
+    #[cfg(feature = "micromath")]
+    mod f32_backend {
+        use micromath::F32Ext;
+        #[inline]
+        pub fn exp32(x: f32) -> f32 {
+            x.exp()
+        }
+        /// micromath has no tanh: `tanh x = 1 - 2 / (e^{2x} + 1)`, saturated for large |x|.
+        #[inline]
+        pub fn tanh32(x: f32) -> f32 {
+            if x > 9.0 {
+                1.0
+            } else if x < -9.0 {
+                -1.0
+            } else {
+                1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
+            }
+        }
+        #[inline]
+        pub fn sqrt32(x: f32) -> f32 {
+            x.sqrt()
+        }
+    }
+
+    pub use f32_backend::{exp32, sqrt32, tanh32};
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const EPSILON: Self = f64::EPSILON;
+    const NAME: &'static str = "f64";
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        backend::tanh64(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        backend::exp64(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        backend::sqrt64(self)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f64::abs(self)
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const EPSILON: Self = f32::EPSILON;
+    const NAME: &'static str = "f32";
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        backend::tanh32(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        backend::exp32(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        backend::sqrt32(self)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f32::abs(self)
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}

@@ -1,0 +1,430 @@
+//! Every cell's Jacobians and vector-Jacobian products against central finite differences,
+//! f32 against f64, the const-generic cells against the run-time ones, and the PyTorch cells
+//! against PyTorch's formulas on a hand-computed example.
+
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use common::Rng;
+use fpf::cell::fixed::{GruCell, GruTorchCell, LstmCell, TanhCell};
+use fpf::cell::{Cell, CellKind, CellShape, WeightsMut};
+
+const SIZES: [usize; 6] = [1, 2, 3, 7, 16, 64];
+const N_IN: usize = 3;
+
+struct Case {
+    shape: CellShape,
+    p: Vec<f64>,
+    x: Vec<f64>,
+    h: Vec<f64>,
+}
+
+/// Random weights; `gain` > 1 saturates the nonlinearities.
+fn case(kind: CellKind, nh: usize, gain: f64, seed: u64) -> Case {
+    let mut rng = Rng(seed);
+    let shape = CellShape::new(kind, N_IN, nh);
+    let scale = gain / (nh as f64).sqrt();
+    let p = rng.vec(shape.n_params(), scale);
+    let x = rng.vec(N_IN, 1.0);
+    let h = rng.vec(shape.state_dim(), 0.7);
+    Case { shape, p, x, h }
+}
+
+fn step(shape: CellShape, p: &[f64], x: &[f64], h: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let cell = Cell::from_flat(shape, p).unwrap();
+    let mut out = vec![0.0; shape.state_dim()];
+    let mut cache = vec![0.0; shape.cache_len()];
+    cell.step(x, h, &mut out, &mut cache).unwrap();
+    (out, cache)
+}
+
+/// Central difference of F along coordinate `k` of the vector selected by `which`
+/// (0: state, 1: input, 2: parameters).
+fn fd_column(c: &Case, which: usize, k: usize) -> Vec<f64> {
+    let (mut p, mut x, mut h) = (c.p.clone(), c.x.clone(), c.h.clone());
+    let v = match which {
+        0 => &mut h,
+        1 => &mut x,
+        _ => &mut p,
+    };
+    let base = v[k];
+    let eps = 1e-6 * base.abs().max(1.0);
+    v[k] = base + eps;
+    let (fp, _) = step(c.shape, &p, &x, &h);
+    let v = match which {
+        0 => &mut h,
+        1 => &mut x,
+        _ => &mut p,
+    };
+    v[k] = base - eps;
+    let (fm, _) = step(c.shape, &p, &x, &h);
+    fp.iter()
+        .zip(&fm)
+        .map(|(a, b)| (a - b) / (2.0 * eps))
+        .collect()
+}
+
+fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-3);
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+fn check_case(c: &Case, label: &str) {
+    let s = c.shape;
+    let sd = s.state_dim();
+    let cell = Cell::from_flat(s, &c.p).unwrap();
+    let (_, cache) = step(s, &c.p, &c.x, &c.h);
+    let mut scratch = vec![0.0; cell.jacobian_scratch_len()];
+
+    // State Jacobian.
+    let mut jac = vec![0.0; sd * sd];
+    cell.jacobian(&c.x, &c.h, &cache, &mut jac, &mut scratch)
+        .unwrap();
+    let mut fd = vec![0.0; sd * sd];
+    for j in 0..sd {
+        for (i, v) in fd_column(c, 0, j).into_iter().enumerate() {
+            fd[i * sd + j] = v;
+        }
+    }
+    let e = rel_err(&jac, &fd);
+    assert!(e < 1e-6, "{label}: state Jacobian rel err {e:e}");
+
+    // Input Jacobian.
+    let mut ij = vec![0.0; sd * N_IN];
+    cell.input_jacobian(&c.x, &c.h, &cache, &mut ij, &mut scratch)
+        .unwrap();
+    let mut fdi = vec![0.0; sd * N_IN];
+    for k in 0..N_IN {
+        for (i, v) in fd_column(c, 1, k).into_iter().enumerate() {
+            fdi[i * N_IN + k] = v;
+        }
+    }
+    let e = rel_err(&ij, &fdi);
+    assert!(e < 1e-6, "{label}: input Jacobian rel err {e:e}");
+
+    // Vector-Jacobian products for a random upstream gradient.
+    let mut rng = Rng(99);
+    let g = rng.vec(sd, 1.0);
+    let mut gh = vec![0.0; sd];
+    let mut gx = vec![0.0; N_IN];
+    let mut gp = vec![0.0; s.n_params()];
+    let mut vscratch = vec![0.0; s.scratch_len()];
+    {
+        let mut gw = WeightsMut::from_flat(&s, &mut gp).unwrap();
+        cell.vjp(
+            &c.x,
+            &c.h,
+            &cache,
+            &g,
+            &mut gh,
+            Some(&mut gx),
+            Some(&mut gw),
+            &mut vscratch,
+        )
+        .unwrap();
+    }
+    let want_h: Vec<f64> = (0..sd)
+        .map(|j| (0..sd).map(|i| g[i] * fd[i * sd + j]).sum())
+        .collect();
+    let e = rel_err(&gh, &want_h);
+    assert!(e < 1e-6, "{label}: vjp state rel err {e:e}");
+    let want_x: Vec<f64> = (0..N_IN)
+        .map(|k| (0..sd).map(|i| g[i] * fdi[i * N_IN + k]).sum())
+        .collect();
+    let e = rel_err(&gx, &want_x);
+    assert!(e < 1e-6, "{label}: vjp input rel err {e:e}");
+
+    // Parameters: every one for small sizes, a random sample of 400 for large ones.
+    let n = s.n_params();
+    let idx: Vec<usize> = if n <= 2000 {
+        (0..n).collect()
+    } else {
+        (0..400)
+            .map(|_| (rng.next_u64() % n as u64) as usize)
+            .collect()
+    };
+    let mut got = Vec::new();
+    let mut want = Vec::new();
+    for k in idx {
+        let col = fd_column(c, 2, k);
+        want.push(g.iter().zip(&col).map(|(a, b)| a * b).sum::<f64>());
+        got.push(gp[k]);
+    }
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-6, "{label}: vjp parameter rel err {e:e}");
+
+    // The vjp accumulates into the parameter gradient: a second call doubles it.
+    let before = gp.clone();
+    {
+        let mut gw = WeightsMut::from_flat(&s, &mut gp).unwrap();
+        cell.vjp(
+            &c.x,
+            &c.h,
+            &cache,
+            &g,
+            &mut gh,
+            None,
+            Some(&mut gw),
+            &mut vscratch,
+        )
+        .unwrap();
+    }
+    for (a, b) in gp.iter().zip(&before) {
+        assert!((a - 2.0 * b).abs() <= 1e-12 * b.abs().max(1.0));
+    }
+}
+
+#[test]
+fn jacobians_and_vjps_match_finite_differences() {
+    for kind in CellKind::ALL {
+        for &nh in &SIZES {
+            for (gain, tag) in [(1.0, "normal"), (6.0, "saturated")] {
+                let c = case(kind, nh, gain, 1000 + nh as u64);
+                check_case(&c, &format!("{} H={nh} {tag}", kind.name()));
+            }
+        }
+    }
+}
+
+#[test]
+fn saturated_cases_really_saturate() {
+    // Guard for the test above: with gain 6 most tanh units sit in the flat tails.
+    let c = case(CellKind::Tanh, 64, 6.0, 1064);
+    let (f, _) = step(c.shape, &c.p, &c.x, &c.h);
+    let flat = f.iter().filter(|v| v.abs() > 0.99).count();
+    assert!(flat > 32, "only {flat} of 64 units saturated");
+}
+
+#[test]
+fn f32_agrees_with_f64_to_f32_precision() {
+    for kind in CellKind::ALL {
+        for &nh in &SIZES {
+            let c = case(kind, nh, 1.0, 7 + nh as u64);
+            let s = c.shape;
+            let sd = s.state_dim();
+            let cast = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+            let (p32, x32, h32) = (cast(&c.p), cast(&c.x), cast(&c.h));
+            // Reference in f64 from the f32-rounded inputs, so only arithmetic error remains.
+            let up = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+            let (p64, x64, h64) = (up(&p32), up(&x32), up(&h32));
+            let c32 = Cell::from_flat(s, &p32).unwrap();
+            let c64 = Cell::from_flat(s, &p64).unwrap();
+            let mut o32 = vec![0f32; sd];
+            let mut k32 = vec![0f32; s.cache_len()];
+            c32.step(&x32, &h32, &mut o32, &mut k32).unwrap();
+            let mut o64 = vec![0f64; sd];
+            let mut k64 = vec![0f64; s.cache_len()];
+            c64.step(&x64, &h64, &mut o64, &mut k64).unwrap();
+            let tol = 64.0 * f32::EPSILON as f64 * (nh as f64).sqrt();
+            assert!(
+                rel_err(&up(&o32), &o64) < tol,
+                "{} H={nh} step",
+                kind.name()
+            );
+            let mut j32 = vec![0f32; sd * sd];
+            let mut j64 = vec![0f64; sd * sd];
+            c32.jacobian(
+                &x32,
+                &h32,
+                &k32,
+                &mut j32,
+                &mut vec![0f32; c32.jacobian_scratch_len()],
+            )
+            .unwrap();
+            c64.jacobian(
+                &x64,
+                &h64,
+                &k64,
+                &mut j64,
+                &mut vec![0f64; c64.jacobian_scratch_len()],
+            )
+            .unwrap();
+            assert!(
+                rel_err(&up(&j32), &j64) < tol,
+                "{} H={nh} jacobian",
+                kind.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn fixed_size_cells_match_runtime_cells() {
+    let mut rng = Rng(5);
+    let mut tc = TanhCell::<f64, 2, 3>::zeros();
+    for v in tc.w_x.as_flattened_mut().as_flattened_mut() {
+        *v = rng.normal();
+    }
+    for v in tc.w_h.as_flattened_mut().as_flattened_mut() {
+        *v = rng.normal();
+    }
+    tc.b = [0.1, -0.2, 0.3];
+    let x = [0.5, -1.0];
+    let h = [0.1, 0.2, -0.3];
+    let flat: Vec<f64> = tc
+        .w_x
+        .as_flattened()
+        .as_flattened()
+        .iter()
+        .chain(tc.w_h.as_flattened().as_flattened())
+        .chain(&tc.b)
+        .copied()
+        .collect();
+    let (f_rt, _) = step(CellShape::new(CellKind::Tanh, 2, 3), &flat, &x, &h);
+    let (f, j) = tc.step_with_jacobian(&x, &h);
+    assert_eq!(f.to_vec(), f_rt);
+    assert_eq!(tc.step(&x, &h), f);
+    // J = diag(1 − F²) W_hᵀ for the tanh cell.
+    for i in 0..3 {
+        for k in 0..3 {
+            let want = (1.0 - f[i] * f[i]) * tc.w_h[k][0][i];
+            assert!((j[i][k] - want).abs() < 1e-15);
+        }
+    }
+    // The other fixed-size cells run and agree with their run-time twins.
+    let mut g = GruCell::<f32, 1, 2>::zeros();
+    g.b[1] = [0.5, -0.5];
+    let out = g.step(&[1.0], &[0.2, 0.4]);
+    let z = [1.0 / (1.0 + (-0.5f32).exp()), 1.0 / (1.0 + 0.5f32.exp())];
+    for i in 0..2 {
+        let want = z[i] * [0.2, 0.4][i];
+        assert!((out[i] - want).abs() < 1e-6);
+    }
+    let gt = GruTorchCell::<f64, 1, 2>::zeros();
+    assert_eq!(gt.step(&[1.0], &[0.0, 0.0]), [0.0, 0.0]);
+    let l = LstmCell::<f64, 1, 2>::zeros();
+    // All gates 0.5, g = 0: c' = 0.5 c, h' = 0.5 tanh(c').
+    let (h2, c2) = l.step(&[1.0], &[0.3, 0.3], &[1.0, -2.0]);
+    assert_eq!(c2, [0.5, -1.0]);
+    assert!((h2[0] - 0.5 * 0.5f64.tanh()).abs() < 1e-15);
+}
+
+/// PyTorch's layout: `weight_ih` is `G·H × I` (rows are gates), `weight_hh` `G·H × H`.
+/// Converts to the shared row-vector layout `[w_x | w_h | b_ih | b_hh]`.
+fn from_torch(
+    nh: usize,
+    ni: usize,
+    g: usize,
+    w_ih: &[f64],
+    w_hh: &[f64],
+    b_ih: &[f64],
+    b_hh: &[f64],
+) -> Vec<f64> {
+    let gw = g * nh;
+    let mut p = Vec::new();
+    for k in 0..ni {
+        p.extend((0..gw).map(|r| w_ih[r * ni + k]));
+    }
+    for k in 0..nh {
+        p.extend((0..gw).map(|r| w_hh[r * nh + k]));
+    }
+    p.extend_from_slice(b_ih);
+    p.extend_from_slice(b_hh);
+    p
+}
+
+fn sig(v: f64) -> f64 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+#[test]
+fn gru_torch_matches_pytorch_formulas_by_hand() {
+    // H = 2, I = 1. torch.nn.GRU: r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(…),
+    // n = tanh(W_in x + b_in + r ∗ (W_hn h + b_hn)), h' = (1 − z) ∗ n + z ∗ h.
+    let w_ih = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]; // rows r0 r1 z0 z1 n0 n1
+    let w_hh = [
+        0.1, 0.2, //
+        -0.3, 0.4, //
+        0.5, -0.6, //
+        0.7, 0.8, //
+        -0.9, 1.0, //
+        1.1, -1.2,
+    ];
+    let b_ih = [0.01, 0.02, 0.03, 0.04, 0.05, 0.06];
+    let b_hh = [-0.01, 0.02, -0.03, 0.04, -0.05, 0.06];
+    let x = [0.7];
+    let h = [0.3, -0.4];
+    // By hand, element by element, in PyTorch's column convention.
+    let mut want = [0.0; 2];
+    for i in 0..2 {
+        let row = |m: &[f64], r: usize, v: &[f64]| -> f64 {
+            (0..v.len()).map(|k| m[r * v.len() + k] * v[k]).sum()
+        };
+        let r = sig(row(&w_ih, i, &x) + b_ih[i] + row(&w_hh, i, &h) + b_hh[i]);
+        let z = sig(row(&w_ih, 2 + i, &x) + b_ih[2 + i] + row(&w_hh, 2 + i, &h) + b_hh[2 + i]);
+        let n = (row(&w_ih, 4 + i, &x) + b_ih[4 + i] + r * (row(&w_hh, 4 + i, &h) + b_hh[4 + i]))
+            .tanh();
+        want[i] = (1.0 - z) * n + z * h[i];
+    }
+    // The same numbers, computed once with Python's math module from the formulas above.
+    let literal = [-0.012089671745289327, 0.07530984622333273];
+    let p = from_torch(2, 1, 3, &w_ih, &w_hh, &b_ih, &b_hh);
+    let (got, _) = step(CellShape::new(CellKind::GruTorch, 1, 2), &p, &x, &h);
+    for i in 0..2 {
+        assert!((got[i] - want[i]).abs() < 1e-15, "{got:?} vs {want:?}");
+        assert!(
+            (got[i] - literal[i]).abs() < 1e-12,
+            "{got:?} vs {literal:?}"
+        );
+    }
+}
+
+#[test]
+fn lstm_matches_pytorch_formulas_by_hand() {
+    // H = 2, I = 1, gate rows i0 i1 f0 f1 g0 g1 o0 o1.
+    let w_ih: Vec<f64> = (0..8).map(|k| 0.1 * (k as f64) - 0.35).collect();
+    let w_hh: Vec<f64> = (0..16).map(|k| 0.07 * (k as f64) - 0.5).collect();
+    let b_ih: Vec<f64> = (0..8).map(|k| 0.02 * k as f64).collect();
+    let b_hh: Vec<f64> = (0..8).map(|k| -0.01 * k as f64).collect();
+    let x = [0.9];
+    let (h, c) = ([0.2, -0.1], [0.5, -0.3]);
+    let mut want_h = [0.0; 2];
+    let mut want_c = [0.0; 2];
+    for k in 0..2 {
+        let pre = |r: usize| {
+            w_ih[r] * x[0] + b_ih[r] + w_hh[2 * r] * h[0] + w_hh[2 * r + 1] * h[1] + b_hh[r]
+        };
+        let (i, f, g, o) = (
+            sig(pre(k)),
+            sig(pre(2 + k)),
+            pre(4 + k).tanh(),
+            sig(pre(6 + k)),
+        );
+        want_c[k] = f * c[k] + i * g;
+        want_h[k] = o * want_c[k].tanh();
+    }
+    let literal_h = [0.1501811885630848, -0.0377950749317721];
+    let literal_c = [0.26622750588452476, -0.0625611477441504];
+    let p = from_torch(2, 1, 4, &w_ih, &w_hh, &b_ih, &b_hh);
+    let state = [h[0], h[1], c[0], c[1]];
+    let (got, _) = step(CellShape::new(CellKind::Lstm, 1, 2), &p, &x, &state);
+    for k in 0..2 {
+        assert!((got[k] - want_h[k]).abs() < 1e-15);
+        assert!((got[2 + k] - want_c[k]).abs() < 1e-15);
+        assert!((got[k] - literal_h[k]).abs() < 1e-12, "{got:?}");
+        assert!((got[2 + k] - literal_c[k]).abs() < 1e-12, "{got:?}");
+    }
+}
+
+#[test]
+fn wrong_lengths_are_errors_not_panics() {
+    let s = CellShape::new(CellKind::Gru, 2, 4);
+    let p = vec![0.0; s.n_params()];
+    assert!(Cell::from_flat(s, &p[1..]).is_err());
+    let cell = Cell::from_flat(s, &p).unwrap();
+    let mut out = vec![0.0; 4];
+    let mut cache = vec![0.0; s.cache_len()];
+    let e = cell
+        .step(&[0.0; 3], &[0.0; 4], &mut out, &mut cache)
+        .unwrap_err();
+    assert_eq!((e.what, e.expected, e.got), ("x", 2, 3));
+    assert!(
+        cell.step(&[0.0; 2], &[0.0; 4], &mut out, &mut cache[1..])
+            .is_err()
+    );
+    assert!(CellShape::new(CellKind::Tanh, 1, 0).validate().is_err());
+}
