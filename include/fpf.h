@@ -9,9 +9,199 @@
 #include <stdbool.h>
 
 
+// Largest matrix size `fpf_eig` accepts.
+#define FPF_EIG_MAX_N (1 << 13)
+
+// Result of every fallible C API call. `FPF_OK` is 0; each kind of failure has its own code,
+// and [`super::fpf_last_error_message`] says what exactly went wrong.
+typedef enum {
+  // Success.
+  FPF_OK = 0,
+  // A required pointer argument was NULL.
+  FPF_NULL_POINTER = 1,
+  // A size is zero, too large, or inconsistent with the object it describes.
+  FPF_BAD_SIZE = 2,
+  // An array's length does not match what the object needs.
+  FPF_LENGTH_MISMATCH = 3,
+  // A value is NaN or infinite.
+  FPF_NOT_FINITE = 4,
+  // An option or enum value is out of range.
+  FPF_BAD_OPTION = 5,
+  // A name (parameter, field) is unknown or not valid UTF-8.
+  FPF_UNKNOWN_NAME = 6,
+  // An iterative algorithm hit its iteration cap.
+  FPF_NO_CONVERGENCE = 7,
+  // A computation overflowed to NaN or infinity (a diverging network).
+  FPF_DIVERGED = 8,
+  // The caller's callback asked to stop.
+  FPF_CANCELLED = 9,
+  // Reading or writing a file failed.
+  FPF_IO = 10,
+  // A file or buffer is not a valid checkpoint (bad magic, version, checksum, truncated).
+  FPF_BAD_FORMAT = 11,
+  // A checkpoint does not match the model it is loaded into.
+  FPF_MISMATCH = 12,
+  // An internal error: a panic caught at the boundary (a bug; please report it).
+  FPF_PANIC = 99,
+} fpf_status;
+
+// The result of a search: unique fixed points (after every filter), the slow points the
+// final q filter removed, and all optimized states. Free with `fpf_fixed_points_free`.
+typedef struct fpf_fixed_points fpf_fixed_points;
+
+// A recurrent network in double precision: cell, readout `y = h W_out + b_out` and initial
+// state `h0`. Opaque; create with `fpf_rnn_new`, release with `fpf_rnn_free`.
+typedef struct fpf_rnn fpf_rnn;
+
+// Optimization method: `FPF_METHOD_JOINT`, `FPF_METHOD_SEQUENTIAL` or `FPF_METHOD_NEWTON`.
+typedef uint32_t fpf_method;
+
+// Precision of the q-minimization: `FPF_DTYPE_FLOAT32` or `FPF_DTYPE_FLOAT64`.
+typedef uint32_t fpf_dtype;
+
+// Finder options. Fill with `fpf_finder_options_default`, then edit. Field names and
+// meanings follow the reference FixedPointFinder (see DESIGN.md §3 and the Rust docs of
+// `fpf::find::FinderOptions`).
+typedef struct {
+  // `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL`, `FPF_METHOD_NEWTON`.
+  fpf_method method;
+  // Iteration cap of the q-minimization (5000).
+  size_t max_iters;
+  // Stop a state when q < tol_q (1e-12) …
+  double tol_q;
+  // … or when |Δq| < tol_dq · lr (1e-20).
+  double tol_dq;
+  // Initial Adam learning rate (1.0).
+  double lr_init;
+  // Plateau factor (0.95).
+  double lr_factor;
+  // Plateau patience in iterations (5).
+  size_t lr_patience;
+  // Plateau cooldown in iterations (0).
+  size_t lr_cooldown;
+  // Fixed per-state gradient-norm clip, 0 = off (0).
+  double max_grad_norm;
+  // Adaptive clip as a multiple of the running mean gradient norm, 0 = off (0).
+  double adaptive_grad_clip;
+  // Polish every state with damped Newton in double precision (true).
+  bool newton_polish;
+  // Newton iteration cap (50).
+  size_t newton_max_iters;
+  // Period k: find fixed points of F applied k times (1).
+  size_t period;
+  // Compute dF/dx and dF/du at the unique points (true).
+  bool do_compute_jacobians;
+  // Eigen-decompose the Jacobians (true).
+  bool do_decompose_jacobians;
+  // Uniqueness distance on [x*, u] (1e-3).
+  double tol_unique;
+  // Drop points far from the initial states (true).
+  bool do_exclude_distance_outliers;
+  // Distance-outlier threshold in mean initial distances (10).
+  double outlier_distance_scale;
+  // Re-optimize q outliers sequentially (false).
+  bool do_rerun_q_outliers;
+  // q-outlier threshold as a multiple of the median q (10).
+  double outlier_q_scale;
+  // Keep at most this many unique points, lowest q first (SIZE_MAX = unbounded).
+  size_t max_n_unique;
+  // Final filter: keep points with q < final_q_threshold (1e-8).
+  double final_q_threshold;
+  // `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`.
+  fpf_dtype dtype;
+  // Print the pipeline's steps to stdout (false).
+  bool verbose;
+  // Print the optimizer every `n_iters_per_print_update` iterations (false).
+  bool super_verbose;
+  // Iterations between progress prints (100).
+  size_t n_iters_per_print_update;
+} fpf_finder_options;
+
+// One iteration's statistics, passed to an `fpf_progress_fn`.
+typedef struct {
+  // Iteration (0 = the initial evaluation).
+  size_t iter;
+  // First state of the block being optimized (0 in joint mode).
+  size_t first_state;
+  // States in the block.
+  size_t n_states;
+  // Mean q.
+  double q_mean;
+  // Standard deviation of q.
+  double q_std;
+  // Mean |Δq|.
+  double dq_mean;
+  // Standard deviation of |Δq|.
+  double dq_std;
+  // Learning rate.
+  double lr;
+  // True on the block's last call.
+  bool done;
+} fpf_progress;
+
+// Progress callback: called after every iteration; return false to stop the search, which
+// then fails with `FPF_CANCELLED`. `user` is passed through unchanged.
+typedef bool (*fpf_progress_fn)(const fpf_progress *p, void *user);
+
+// The kind of recurrent cell: one of the `FPF_CELL_*` constants. Any other value is rejected
+// with `FPF_BAD_OPTION`.
+typedef uint32_t fpf_cell;
+
+// All states in one Adam optimizer.
+#define FPF_METHOD_JOINT 0
+
+// One state at a time, each with a fresh optimizer.
+#define FPF_METHOD_SEQUENTIAL 1
+
+// Damped Newton only, no Adam.
+#define FPF_METHOD_NEWTON 2
+
+// Single precision (the reference's default); Newton and eigenvalues always use double.
+#define FPF_DTYPE_FLOAT32 0
+
+// Double precision throughout.
+#define FPF_DTYPE_FLOAT64 1
+
+// Elman cell `F = tanh(x W_ih + h W_hh + b_h)`.
+#define FPF_CELL_TANH 0
+
+// GRU in the seeds' "reset before" convention: `n = tanh(x W_in + (r∘h) W_hn + b_n)`.
+#define FPF_CELL_GRU 1
+
+// GRU in PyTorch's "reset after" convention (`torch.nn.GRU`).
+#define FPF_CELL_GRU_TORCH 2
+
+// LSTM (`torch.nn.LSTM`); the state is `[h, c]` of length `2H`.
+#define FPF_CELL_LSTM 3
+
+// Returned by `fpf_rnn_cell` for a NULL handle; never accepted as input.
+#define FPF_CELL_INVALID 4294967295
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Eigenvalues (and, if `vec_re` and `vec_im` are both non-NULL, unit-norm right
+// eigenvectors) of the real `n × n` row-major matrix `a`, computed in double precision.
+//
+// Eigenvalues are sorted by modulus, largest first (ties: real part, then imaginary part,
+// descending), so a complex pair comes as `+im` then `−im`. Column `k` of the row-major
+// `n × n` arrays `vec_re`, `vec_im` is the eigenvector of eigenvalue `k`.
+// Outputs are written only on success.
+//
+// Errors: `FPF_NULL_POINTER` (`a`, `eig_re`, `eig_im`, or exactly one of the `vec_*`),
+// `FPF_BAD_SIZE` (`n` is 0 or above `FPF_EIG_MAX_N`), `FPF_NOT_FINITE` (NaN/inf in `a`),
+// `FPF_NO_CONVERGENCE` (the QR iteration hit its cap).
+//
+// # Safety
+// `a` must point to `n²` readable doubles, `eig_re` and `eig_im` to `n` writable doubles,
+// and non-NULL `vec_re`, `vec_im` to `n²` writable doubles each.
+fpf_status fpf_eig(size_t n,
+                   const double *a,
+                   double *eig_re,
+                   double *eig_im,
+                   double *vec_re,
+                   double *vec_im);
 
 // Library version, a static NUL-terminated string such as `"0.1.0"`.
 const char *fpf_version(void);
@@ -23,6 +213,236 @@ const char *fpf_version(void);
 // # Safety
 // `buf` must be NULL or point to `cap` writable bytes.
 size_t fpf_last_error_message(char *buf, size_t cap);
+
+// Fills `opts` with the defaults (those of the reference's API). NULL is ignored.
+//
+// # Safety
+// `opts` must be NULL or point to a writable `fpf_finder_options`.
+void fpf_finder_options_default(fpf_finder_options *opts);
+
+// Finds the fixed points of `rnn` from `n_inits` initial states `inits`
+// (`n_inits × state_dim`) at constant inputs (`n_input_rows` = 1 shared row, or `n_inits`
+// rows, of `n_inputs` each). On success `*out` receives a new result handle.
+//
+// # Safety
+// `rnn`, `opts` must be valid handles/structs; `inits` must hold `n_inits·state_dim`
+// doubles and `inputs` `n_input_rows·n_inputs` (may be NULL when `n_inputs` is 0); `out`
+// must be writable.
+fpf_status fpf_find_fixed_points(const fpf_rnn *rnn,
+                                 const fpf_finder_options *opts,
+                                 const double *inits,
+                                 size_t n_inits,
+                                 const double *inputs,
+                                 size_t n_input_rows,
+                                 fpf_fixed_points **out);
+
+// [`fpf_find_fixed_points`] with a progress callback (`progress` may be NULL).
+//
+// # Safety
+// As for `fpf_find_fixed_points`; `progress` must be safe to call with `user`.
+fpf_status fpf_find_fixed_points_progress(const fpf_rnn *rnn,
+                                          const fpf_finder_options *opts,
+                                          const double *inits,
+                                          size_t n_inits,
+                                          const double *inputs,
+                                          size_t n_input_rows,
+                                          fpf_progress_fn progress,
+                                          void *user,
+                                          fpf_fixed_points **out);
+
+// Samples `n_inits` initial states from a trajectory `states`
+// (`n_batch × n_time × state_dim`) into `out` (`n_inits × state_dim`): valid entries
+// (`valid`, `n_batch × n_time` of 0/1, or NULL for all) without replacement unless more are
+// asked for than exist, plus Gaussian noise of standard deviation `noise_scale`,
+// reproducible from `seed`.
+//
+// # Safety
+// Pointers must hold the documented numbers of elements; `valid` may be NULL.
+fpf_status fpf_sample_states(const double *states,
+                             size_t n_batch,
+                             size_t n_time,
+                             size_t state_dim,
+                             const uint8_t *valid,
+                             size_t n_inits,
+                             double noise_scale,
+                             uint64_t seed,
+                             double *out);
+
+// Frees a result; NULL is a no-op.
+//
+// # Safety
+// `fps` must be NULL or a handle from `fpf_find_fixed_points`, not used afterwards.
+void fpf_fixed_points_free(fpf_fixed_points *fps);
+
+// Number of unique fixed points (0 for NULL).
+//
+// # Safety
+// `fps` must be NULL or a live handle.
+size_t fpf_fixed_points_len(const fpf_fixed_points *fps);
+
+// Number of slow points the final q filter removed (0 for NULL).
+//
+// # Safety
+// `fps` must be NULL or a live handle.
+size_t fpf_fixed_points_n_slow(const fpf_fixed_points *fps);
+
+// Eigenvalues of each point's Jacobian, sorted by modulus (largest first): real parts in
+// `re`, imaginary parts in `im`, each `n × state_dim`; `len` = n·state_dim.
+//
+// # Safety
+// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
+fpf_status fpf_fixed_points_eigvals(const fpf_fixed_points *fps,
+                                    double *re,
+                                    double *im,
+                                    size_t len);
+
+// Right eigenvectors, `n × state_dim × state_dim` (column k of each block belongs to
+// eigenvalue k), real and imaginary parts; `len` = n·state_dim².
+//
+// # Safety
+// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
+fpf_status fpf_fixed_points_eigvecs(const fpf_fixed_points *fps,
+                                    double *re,
+                                    double *im,
+                                    size_t len);
+
+// Writes the summary block (`=== Fixed Points Summary ===` …) into `buf` like
+// `fpf_last_error_message` does (truncated, NUL-terminated) and returns its full length.
+//
+// # Safety
+// `fps` must be NULL or a live handle; `buf` NULL or `cap` writable bytes.
+size_t fpf_fixed_points_summary(const fpf_fixed_points *fps, char *buf, size_t cap);
+
+// Creates a model with the seeds' tutorial initialization, reproducible from `seed`: input
+// weights N(0, 0.1²), recurrent weights N(0, 0.5²), `w_out` N(0, 0.1²), biases, `b_out` and
+// `h0` zero. Set trained weights afterwards with `fpf_rnn_set_param`.
+//
+// `n_inputs` may be 0 (an autonomous network; array arguments must still be non-NULL).
+// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`cell` not an `FPF_CELL_*` value),
+// `FPF_BAD_SIZE` (`n_hidden` 0 or above 16384, `n_inputs` above 65536, `n_outputs` 0 or above
+// 65536, or more than 2^28 parameters in all). `*out` is written only on success.
+//
+// # Safety
+// `out` must be NULL or point to writable storage for one pointer.
+fpf_status fpf_rnn_new(fpf_cell cell,
+                       size_t n_inputs,
+                       size_t n_hidden,
+                       size_t n_outputs,
+                       uint64_t seed,
+                       fpf_rnn **out);
+
+// Releases a model. `fpf_rnn_free(NULL)` does nothing.
+//
+// # Safety
+// `rnn` must be NULL or a handle from `fpf_rnn_new` (or `fpf_checkpoint_load`) not yet freed;
+// it must not be used afterwards.
+void fpf_rnn_free(fpf_rnn *rnn);
+
+// State dimension `S`: `H`, or `2H` for the LSTM. 0 for NULL.
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+size_t fpf_rnn_state_dim(const fpf_rnn *rnn);
+
+// Input size `I`. 0 for NULL (and for a network without inputs).
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+size_t fpf_rnn_n_inputs(const fpf_rnn *rnn);
+
+// Hidden size `H`. 0 for NULL.
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+size_t fpf_rnn_n_hidden(const fpf_rnn *rnn);
+
+// Output size `O`. 0 for NULL.
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+size_t fpf_rnn_n_outputs(const fpf_rnn *rnn);
+
+// The cell kind (an `FPF_CELL_*` value); `FPF_CELL_INVALID` for NULL.
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+fpf_cell fpf_rnn_cell(const fpf_rnn *rnn);
+
+// Stores the number of elements of parameter `name` in `*out_len`.
+//
+// Names (row-major arrays, DESIGN.md §4):
+// - tanh: `w_ih` (I×H), `w_hh` (H×H), `b_h` (H); also `torch.nn.RNN`'s `weight_ih_l0`
+//   (H×I), `weight_hh_l0` (H×H), `bias_ih_l0`, `bias_hh_l0` (H each; their sum is `b_h`);
+// - gru: `w_ir`, `w_iz`, `w_in` (I×H), `w_hr`, `w_hz`, `w_hn` (H×H), `b_r`, `b_z`, `b_n` (H);
+// - gru_torch, lstm: `weight_ih_l0` (G·H×I), `weight_hh_l0` (G·H×H), `bias_ih_l0`,
+//   `bias_hh_l0` (G·H), PyTorch's layout and gate order, G = 3 or 4;
+// - every cell: `w_out` (H×O), `b_out` (O), `h0` (state dimension).
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME` (unknown or not UTF-8; the message lists
+// the valid names). `*out_len` is written only on success.
+//
+// # Safety
+// `rnn` must be NULL or a live handle; `name` NULL or NUL-terminated; `out_len` NULL or
+// writable.
+fpf_status fpf_rnn_param_len(const fpf_rnn *rnn, const char *name, size_t *out_len);
+
+// Sets parameter `name` (see `fpf_rnn_param_len` for the names and shapes) from the `len`
+// values at `v`, row-major.
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME`, `FPF_LENGTH_MISMATCH` (`len` is not the
+// parameter's size), `FPF_NOT_FINITE` (a NaN or infinity in `v`). The model is unchanged on
+// error.
+//
+// # Safety
+// `rnn` must be NULL or a live handle not used by another thread during the call; `name` NULL
+// or NUL-terminated; `v` NULL or `len` readable doubles.
+fpf_status fpf_rnn_set_param(fpf_rnn *rnn, const char *name, const double *v, size_t len);
+
+// Copies parameter `name` (see `fpf_rnn_param_len`) into the `len` doubles at `v`, row-major.
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME`, `FPF_LENGTH_MISMATCH`. `v` is written only
+// on success.
+//
+// # Safety
+// `rnn` must be NULL or a live handle; `name` NULL or NUL-terminated; `v` NULL or `len`
+// writable doubles.
+fpf_status fpf_rnn_get_param(const fpf_rnn *rnn, const char *name, double *v, size_t len);
+
+// One step for `n` rows: `h_next[k] = F(h[k], x[k])`, with `x` an `n × n_inputs` array and
+// `h`, `h_next` `n × state_dim` arrays (row-major). `h_next` may be the same buffer as `h`
+// (an in-place step). `n = 0` does nothing.
+//
+// Errors: `FPF_NULL_POINTER` (every pointer must be non-NULL, even for empty arrays),
+// `FPF_BAD_SIZE` (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in `x` or
+// `h`). `h_next` is written only on success.
+//
+// # Safety
+// `rnn` must be NULL or a live handle; `x`, `h` NULL or readable for `n·n_inputs` and
+// `n·state_dim` doubles; `h_next` NULL or writable for `n·state_dim` doubles.
+fpf_status fpf_rnn_step(const fpf_rnn *rnn,
+                        const double *x,
+                        const double *h,
+                        size_t n,
+                        double *h_next);
+
+// Runs `n_trials` trials of `n_time` steps, each from `h0`: `inputs` is
+// `n_trials × n_time × n_inputs`; `states` receives `n_trials × n_time × state_dim`, the state
+// after consuming each input, and `outputs` `n_trials × n_time × n_outputs`, the readout of
+// each state. Zero trials or time steps do nothing.
+//
+// Errors: `FPF_NULL_POINTER` (every pointer must be non-NULL, even for empty arrays),
+// `FPF_BAD_SIZE` (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in
+// `inputs`). `outputs` and `states` are written only on success.
+//
+// # Safety
+// `rnn` must be NULL or a live handle; each array NULL or valid for its length above
+// (`inputs` readable, `outputs` and `states` writable).
+fpf_status fpf_rnn_run(const fpf_rnn *rnn,
+                       const double *inputs,
+                       size_t n_trials,
+                       size_t n_time,
+                       double *outputs,
+                       double *states);
 
 #ifdef __cplusplus
 }  // extern "C"

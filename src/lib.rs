@@ -22,8 +22,14 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod analysis;
 pub mod cell;
+pub mod find;
 pub mod linalg;
+#[cfg(feature = "alloc")]
+pub mod model;
+pub mod optim;
 pub mod scalar;
 
 #[cfg(feature = "std")]

@@ -21,6 +21,7 @@ pub mod fixed;
 mod gru;
 mod gru_torch;
 mod lstm;
+pub mod names;
 mod tanh;
 
 use crate::scalar::Real;

@@ -11,13 +11,19 @@
 
 #![allow(non_camel_case_types)]
 
-// Some helpers are used only by entry points that land with later issues.
-#[allow(dead_code)]
 mod boundary;
-// mod eig; (enabled with the eigen solver)
-#[allow(dead_code)]
+mod eig;
 mod error;
+mod finder;
+mod rnn;
 
 pub use boundary::fpf_status;
-// pub use eig::fpf_eig;
+pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};
+pub use finder::*;
+pub use rnn::{
+    FPF_CELL_GRU, FPF_CELL_GRU_TORCH, FPF_CELL_INVALID, FPF_CELL_LSTM, FPF_CELL_TANH, fpf_cell,
+    fpf_rnn, fpf_rnn_cell, fpf_rnn_free, fpf_rnn_get_param, fpf_rnn_n_hidden, fpf_rnn_n_inputs,
+    fpf_rnn_n_outputs, fpf_rnn_new, fpf_rnn_param_len, fpf_rnn_run, fpf_rnn_set_param,
+    fpf_rnn_state_dim, fpf_rnn_step,
+};

@@ -1,0 +1,112 @@
+//! Damped Newton on `x − G(x) = 0` in f64: solve `(I − J_G) δ = −(x − G(x))`, then
+//! backtrack on q (halving the step until q decreases). Converges quadratically to fixed
+//! points of any stability; used to polish the q-minimization's points and as the `newton`
+//! method. Cost per iteration: one Jacobian of G, one `⅔ S³` LU, a few evaluations of G.
+
+use super::map::{eval, eval_work_len, jacobian, jacobian_work_len};
+use crate::cell::Cell;
+use crate::linalg::lu;
+
+/// Stop once `q` is below this.
+pub const Q_TARGET: f64 = 1e-24;
+/// Backtracking halvings before giving up on a Newton direction.
+const MAX_HALVINGS: usize = 40;
+
+/// How a polish ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewtonOutcome {
+    /// `q < Q_TARGET`.
+    Converged,
+    /// No step along the Newton direction lowered q (q is at its floor, or a slow point).
+    NoProgress,
+    /// `I − J_G` was singular at the current point.
+    Singular,
+    /// The iteration cap was reached with q still decreasing.
+    MaxIters,
+}
+
+/// Result of [`polish`] for one state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NewtonResult {
+    /// How it ended.
+    pub outcome: NewtonOutcome,
+    /// Newton iterations taken.
+    pub iters: usize,
+    /// q at the returned point.
+    pub q: f64,
+}
+
+/// Workspace (f64) that [`polish`] needs; `piv` needs `S` entries.
+pub fn work_len(cell: &Cell<'_, f64>, period: usize) -> usize {
+    let s = cell.shape();
+    let sd = s.state_dim();
+    jacobian_work_len(cell, period).max(eval_work_len(sd, s.cache_len(), s.scratch_len(), period))
+        + sd * sd
+        + 3 * sd
+}
+
+/// Polishes `x` in place (length `S`), at input row `u`, to a zero of `x − G(x)`.
+///
+/// `x` only ever moves to points of lower q: if the first Jacobian is singular, `x` stays
+/// where it was. Lengths: `work` ≥ [`work_len`], `piv` ≥ `S`, `gx` = `S` (receives `G(x)`).
+#[allow(clippy::too_many_arguments)]
+pub fn polish(
+    cell: &Cell<'_, f64>,
+    u: &[f64],
+    x: &mut [f64],
+    period: usize,
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+) -> NewtonResult {
+    let sd = cell.shape().state_dim();
+    let (a, rest) = work.split_at_mut(sd * sd);
+    let (delta, rest) = rest.split_at_mut(sd);
+    let (x_try, rest) = rest.split_at_mut(sd);
+    let (g_try, ev) = rest.split_at_mut(sd);
+    let mut q = eval(cell, u, x, period, gx, None, ev);
+    let mut iters = 0;
+    let outcome = loop {
+        if q < Q_TARGET {
+            break NewtonOutcome::Converged;
+        }
+        if iters == max_iters {
+            break NewtonOutcome::MaxIters;
+        }
+        iters += 1;
+        // A = I − J_G(x);  δ = −(x − G(x)) = G(x) − x.
+        jacobian(cell, u, x, period, a, None, ev);
+        for v in a.iter_mut() {
+            *v = -*v;
+        }
+        for i in 0..sd {
+            a[i * sd + i] += 1.0;
+            delta[i] = gx[i] - x[i];
+        }
+        if lu::factor(sd, a, piv).is_err() {
+            break NewtonOutcome::Singular;
+        }
+        lu::solve(sd, a, piv, delta);
+        let mut alpha = 1.0;
+        let mut accepted = false;
+        for _ in 0..MAX_HALVINGS {
+            for i in 0..sd {
+                x_try[i] = x[i] + alpha * delta[i];
+            }
+            let q_try = eval(cell, u, x_try, period, g_try, None, ev);
+            if q_try < q {
+                x.copy_from_slice(x_try);
+                gx.copy_from_slice(g_try);
+                q = q_try;
+                accepted = true;
+                break;
+            }
+            alpha *= 0.5;
+        }
+        if !accepted {
+            break NewtonOutcome::NoProgress;
+        }
+    };
+    NewtonResult { outcome, iters, q }
+}
