@@ -331,7 +331,8 @@ impl<'a, T: Real> Cell<'a, T> {
 
     /// State Jacobian `J[i][j] = ∂F_i/∂h_j` (`S × S`, row-major) at the point of the `step`
     /// that filled `cache`. `scratch` has length [`CellShape::scratch_len`] plus `S`.
-    /// Cost: `O(S²)` for tanh, `O(H³)` for the gated cells.
+    /// Cost: `O(S²)` for tanh, GRU-torch and LSTM; `O(H³)` for the seeds' GRU (its `W_hn`
+    /// acts on `r∘h`).
     pub fn jacobian(
         &self,
         x: &[T],

@@ -242,7 +242,7 @@ fn analysis_error(e: AnalysisError) -> FfiError {
             FindError::Cancelled => fpf_status::FPF_CANCELLED,
         },
         AnalysisError::Eig { error, .. } => eig_error(*error).status,
-        AnalysisError::Bad { .. } => fpf_status::FPF_BAD_SIZE,
+        AnalysisError::Bad { .. } => fpf_status::FPF_BAD_OPTION,
         AnalysisError::Length { .. } => fpf_status::FPF_LENGTH_MISMATCH,
         AnalysisError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
     };

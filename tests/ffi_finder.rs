@@ -1,0 +1,496 @@
+//! The C ABI of the eigen solver and the finder, driven from Rust exactly as a C caller
+//! would: fixtures in, fixture answers out, and every bad argument a status.
+
+mod common;
+
+use common::{data, read_array};
+use fpf::ffi::*;
+use std::ptr::{null, null_mut};
+
+fn last_error() -> String {
+    let n = unsafe { fpf_last_error_message(null_mut(), 0) };
+    let mut buf = vec![0u8; n + 1];
+    unsafe { fpf_last_error_message(buf.as_mut_ptr().cast(), buf.len()) };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[test]
+fn fpf_eig_matches_the_fixtures() {
+    for name in [
+        "009_gaussian_n128",
+        "026_cyclic_permutation_n64",
+        "030_badly_scaled_n6",
+    ] {
+        let (shape, a) = read_array(&data(&format!("eig/{name}.matrix.txt")));
+        let (_, want) = read_array(&data(&format!("eig/{name}.eig.txt")));
+        let n = shape[0];
+        let (mut re, mut im) = (vec![0.0; n], vec![0.0; n]);
+        let (mut vr, mut vi) = (vec![0.0; n * n], vec![0.0; n * n]);
+        let st = unsafe {
+            fpf_eig(
+                n,
+                a.as_ptr(),
+                re.as_mut_ptr(),
+                im.as_mut_ptr(),
+                vr.as_mut_ptr(),
+                vi.as_mut_ptr(),
+            )
+        };
+        assert_eq!(st, fpf_status::FPF_OK, "{name}: {}", last_error());
+        let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // Multiset comparison: every fixture eigenvalue has a computed one nearby.
+        for k in 0..n {
+            let (wr, wi) = (want[2 * k], want[2 * k + 1]);
+            let best = (0..n)
+                .map(|j| (re[j] - wr).hypot(im[j] - wi))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                best < 1e-8 * norm.max(1.0),
+                "{name}: eigenvalue {k} off by {best:e}"
+            );
+        }
+        // Eigenpairs: ‖A v − λ v‖ / ‖A‖ small.
+        for k in 0..n {
+            let mut worst = 0.0f64;
+            for i in 0..n {
+                let (mut sr, mut si) = (0.0, 0.0);
+                for j in 0..n {
+                    sr += a[i * n + j] * vr[j * n + k];
+                    si += a[i * n + j] * vi[j * n + k];
+                }
+                sr -= re[k] * vr[i * n + k] - im[k] * vi[i * n + k];
+                si -= re[k] * vi[i * n + k] + im[k] * vr[i * n + k];
+                worst = worst.max(sr.hypot(si));
+            }
+            assert!(
+                worst / norm < 1e-10,
+                "{name}: eigenpair {k} residual {worst:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fpf_eig_rejects_bad_arguments_and_writes_nothing() {
+    let a = [1.0, 2.0, 3.0, 4.0];
+    let (mut re, mut im) = ([7.0; 2], [7.0; 2]);
+    let call = |n: usize, a: *const f64, re: *mut f64, im: *mut f64, vr: *mut f64, vi: *mut f64| unsafe {
+        fpf_eig(n, a, re, im, vr, vi)
+    };
+    assert_eq!(
+        call(
+            2,
+            null(),
+            re.as_mut_ptr(),
+            im.as_mut_ptr(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert!(last_error().contains("`a`"));
+    assert_eq!(
+        call(
+            2,
+            a.as_ptr(),
+            null_mut(),
+            im.as_mut_ptr(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        call(
+            2,
+            a.as_ptr(),
+            re.as_mut_ptr(),
+            null_mut(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_NULL_POINTER
+    );
+    let mut v = [0.0; 4];
+    assert_eq!(
+        call(
+            2,
+            a.as_ptr(),
+            re.as_mut_ptr(),
+            im.as_mut_ptr(),
+            v.as_mut_ptr(),
+            null_mut()
+        ),
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        call(
+            0,
+            a.as_ptr(),
+            re.as_mut_ptr(),
+            im.as_mut_ptr(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_BAD_SIZE
+    );
+    assert_eq!(
+        call(
+            usize::MAX,
+            a.as_ptr(),
+            re.as_mut_ptr(),
+            im.as_mut_ptr(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_BAD_SIZE
+    );
+    let nan = [1.0, f64::NAN, 0.0, 1.0];
+    assert_eq!(
+        call(
+            2,
+            nan.as_ptr(),
+            re.as_mut_ptr(),
+            im.as_mut_ptr(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_NOT_FINITE
+    );
+    assert!(last_error().contains("NaN"));
+    assert_eq!((re, im), ([7.0; 2], [7.0; 2]), "outputs written on failure");
+    assert_eq!(
+        call(
+            2,
+            a.as_ptr(),
+            re.as_mut_ptr(),
+            im.as_mut_ptr(),
+            null_mut(),
+            null_mut()
+        ),
+        fpf_status::FPF_OK
+    );
+    assert_eq!(last_error(), "");
+}
+
+/// The flip-flop fixture network as a C handle.
+fn fixture_rnn() -> *mut fpf_rnn {
+    let rd = |f: &str| read_array(&data(&format!("flipflop3_h4_s42/{f}"))).1;
+    let mut rnn = null_mut();
+    assert_eq!(
+        unsafe { fpf_rnn_new(FPF_CELL_TANH, 3, 4, 3, 42, &mut rnn) },
+        fpf_status::FPF_OK
+    );
+    for (name, file) in [
+        ("w_ih", "w_ih.txt"),
+        ("w_hh", "w_hh.txt"),
+        ("b_h", "b_h.txt"),
+        ("w_out", "w_out.txt"),
+        ("b_out", "b_out.txt"),
+        ("h0", "h0.txt"),
+    ] {
+        let v = rd(file);
+        let st = unsafe {
+            fpf_rnn_set_param(
+                rnn,
+                format!("{name}\0").as_ptr().cast(),
+                v.as_ptr(),
+                v.len(),
+            )
+        };
+        assert_eq!(st, fpf_status::FPF_OK, "{name}: {}", last_error());
+    }
+    rnn
+}
+
+fn tutorial_options() -> fpf_finder_options {
+    let mut o = std::mem::MaybeUninit::<fpf_finder_options>::uninit();
+    unsafe { fpf_finder_options_default(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    assert_eq!(
+        (o.max_iters, o.tol_q, o.lr_init, o.lr_patience),
+        (5000, 1e-12, 1.0, 5)
+    );
+    assert_eq!(o.max_n_unique, usize::MAX);
+    o.lr_init = 0.02;
+    o.tol_q = 1e-4;
+    o.final_q_threshold = 1e-6;
+    o.tol_unique = 1e-2;
+    o
+}
+
+#[test]
+fn fpf_find_fixed_points_on_the_flipflop_fixture() {
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let refined = read_array(&data("flipflop3_h4_s42/refined_xstar.txt")).1;
+    let opts = tutorial_options();
+    let zero = [0.0; 3];
+    let mut fps = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points(rnn, &opts, inits.as_ptr(), 1024, zero.as_ptr(), 1, &mut fps)
+    };
+    assert_eq!(st, fpf_status::FPF_OK, "{}", last_error());
+    let n = unsafe { fpf_fixed_points_len(fps) };
+    assert_eq!(n, 25);
+    let mut x = vec![0.0; n * 4];
+    let mut q = vec![0.0; n];
+    let mut stable = vec![0u8; n];
+    let (mut re, mut im) = (vec![0.0; n * 4], vec![0.0; n * 4]);
+    unsafe {
+        assert_eq!(
+            fpf_fixed_points_xstar(fps, x.as_mut_ptr(), x.len()),
+            fpf_status::FPF_OK
+        );
+        assert_eq!(
+            fpf_fixed_points_qstar(fps, q.as_mut_ptr(), q.len()),
+            fpf_status::FPF_OK
+        );
+        assert_eq!(
+            fpf_fixed_points_is_stable(fps, stable.as_mut_ptr(), n),
+            fpf_status::FPF_OK
+        );
+        assert_eq!(
+            fpf_fixed_points_eigvals(fps, re.as_mut_ptr(), im.as_mut_ptr(), n * 4),
+            fpf_status::FPF_OK
+        );
+        // Wrong lengths are errors and write nothing.
+        assert_eq!(
+            fpf_fixed_points_xstar(fps, x.as_mut_ptr(), 3),
+            fpf_status::FPF_LENGTH_MISMATCH
+        );
+        assert_eq!(
+            fpf_fixed_points_qstar(null(), q.as_mut_ptr(), n),
+            fpf_status::FPF_NULL_POINTER
+        );
+    }
+    assert_eq!(stable.iter().filter(|&&s| s == 1).count(), 8);
+    for k in 0..25 {
+        let w = &refined[k * 4..(k + 1) * 4];
+        assert!(
+            (0..n).any(|i| x[i * 4..(i + 1) * 4]
+                .iter()
+                .zip(w)
+                .all(|(a, b)| (a - b).abs() < 1e-6)),
+            "refined point {k} missing"
+        );
+    }
+    for i in 0..n {
+        let r = (0..4)
+            .map(|k| re[i * 4 + k].hypot(im[i * 4 + k]))
+            .fold(0.0, f64::max);
+        assert_eq!(stable[i] == 1, r < 1.0);
+    }
+    let len = unsafe { fpf_fixed_points_summary(fps, null_mut(), 0) };
+    let mut buf = vec![0u8; len + 1];
+    unsafe { fpf_fixed_points_summary(fps, buf.as_mut_ptr().cast(), buf.len()) };
+    let text = String::from_utf8_lossy(&buf[..len]);
+    assert!(text.contains("Stable fixed points: 8 / 25"), "{text}");
+    unsafe {
+        fpf_fixed_points_free(fps);
+        fpf_rnn_free(rnn);
+    }
+}
+
+unsafe extern "C" fn stop_at_5(p: *const fpf_progress, user: *mut std::ffi::c_void) -> bool {
+    let calls = unsafe { &mut *(user as *mut usize) };
+    *calls += 1;
+    unsafe { (*p).iter < 5 }
+}
+
+#[test]
+fn progress_callback_sees_iterations_and_can_cancel() {
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let opts = tutorial_options();
+    let mut calls = 0usize;
+    let mut fps = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points_progress(
+            rnn,
+            &opts,
+            inits.as_ptr(),
+            16,
+            [0.0; 3].as_ptr(),
+            1,
+            Some(stop_at_5),
+            (&mut calls as *mut usize).cast(),
+            &mut fps,
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_CANCELLED);
+    assert!(fps.is_null());
+    assert_eq!(calls, 6);
+    unsafe { fpf_rnn_free(rnn) };
+}
+
+#[test]
+fn finder_rejects_bad_arguments() {
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let zero = [0.0; 3];
+    let good = tutorial_options();
+    let mut fps = null_mut();
+    let find = |o: &fpf_finder_options,
+                x: *const f64,
+                n: usize,
+                u: *const f64,
+                rows: usize,
+                out: *mut *mut fpf_fixed_points| unsafe {
+        fpf_find_fixed_points(rnn, o, x, n, u, rows, out)
+    };
+    let mut bad = good;
+    bad.method = 3;
+    assert_eq!(
+        find(&bad, inits.as_ptr(), 8, zero.as_ptr(), 1, &mut fps),
+        fpf_status::FPF_BAD_OPTION
+    );
+    bad = good;
+    bad.dtype = 9;
+    assert_eq!(
+        find(&bad, inits.as_ptr(), 8, zero.as_ptr(), 1, &mut fps),
+        fpf_status::FPF_BAD_OPTION
+    );
+    for edit in [
+        |o: &mut fpf_finder_options| o.lr_init = -1.0,
+        |o: &mut fpf_finder_options| o.max_iters = 0,
+        |o: &mut fpf_finder_options| o.tol_q = f64::NAN,
+        |o: &mut fpf_finder_options| o.lr_factor = 0.0,
+        |o: &mut fpf_finder_options| o.period = 0,
+    ] {
+        let mut o = good;
+        edit(&mut o);
+        assert_eq!(
+            find(&o, inits.as_ptr(), 8, zero.as_ptr(), 1, &mut fps),
+            fpf_status::FPF_BAD_OPTION,
+            "{}",
+            last_error()
+        );
+    }
+    assert_eq!(
+        find(&good, null(), 8, zero.as_ptr(), 1, &mut fps),
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        find(&good, inits.as_ptr(), 8, null(), 1, &mut fps),
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        find(&good, inits.as_ptr(), 8, zero.as_ptr(), 1, null_mut()),
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        unsafe {
+            fpf_find_fixed_points(null(), &good, inits.as_ptr(), 8, zero.as_ptr(), 1, &mut fps)
+        },
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        unsafe {
+            fpf_find_fixed_points(rnn, null(), inits.as_ptr(), 8, zero.as_ptr(), 1, &mut fps)
+        },
+        fpf_status::FPF_NULL_POINTER
+    );
+    assert_eq!(
+        find(&good, inits.as_ptr(), 0, zero.as_ptr(), 1, &mut fps),
+        fpf_status::FPF_BAD_SIZE
+    );
+    assert_eq!(
+        find(&good, inits.as_ptr(), 8, zero.as_ptr(), 3, &mut fps),
+        fpf_status::FPF_BAD_SIZE
+    );
+    assert_eq!(
+        find(
+            &good,
+            inits.as_ptr(),
+            usize::MAX,
+            zero.as_ptr(),
+            1,
+            &mut fps
+        ),
+        fpf_status::FPF_BAD_SIZE
+    );
+    let mut nan = inits[..32].to_vec();
+    nan[5] = f64::INFINITY;
+    assert_eq!(
+        find(&good, nan.as_ptr(), 8, zero.as_ptr(), 1, &mut fps),
+        fpf_status::FPF_NOT_FINITE
+    );
+    assert!(fps.is_null());
+    // A diverging network (weights of 1e3) still gives finite, bounded states for tanh.
+    let big = vec![1e3; 16];
+    assert_eq!(
+        unsafe { fpf_rnn_set_param(rnn, c"w_hh".as_ptr(), big.as_ptr(), 16) },
+        fpf_status::FPF_OK
+    );
+    assert_eq!(
+        find(&good, inits.as_ptr(), 8, zero.as_ptr(), 1, &mut fps),
+        fpf_status::FPF_OK,
+        "{}",
+        last_error()
+    );
+    unsafe {
+        fpf_fixed_points_free(fps);
+        fpf_fixed_points_free(null_mut());
+        fpf_rnn_free(rnn);
+    }
+}
+
+#[test]
+fn sample_states_is_reproducible_and_checks_masks() {
+    let traj = read_array(&data("flipflop3_h4_s42/hiddens_first8.txt")).1;
+    let mut a = vec![0.0; 100 * 4];
+    let mut b = vec![0.0; 100 * 4];
+    unsafe {
+        assert_eq!(
+            fpf_sample_states(traj.as_ptr(), 8, 64, 4, null(), 100, 0.4, 9, a.as_mut_ptr()),
+            fpf_status::FPF_OK
+        );
+        assert_eq!(
+            fpf_sample_states(traj.as_ptr(), 8, 64, 4, null(), 100, 0.4, 9, b.as_mut_ptr()),
+            fpf_status::FPF_OK
+        );
+    }
+    assert_eq!(a, b);
+    // Without noise every sample is a row of the trajectory, from the valid entries only.
+    let mut mask = vec![0u8; 8 * 64];
+    mask[3 * 64 + 10] = 1;
+    let mut c = vec![0.0; 5 * 4];
+    unsafe {
+        assert_eq!(
+            fpf_sample_states(
+                traj.as_ptr(),
+                8,
+                64,
+                4,
+                mask.as_ptr(),
+                5,
+                0.0,
+                1,
+                c.as_mut_ptr()
+            ),
+            fpf_status::FPF_OK
+        );
+    }
+    let row = &traj[(3 * 64 + 10) * 4..(3 * 64 + 11) * 4];
+    assert!(c.chunks(4).all(|r| r == row));
+    let none = vec![0u8; 8 * 64];
+    let st = unsafe {
+        fpf_sample_states(
+            traj.as_ptr(),
+            8,
+            64,
+            4,
+            none.as_ptr(),
+            5,
+            0.0,
+            1,
+            c.as_mut_ptr(),
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_BAD_OPTION);
+    assert!(last_error().contains("no valid entry"), "{}", last_error());
+    let st =
+        unsafe { fpf_sample_states(traj.as_ptr(), 8, 64, 4, null(), 5, -1.0, 1, c.as_mut_ptr()) };
+    assert_eq!(st, fpf_status::FPF_BAD_OPTION);
+}
