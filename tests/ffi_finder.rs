@@ -418,7 +418,7 @@ fn finder_rejects_bad_arguments() {
     );
     assert!(fps.is_null());
     // A diverging network (weights of 1e3) still gives finite, bounded states for tanh.
-    let big = vec![1e3; 16];
+    let big = [1e3; 16];
     assert_eq!(
         unsafe { fpf_rnn_set_param(rnn, c"w_hh".as_ptr(), big.as_ptr(), 16) },
         fpf_status::FPF_OK
