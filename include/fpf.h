@@ -143,9 +143,15 @@ typedef struct {
 // then fails with `FPF_CANCELLED`. `user` is passed through unchanged.
 typedef bool (*fpf_progress_fn)(const fpf_progress *p, void *user);
 
+// Which set of points `fpf_fixed_points_select` returns.
+typedef uint32_t fpf_set;
+
 // The kind of recurrent cell: one of the `FPF_CELL_*` constants. Any other value is rejected
 // with `FPF_BAD_OPTION`.
 typedef uint32_t fpf_cell;
+
+// How the Newton polish of a point ended.
+typedef uint8_t fpf_newton;
 
 // All states in one Adam optimizer.
 #define FPF_METHOD_JOINT 0
@@ -161,6 +167,30 @@ typedef uint32_t fpf_cell;
 
 // Double precision throughout.
 #define FPF_DTYPE_FLOAT64 1
+
+// The unique fixed points that passed every filter (what the accessors read by default).
+#define FPF_SET_UNIQUE 0
+
+// The unique points the final q filter removed (slow points).
+#define FPF_SET_SLOW 1
+
+// Every optimized state, before uniqueness and filters.
+#define FPF_SET_ALL 2
+
+// Not run (newton_polish off).
+#define FPF_NEWTON_NOT_RUN 0
+
+// Converged to q < 1e-24.
+#define FPF_NEWTON_CONVERGED 1
+
+// No Newton step lowered q further (q at its floor, or a slow point).
+#define FPF_NEWTON_NO_PROGRESS 2
+
+// `I − J` was singular; the point kept is the lowest-q one reached.
+#define FPF_NEWTON_SINGULAR 3
+
+// The Newton iteration cap was reached.
+#define FPF_NEWTON_MAX_ITERS 4
 
 // Elman cell `F = tanh(x W_ih + h W_hh + b_h)`.
 #define FPF_CELL_TANH 0
@@ -312,6 +342,15 @@ fpf_status fpf_fixed_points_eigvecs(const fpf_fixed_points *fps,
 // # Safety
 // `fps` must be NULL or a live handle; `buf` NULL or `cap` writable bytes.
 size_t fpf_fixed_points_summary(const fpf_fixed_points *fps, char *buf, size_t cap);
+
+// A new result handle whose accessors read the chosen set (`FPF_SET_UNIQUE`,
+// `FPF_SET_SLOW` or `FPF_SET_ALL`) of `fps`. Free it with `fpf_fixed_points_free`.
+//
+// # Safety
+// `fps` must be a live handle and `out` writable.
+fpf_status fpf_fixed_points_select(const fpf_fixed_points *fps,
+                                   fpf_set which,
+                                   fpf_fixed_points **out);
 
 // Creates a model with the seeds' tutorial initialization, reproducible from `seed`: input
 // weights N(0, 0.1²), recurrent weights N(0, 0.5²), `w_out` N(0, 0.1²), biases, `b_out` and

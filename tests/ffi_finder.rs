@@ -494,3 +494,61 @@ fn sample_states_is_reproducible_and_checks_masks() {
         unsafe { fpf_sample_states(traj.as_ptr(), 8, 64, 4, null(), 5, -1.0, 1, c.as_mut_ptr()) };
     assert_eq!(st, fpf_status::FPF_BAD_OPTION);
 }
+
+#[test]
+fn select_reads_the_all_and_slow_sets() {
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let mut opts = tutorial_options();
+    opts.newton_polish = false;
+    opts.max_iters = 20;
+    opts.final_q_threshold = 1e-9;
+    let mut fps = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points(
+            rnn,
+            &opts,
+            inits.as_ptr(),
+            256,
+            [0.0; 3].as_ptr(),
+            1,
+            &mut fps,
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_OK, "{}", last_error());
+    let (mut all, mut slow) = (null_mut(), null_mut());
+    unsafe {
+        assert_eq!(
+            fpf_fixed_points_select(fps, FPF_SET_ALL, &mut all),
+            fpf_status::FPF_OK
+        );
+        assert_eq!(
+            fpf_fixed_points_select(fps, FPF_SET_SLOW, &mut slow),
+            fpf_status::FPF_OK
+        );
+        assert_eq!(
+            fpf_fixed_points_select(fps, 7, &mut slow),
+            fpf_status::FPF_BAD_OPTION
+        );
+        assert_eq!(fpf_fixed_points_len(all), 256);
+        let ns = fpf_fixed_points_len(slow);
+        assert_eq!(ns, fpf_fixed_points_n_slow(fps));
+        assert!(ns > 0);
+        let mut flags = vec![9u8; ns];
+        assert_eq!(
+            fpf_fixed_points_is_slow(slow, flags.as_mut_ptr(), ns),
+            fpf_status::FPF_OK
+        );
+        assert!(flags.iter().all(|&f| f == 1));
+        let mut newton = vec![9u8; ns];
+        assert_eq!(
+            fpf_fixed_points_newton(slow, newton.as_mut_ptr(), ns),
+            fpf_status::FPF_OK
+        );
+        assert!(newton.iter().all(|&o| o == FPF_NEWTON_NOT_RUN));
+        fpf_fixed_points_free(all);
+        fpf_fixed_points_free(slow);
+        fpf_fixed_points_free(fps);
+        fpf_rnn_free(rnn);
+    }
+}

@@ -643,3 +643,75 @@ pub unsafe extern "C" fn fpf_fixed_points_summary(
         text.len()
     })
 }
+
+/// Which set of points `fpf_fixed_points_select` returns.
+pub type fpf_set = u32;
+/// The unique fixed points that passed every filter (what the accessors read by default).
+pub const FPF_SET_UNIQUE: fpf_set = 0;
+/// The unique points the final q filter removed (slow points).
+pub const FPF_SET_SLOW: fpf_set = 1;
+/// Every optimized state, before uniqueness and filters.
+pub const FPF_SET_ALL: fpf_set = 2;
+
+/// A new result handle whose accessors read the chosen set (`FPF_SET_UNIQUE`,
+/// `FPF_SET_SLOW` or `FPF_SET_ALL`) of `fps`. Free it with `fpf_fixed_points_free`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_select(
+    fps: *const fpf_fixed_points,
+    which: fpf_set,
+    out: *mut *mut fpf_fixed_points,
+) -> fpf_status {
+    guard(|| {
+        super::boundary::non_null(fps, "fps")?;
+        super::boundary::non_null(out, "out")?;
+        // SAFETY: a live handle by the caller's contract.
+        let r = unsafe { &(*fps).result };
+        let chosen = match which {
+            FPF_SET_UNIQUE => r.unique.clone(),
+            FPF_SET_SLOW => r.slow.clone(),
+            FPF_SET_ALL => r.all.clone(),
+            w => return Err(bad_option("which", &format!("is {w}; must be 0, 1 or 2"))),
+        };
+        let result = FindResult {
+            unique: chosen,
+            slow: r.slow.clone(),
+            all: r.all.clone(),
+        };
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { *out = Box::into_raw(Box::new(fpf_fixed_points { result })) };
+        Ok(())
+    })
+}
+
+/// How the Newton polish of a point ended.
+pub type fpf_newton = u8;
+/// Not run (newton_polish off).
+pub const FPF_NEWTON_NOT_RUN: fpf_newton = 0;
+/// Converged to q < 1e-24.
+pub const FPF_NEWTON_CONVERGED: fpf_newton = 1;
+/// No Newton step lowered q further (q at its floor, or a slow point).
+pub const FPF_NEWTON_NO_PROGRESS: fpf_newton = 2;
+/// `I − J` was singular; the point kept is the lowest-q one reached.
+pub const FPF_NEWTON_SINGULAR: fpf_newton = 3;
+/// The Newton iteration cap was reached.
+pub const FPF_NEWTON_MAX_ITERS: fpf_newton = 4;
+
+array_accessor!(
+    /// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
+    fpf_fixed_points_newton, u8,
+    |f| f.newton.iter().map(|o| match o {
+        None => FPF_NEWTON_NOT_RUN,
+        Some(crate::find::newton::NewtonOutcome::Converged) => FPF_NEWTON_CONVERGED,
+        Some(crate::find::newton::NewtonOutcome::NoProgress) => FPF_NEWTON_NO_PROGRESS,
+        Some(crate::find::newton::NewtonOutcome::Singular) => FPF_NEWTON_SINGULAR,
+        Some(crate::find::newton::NewtonOutcome::MaxIters) => FPF_NEWTON_MAX_ITERS,
+    }).collect()
+);
+array_accessor!(
+    /// 1 where q ≥ final_q_threshold (a slow point), `n`; all 0 in the default set.
+    fpf_fixed_points_is_slow, u8,
+    |f| f.is_slow.iter().map(|&b| b as u8).collect()
+);
