@@ -4,12 +4,14 @@
 
 mod finder;
 mod fixed_points;
+mod pca;
 mod report;
 mod sampling;
 pub mod unique;
 
 pub use finder::{FindResult, FixedPointFinder};
 pub use fixed_points::FixedPoints;
+pub use pca::Pca;
 pub use report::sci;
 pub use sampling::{Gaussian, Samples, Trajectory, sample_states};
 
