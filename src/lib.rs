@@ -25,12 +25,17 @@ extern crate alloc;
 #[cfg(feature = "std")]
 pub mod analysis;
 pub mod cell;
+pub mod checkpoint;
 pub mod find;
 pub mod linalg;
 #[cfg(feature = "alloc")]
 pub mod model;
 pub mod optim;
 pub mod scalar;
+#[cfg(feature = "std")]
+pub mod task;
+#[cfg(feature = "std")]
+pub mod train;
 
 #[cfg(feature = "std")]
 pub mod ffi;
