@@ -211,6 +211,47 @@ typedef uint8_t fpf_newton;
 extern "C" {
 #endif // __cplusplus
 
+// Saves `rnn` to the file `path` in double precision. The file is written atomically (a
+// temporary file in the same directory, flushed, fsynced, then renamed over `path`), so a
+// crash mid-write leaves any previous file intact.
+//
+// # Safety
+// `rnn` must be NULL or a live handle; `path` NULL or a NUL-terminated string.
+fpf_status fpf_checkpoint_save(const fpf_rnn *rnn, const char *path);
+
+// Loads a model checkpoint from `path` into a new handle written to `*out` (only on
+// success; release it with `fpf_rnn_free`). A single-precision checkpoint (written by the
+// Rust API) is widened to double exactly.
+//
+// # Safety
+// `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
+fpf_status fpf_checkpoint_load(const char *path, fpf_rnn **out);
+
+// Loads the checkpoint at `path` into the existing model `rnn`, which must have the same
+// cell kind, `n_inputs`, `n_hidden` and `n_outputs` (`FPF_MISMATCH` otherwise, naming the
+// first field that differs). A single-precision checkpoint is widened exactly. On any error
+// the model is unchanged.
+//
+// # Safety
+// `rnn` must be NULL or a live handle not used concurrently; `path` NULL or a
+// NUL-terminated string.
+fpf_status fpf_checkpoint_load_into(fpf_rnn *rnn, const char *path);
+
+// Saves the points `fps`'s accessors read (the unique fixed points, or the set chosen with
+// `fpf_fixed_points_select`) to the file `path`, every field included, atomically.
+//
+// # Safety
+// `fps` must be NULL or a live handle; `path` NULL or a NUL-terminated string.
+fpf_status fpf_fixed_points_save(const fpf_fixed_points *fps, const char *path);
+
+// Loads fixed points saved by `fpf_fixed_points_save` into a new handle written to `*out`
+// (only on success; free it with `fpf_fixed_points_free`). Its accessors read the loaded
+// points (`FPF_SET_ALL` selects them too); its slow-point set is empty.
+//
+// # Safety
+// `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
+fpf_status fpf_fixed_points_load(const char *path, fpf_fixed_points **out);
+
 // Eigenvalues (and, if `vec_re` and `vec_im` are both non-NULL, unit-norm right
 // eigenvectors) of the real `n × n` row-major matrix `a`, computed in double precision.
 //

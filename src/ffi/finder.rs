@@ -229,7 +229,7 @@ pub type fpf_progress_fn =
 /// The result of a search: unique fixed points (after every filter), the slow points the
 /// final q filter removed, and all optimized states. Free with `fpf_fixed_points_free`.
 pub struct fpf_fixed_points {
-    result: FindResult,
+    pub(crate) result: FindResult,
 }
 
 fn analysis_error(e: AnalysisError) -> FfiError {

@@ -12,12 +12,17 @@
 #![allow(non_camel_case_types)]
 
 mod boundary;
+mod checkpoint;
 mod eig;
 mod error;
 mod finder;
 mod rnn;
 
 pub use boundary::fpf_status;
+pub use checkpoint::{
+    fpf_checkpoint_load, fpf_checkpoint_load_into, fpf_checkpoint_save, fpf_fixed_points_load,
+    fpf_fixed_points_save,
+};
 pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};
 pub use finder::*;

@@ -15,7 +15,7 @@
 //!   all the eigenvalues need. Converged 2×2 blocks with complex eigenvalues are standardized
 //!   to `[a b; c a]` with `b·c < 0`; real pairs are split into two 1×1 blocks.
 
-use super::kernels::{SAFMIN, ULP, copysign, hypot, larfg_small};
+use super::kernels::{SAFMIN, ULP, copysign, hypot, larfg_small, sqrt_abs_prod};
 
 /// Exceptional shift every `KEXSH` iterations without a deflation.
 const KEXSH: usize = 10;
@@ -327,6 +327,22 @@ impl Refl3 {
         let (r0, rest) = m.split_at_mut(n);
         let (r1, r2) = rest.split_at_mut(n);
         let (r0, r1, r2) = (&mut r0[c0..c1], &mut r1[c0..c1], &mut r2[c0..c1]);
+        if c1 - c0 >= 8 {
+            self.rows3(r0, r1, r2);
+        } else {
+            for ((a, b), c) in r0.iter_mut().zip(r1.iter_mut()).zip(r2.iter_mut()) {
+                let sum = *a + self.v2 * *b + self.v3 * *c;
+                *a -= sum * self.t1;
+                *b -= sum * self.t2;
+                *c -= sum * self.t3;
+            }
+        }
+    }
+
+    /// The kernel of [`Refl3::rows`]. Not inlined on purpose: as a function of three
+    /// distinct `&mut` slices the compiler knows they do not alias, and vectorizes.
+    #[inline(never)]
+    fn rows3(&self, r0: &mut [f64], r1: &mut [f64], r2: &mut [f64]) {
         let len = r0.len().min(r1.len()).min(r2.len());
         let (r0, r1, r2) = (&mut r0[..len], &mut r1[..len], &mut r2[..len]);
         for j in 0..len {
@@ -365,6 +381,20 @@ impl Refl2 {
     fn rows(&self, m: &mut [f64], n: usize, c0: usize, c1: usize) {
         let (r0, r1) = m.split_at_mut(n);
         let (r0, r1) = (&mut r0[c0..c1], &mut r1[c0..c1]);
+        if c1 - c0 >= 8 {
+            self.rows2(r0, r1);
+        } else {
+            for (a, b) in r0.iter_mut().zip(r1.iter_mut()) {
+                let sum = *a + self.v2 * *b;
+                *a -= sum * self.t1;
+                *b -= sum * self.t2;
+            }
+        }
+    }
+
+    /// The kernel of [`Refl2::rows`] (not inlined, see [`Refl3::rows3`]).
+    #[inline(never)]
+    fn rows2(&self, r0: &mut [f64], r1: &mut [f64]) {
         let len = r0.len().min(r1.len());
         let (r0, r1) = (&mut r0[..len], &mut r1[..len]);
         for j in 0..len {
@@ -434,7 +464,7 @@ impl Lanv2 {
             let mut z = (p / scale) * p + (bcmax / scale) * bcmis;
             if z >= MULTPL * eps {
                 // Real eigenvalues: compute a and d.
-                z = p + copysign(libm::sqrt(scale) * libm::sqrt(z), p);
+                z = p + copysign(sqrt_abs_prod(scale, z), p);
                 a = d + z;
                 d -= (bcmax / z) * bcmis;
                 let tau = hypot(c, z);
@@ -492,7 +522,7 @@ impl Lanv2 {
         let (rt1i, rt2i) = if c == 0.0 {
             (0.0, 0.0)
         } else {
-            let r = libm::sqrt(libm::fabs(b)) * libm::sqrt(libm::fabs(c));
+            let r = sqrt_abs_prod(b, c);
             (r, -r)
         };
         Lanv2 {

@@ -6,7 +6,7 @@
 //! below the subdiagonal of `a` (as LAPACK does) until [`form_q`] has used them; [`clear_below`]
 //! then zeroes that area. Cost: `10/3 n³` flops for the reduction, `4/3 n³` for `Q`.
 
-use super::kernels::larfg;
+use super::kernels::{dot, larfg};
 
 /// Reduces rows/columns `ilo..=ihi` of the row-major `n × n` matrix `a` to Hessenberg form.
 ///
@@ -42,11 +42,7 @@ pub(super) fn reduce(
         // From the right: A[0..=ihi, i+1..=ihi] -= τ (A v) vᵀ.
         for r in 0..=ihi {
             let row = &mut a[r * n + i + 1..r * n + ihi + 1];
-            let mut s = 0.0;
-            for (x, &vv) in row.iter().zip(v.iter()) {
-                s += x * vv;
-            }
-            let s = s * t;
+            let s = dot(row, v) * t;
             for (x, &vv) in row.iter_mut().zip(v.iter()) {
                 *x -= s * vv;
             }
@@ -104,11 +100,7 @@ pub(super) fn form_q(
         // Column c of Q (row c of qt), c in i+1..=ihi: q_c -= τ v (vᵀ q_c).
         for c in i + 1..=ihi {
             let row = &mut qt[c * n + i + 1..c * n + ihi + 1];
-            let mut s = 0.0;
-            for (x, &vv) in row.iter().zip(v.iter()) {
-                s += x * vv;
-            }
-            let s = s * t;
+            let s = dot(row, v) * t;
             for (x, &vv) in row.iter_mut().zip(v.iter()) {
                 *x -= s * vv;
             }

@@ -17,7 +17,7 @@
 //! eigenvector `k`; a complex pair at `k, k+1` becomes `re = zt[k]`, `im = zt[k+1]` for the
 //! eigenvalue with positive imaginary part).
 
-use super::kernels::{SAFMIN, ULP, copysign, ladiv};
+use super::kernels::{SAFMIN, ULP, copysign, ladiv, sqrt_abs_prod};
 
 /// `T[r][c]` from the transposed storage.
 #[inline(always)]
@@ -140,8 +140,7 @@ pub(super) fn right_vectors(
             // Complex pair at (kp, ki); the vector for λ = wr + i·wi (wi > 0).
             let kp = ki - 1;
             let wr = t(tt, n, ki, ki);
-            let wi =
-                libm::sqrt(libm::fabs(t(tt, n, ki, kp))) * libm::sqrt(libm::fabs(t(tt, n, kp, ki)));
+            let wi = sqrt_abs_prod(t(tt, n, ki, kp), t(tt, n, kp, ki));
             let smin = (ULP * (libm::fabs(wr) + libm::fabs(wi))).max(smlnum);
             let tkpki = t(tt, n, kp, ki);
             let tkikp = t(tt, n, ki, kp);
@@ -254,10 +253,14 @@ pub(super) fn normalize(n: usize, tt: &[f64], zt: &mut [f64]) {
             let v = &mut zt[k * n..(k + 1) * n];
             let amax = v.iter().fold(0.0f64, |m, x| m.max(libm::fabs(*x)));
             if amax > 0.0 {
-                scal(1.0 / amax, v);
-                let p = v.iter().position(|x| libm::fabs(*x) >= TIE).unwrap_or(0);
-                let ss: f64 = v.iter().map(|x| x * x).sum();
-                let s = copysign(1.0 / libm::sqrt(ss), v[p]);
+                // Work with v / amax (entries ≤ 1) without a separate scaling pass.
+                let r = 1.0 / amax;
+                let p = v
+                    .iter()
+                    .position(|x| libm::fabs(*x) * r >= TIE)
+                    .unwrap_or(0);
+                let ss: f64 = v.iter().map(|x| (x * r) * (x * r)).sum();
+                let s = copysign(r / libm::sqrt(ss), v[p]);
                 scal(s, v);
             }
             k += 1;
@@ -269,22 +272,23 @@ pub(super) fn normalize(n: usize, tt: &[f64], zt: &mut [f64]) {
                 .fold(0.0f64, |m, (x, y)| m.max(libm::fabs(*x) + libm::fabs(*y)));
             if amax > 0.0 {
                 let r = 1.0 / amax;
-                scal(r, a);
-                scal(r, b);
-                let m2 = a
+                // Largest squared modulus and squared norm of z / amax in one pass.
+                let (m2, ss) = a
                     .iter()
                     .zip(b.iter())
-                    .fold(0.0f64, |m, (x, y)| m.max(x * x + y * y));
+                    .fold((0.0f64, 0.0f64), |(m, s), (x, y)| {
+                        let q = (x * r) * (x * r) + (y * r) * (y * r);
+                        (m.max(q), s + q)
+                    });
                 let p = a
                     .iter()
                     .zip(b.iter())
-                    .position(|(x, y)| x * x + y * y >= TIE * TIE * m2)
+                    .position(|(x, y)| (x * r) * (x * r) + (y * r) * (y * r) >= TIE * TIE * m2)
                     .unwrap_or(0);
-                let (pr, pi) = (a[p], b[p]);
-                let ss: f64 = a.iter().zip(b.iter()).map(|(x, y)| x * x + y * y).sum();
-                // Multiply by conj(z_p) / (|z_p| · ‖z‖).
-                // |z_p|² ≥ 1/2 − O(1e-6) and 1/2 ≤ ‖z‖² ≤ n after the scaling above.
-                let d = 1.0 / libm::sqrt((pr * pr + pi * pi) * ss);
+                let (pr, pi) = (a[p] * r, b[p] * r);
+                // Multiply by conj(z_p) / (|z_p| · ‖z‖) (all of z / amax): |z_p|² ≥ 1/2 − O(1e-6)
+                // and 1/2 ≤ ‖z‖² ≤ n, so nothing over- or underflows.
+                let d = r / libm::sqrt((pr * pr + pi * pi) * ss);
                 let (cr, ci) = (pr * d, -pi * d);
                 for (x, y) in a.iter_mut().zip(b.iter_mut()) {
                     let nr = *x * cr - *y * ci;
