@@ -4,7 +4,8 @@
 //! tanh RNN, runs it, finds its fixed points from 1024 states sampled along its trajectories
 //! (noise 0.4, the tutorial's finder settings), prints the summary and the top-10 table, and
 //! writes SVG figures. Flags: `--bits N --hidden N --cell tanh|gru|gru_torch|lstm --seed N
-//! --n-inits N --out-dir DIR --init scaled|tutorial --max-epochs N --period K`.
+//! --n-inits N --out-dir DIR --init scaled|tutorial --max-epochs N --period K --checkpoint FILE` (load the
+//! model if FILE exists, else train and save it there).
 //!
 //! The default initialization is `scaled` (recurrent weights N(0, 1/H), spectral radius
 //! about 1): it trains the 16-unit network to 1e-4 in tens of epochs. `--init tutorial`
@@ -31,6 +32,7 @@ struct Args {
     scaled_init: bool,
     max_epochs: usize,
     period: usize,
+    checkpoint: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -44,6 +46,7 @@ fn parse() -> Result<Args, String> {
         scaled_init: true,
         max_epochs: 500,
         period: 1,
+        checkpoint: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +59,7 @@ fn parse() -> Result<Args, String> {
             "--n-inits" => a.n_inits = num(val()?)? as usize,
             "--max-epochs" => a.max_epochs = num(val()?)? as usize,
             "--period" => a.period = num(val()?)? as usize,
+            "--checkpoint" => a.checkpoint = Some(PathBuf::from(val()?)),
             "--out-dir" => a.out_dir = PathBuf::from(val()?),
             "--cell" => {
                 let v = val()?;
@@ -70,7 +74,7 @@ fn parse() -> Result<Args, String> {
                 return Err(
                     "usage: flipflop [--bits N] [--hidden N] [--cell tanh|gru|gru_torch|lstm] \
                             [--seed N] [--n-inits N] [--out-dir DIR] [--init tutorial|scaled] \
-                            [--max-epochs N] [--period K]"
+                            [--max-epochs N] [--period K] [--checkpoint FILE]"
                         .into(),
                 );
             }
@@ -115,29 +119,61 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
     // Model and training (f32, like the reference).
     let shape = CellShape::new(a.cell, a.bits, a.hidden);
-    let mut model: Model<f32> = if a.scaled_init {
-        Model::init_scaled(shape, a.bits, a.seed)?
-    } else {
-        Model::init_random(shape, a.bits, a.seed)?
-    };
     let t = Instant::now();
-    let opts = TrainOptions {
-        learning_rate: 0.08,
-        batch_size: 128,
-        max_epochs: a.max_epochs,
-        min_loss: 1e-4,
-        print_every: 10,
-        verbose: true,
-        seed: a.seed,
-        ..TrainOptions::default()
+    let (model, epochs, final_loss) = match &a.checkpoint {
+        Some(path) if path.exists() => {
+            // A checkpoint of another cell or size is an error naming the mismatch.
+            let m: Model<f32> = fpf::checkpoint::load_model(path)?;
+            if *m.shape() != shape || m.n_outputs() != a.bits {
+                return Err(format!(
+                    "checkpoint {} holds a {} network with {} inputs and {} units, not the {} \
+                     network with {} inputs and {} units asked for",
+                    path.display(),
+                    m.kind().name(),
+                    m.n_inputs(),
+                    m.n_hidden(),
+                    a.cell.name(),
+                    a.bits,
+                    a.hidden
+                )
+                .into());
+            }
+            println!("Loaded model from checkpoint: {}", path.display());
+            (m, 0, f64::NAN)
+        }
+        _ => {
+            if let Some(path) = &a.checkpoint {
+                println!("No checkpoint found ({}). Training...", path.display());
+            }
+            let mut model: Model<f32> = if a.scaled_init {
+                Model::init_scaled(shape, a.bits, a.seed)?
+            } else {
+                Model::init_random(shape, a.bits, a.seed)?
+            };
+            let opts = TrainOptions {
+                learning_rate: 0.08,
+                batch_size: 128,
+                max_epochs: a.max_epochs,
+                min_loss: 1e-4,
+                print_every: 10,
+                verbose: true,
+                seed: a.seed,
+                ..TrainOptions::default()
+            };
+            let report = train(
+                &mut model,
+                &train_data.sequences(),
+                Some(&valid_data.sequences()),
+                &opts,
+                None,
+            )?;
+            if let Some(path) = &a.checkpoint {
+                fpf::checkpoint::save_model(&model, path)?;
+                println!("Saved model to checkpoint: {}", path.display());
+            }
+            (model, report.epochs, report.final_train_loss)
+        }
     };
-    let report = train(
-        &mut model,
-        &train_data.sequences(),
-        Some(&valid_data.sequences()),
-        &opts,
-        None,
-    )?;
     let t_train = t.elapsed();
 
     // Trajectories of the test trials, in f64 for the analysis.
@@ -241,8 +277,8 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
          fixed points {:.3} s, figures {:.3} s, total {:.3} s",
         t_data.as_secs_f64(),
         t_train.as_secs_f64(),
-        report.epochs,
-        fpf::analysis::sci(report.final_train_loss, 2),
+        epochs,
+        fpf::analysis::sci(final_loss, 2),
         t_find.as_secs_f64(),
         t_plot.as_secs_f64(),
         t_all.elapsed().as_secs_f64()
