@@ -597,3 +597,53 @@ fn bad_options_and_inputs_are_errors() {
             .is_err()
     );
 }
+
+#[test]
+fn cooldown_spaces_out_the_rate_drops_and_newton_cap_is_honored() {
+    let ff = flipflop();
+    let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, 3, 4), &ff.params).unwrap();
+    let drops = |cooldown: u32| -> Vec<usize> {
+        let opts = FinderOptions {
+            lr_patience: 0,
+            lr_factor: 0.5,
+            lr_cooldown: cooldown,
+            lr_init: 0.5,
+            max_iters: 40,
+            tol_q: 0.0,
+            newton_polish: false,
+            ..tutorial_opts()
+        };
+        let mut lrs = Vec::new();
+        let mut cb = |p: &fpf::find::Progress| {
+            lrs.push(p.lr);
+            true
+        };
+        FixedPointFinder::new(cell, opts)
+            .unwrap()
+            .find_fixed_points(&ff.inits[..64], &[0.0; 3], None, Some(&mut cb))
+            .unwrap();
+        (1..lrs.len()).filter(|&i| lrs[i] < lrs[i - 1]).collect()
+    };
+    let free = drops(0);
+    let cooled = drops(3);
+    assert!(cooled.len() < free.len(), "{cooled:?} vs {free:?}");
+    assert!(cooled.windows(2).all(|w| w[1] - w[0] >= 4), "{cooled:?}");
+
+    let opts = FinderOptions {
+        newton_max_iters: 1,
+        ..tutorial_opts()
+    };
+    let all = FixedPointFinder::new(cell, opts)
+        .unwrap()
+        .find_fixed_points(&ff.inits[..64], &[0.0; 3], None, None)
+        .unwrap()
+        .all;
+    use fpf::find::newton::NewtonOutcome;
+    assert!(all.newton.iter().all(|o| matches!(
+        o,
+        Some(NewtonOutcome::MaxIters)
+            | Some(NewtonOutcome::Converged)
+            | Some(NewtonOutcome::NoProgress)
+    )));
+    assert!(all.newton.contains(&Some(NewtonOutcome::MaxIters)));
+}

@@ -548,6 +548,29 @@ array_accessor!(
     |f| f.min_period.clone().unwrap_or_else(|| vec![1; f.n])
 );
 
+/// Copies a pair of arrays (real and imaginary parts) of the same length, checking both
+/// pointers before writing either.
+unsafe fn copy_pair(
+    re_src: Option<&Vec<f64>>,
+    im_src: Option<&Vec<f64>>,
+    re: *mut f64,
+    im: *mut f64,
+    len: usize,
+    what: &str,
+) -> FfiResult<()> {
+    let (r, i) = match (re_src, im_src) {
+        (Some(r), Some(i)) => (r, i),
+        _ => return Err(missing(what)),
+    };
+    super::boundary::non_null(re, "re")?;
+    super::boundary::non_null(im, "im")?;
+    // SAFETY: forwarded contract; the first call checks `len`, which both share.
+    unsafe {
+        copy_out(r, re, len, what)?;
+        copy_out(i, im, len, what)
+    }
+}
+
 /// Eigenvalues of each point's Jacobian, sorted by modulus (largest first): real parts in
 /// `re`, imaginary parts in `im`, each `n × state_dim`; `len` = n·state_dim.
 ///
@@ -562,23 +585,16 @@ pub unsafe extern "C" fn fpf_fixed_points_eigvals(
 ) -> fpf_status {
     guard(|| {
         let f = unique(fps)?;
-        let r = f
-            .eigval_re
-            .as_ref()
-            .ok_or_else(|| missing("eigval_J_xstar"))?;
-        let i = f
-            .eigval_im
-            .as_ref()
-            .ok_or_else(|| missing("eigval_J_xstar"))?;
-        super::boundary::non_null(im, "im")?;
-        // SAFETY: forwarded contract (both checked before either is written).
+        // SAFETY: forwarded contract.
         unsafe {
-            super::boundary::non_null(re, "re")?;
-            if len != r.len() {
-                return copy_out(r, re, len, "eigvals");
-            }
-            copy_out(r, re, len, "eigvals")?;
-            copy_out(i, im, len, "eigvals")
+            copy_pair(
+                f.eigval_re.as_ref(),
+                f.eigval_im.as_ref(),
+                re,
+                im,
+                len,
+                "eigval_J_xstar",
+            )
         }
     })
 }
@@ -597,23 +613,16 @@ pub unsafe extern "C" fn fpf_fixed_points_eigvecs(
 ) -> fpf_status {
     guard(|| {
         let f = unique(fps)?;
-        let r = f
-            .eigvec_re
-            .as_ref()
-            .ok_or_else(|| missing("eigvec_J_xstar"))?;
-        let i = f
-            .eigvec_im
-            .as_ref()
-            .ok_or_else(|| missing("eigvec_J_xstar"))?;
-        super::boundary::non_null(re, "re")?;
-        super::boundary::non_null(im, "im")?;
         // SAFETY: forwarded contract.
         unsafe {
-            if len != r.len() {
-                return copy_out(r, re, len, "eigvecs");
-            }
-            copy_out(r, re, len, "eigvecs")?;
-            copy_out(i, im, len, "eigvecs")
+            copy_pair(
+                f.eigvec_re.as_ref(),
+                f.eigvec_im.as_ref(),
+                re,
+                im,
+                len,
+                "eigvec_J_xstar",
+            )
         }
     })
 }
