@@ -12,6 +12,10 @@
 // Largest matrix size `fpf_eig` accepts.
 #define FPF_EIG_MAX_N (1 << 13)
 
+// Version of the C ABI (struct layouts, function signatures, constant values). It changes
+// whenever a compiled caller would have to be rebuilt; compare it with `fpf_abi_version()`.
+#define FPF_ABI_VERSION 1
+
 // Result of every fallible C API call. `FPF_OK` is 0; each kind of failure has its own code,
 // and [`super::fpf_last_error_message`] says what exactly went wrong.
 typedef enum {
@@ -48,6 +52,11 @@ typedef enum {
 // The result of a search: unique fixed points (after every filter), the slow points the
 // final q filter removed, and all optimized states. Free with `fpf_fixed_points_free`.
 typedef struct fpf_fixed_points fpf_fixed_points;
+
+// A fitted PCA: mean, `k` unit-norm principal axes by decreasing variance, and the fraction
+// of the variance each explains. Opaque; create with `fpf_pca_fit`, release with
+// `fpf_pca_free`.
+typedef struct fpf_pca fpf_pca;
 
 // A recurrent network in double precision: cell, readout `y = h W_out + b_out` and initial
 // state `h0`. Opaque; create with `fpf_rnn_new`, release with `fpf_rnn_free`.
@@ -150,6 +159,71 @@ typedef uint32_t fpf_set;
 // with `FPF_BAD_OPTION`.
 typedef uint32_t fpf_cell;
 
+// How `fpf_rnn_new_init` draws the initial weights: one of the `FPF_INIT_*` constants. Any
+// other value is rejected with `FPF_BAD_OPTION`.
+typedef uint32_t fpf_init;
+
+// Training options. Fill with `fpf_train_options_default` (the seeds' `train_flipflop_rnn`
+// settings), then edit.
+typedef struct {
+  // Adam learning rate (0.08).
+  double learning_rate;
+  // Trials per minibatch (128); the remainder of an epoch is dropped.
+  size_t batch_size;
+  // Epoch cap (1000).
+  size_t max_epochs;
+  // Stop once an epoch's training loss is below this (1e-4; 0 = never).
+  double min_loss;
+  // Clip the 2-norm of the full gradient to this (0 = off, the default).
+  double max_grad_norm;
+  // Plateau schedule: multiply the rate by this after `lr_patience` epochs without
+  // improvement (1.0 = fixed rate, the default).
+  double lr_factor;
+  // Epochs without improvement before the rate drops (10).
+  size_t lr_patience;
+  // Epochs between validation losses and printed lines (10; 0 = none).
+  size_t print_every;
+  // Print the tutorial's progress lines to stdout (false).
+  bool verbose;
+  // Seed of the trial shuffling (0).
+  uint64_t seed;
+  // `FPF_DTYPE_FLOAT32` (default, like the reference: an f32 copy of the model is trained
+  // and written back) or `FPF_DTYPE_FLOAT64` (trained in double precision).
+  fpf_dtype dtype;
+} fpf_train_options;
+
+// One epoch's statistics, passed to an `fpf_train_progress_fn`.
+typedef struct {
+  // Epoch, 0-based.
+  size_t epoch;
+  // Mean of the epoch's batch losses.
+  double train_loss;
+  // Validation loss (computed every `print_every` epochs when validation data were
+  // given), NaN otherwise.
+  double valid_loss;
+  // Learning rate used in this epoch.
+  double learning_rate;
+} fpf_train_progress;
+
+// Training progress callback: called after every epoch; return false to stop training
+// (the model keeps what it has learnt and `fpf_train` reports `cancelled`). `user` is passed
+// through unchanged.
+typedef bool (*fpf_train_progress_fn)(const fpf_train_progress *p, void *user);
+
+// The outcome of `fpf_train`.
+typedef struct {
+  // Epochs run.
+  size_t epochs;
+  // The last epoch's training loss.
+  double final_train_loss;
+  // Validation loss of the final model; NaN without validation data.
+  double final_valid_loss;
+  // Stopped because the loss fell below `min_loss`.
+  bool reached_target;
+  // Stopped because the progress callback returned false.
+  bool cancelled;
+} fpf_train_report;
+
 // How the Newton polish of a point ended.
 typedef uint8_t fpf_newton;
 
@@ -206,6 +280,14 @@ typedef uint8_t fpf_newton;
 
 // Returned by `fpf_rnn_cell` for a NULL handle; never accepted as input.
 #define FPF_CELL_INVALID 4294967295
+
+// The seeds' tutorial initialization (as `fpf_rnn_new`): input weights N(0, 0.1²),
+// recurrent weights N(0, 0.5²), `w_out` N(0, 0.1²), the rest zero.
+#define FPF_INIT_TUTORIAL 0
+
+// Scaled initialization: recurrent weights N(0, 1/H) (spectral radius about 1), input
+// weights N(0, 1/I), `w_out` N(0, 1/H), the rest zero. Trains much faster for H ≳ 16.
+#define FPF_INIT_SCALED 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -357,6 +439,78 @@ size_t fpf_fixed_points_len(const fpf_fixed_points *fps);
 // `fps` must be NULL or a live handle.
 size_t fpf_fixed_points_n_slow(const fpf_fixed_points *fps);
 
+// The fixed points x*, `n × state_dim`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_xstar(const fpf_fixed_points *fps, double *out, size_t len);
+
+// F(x*) (the k-fold map for period k), `n × state_dim`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_f_xstar(const fpf_fixed_points *fps, double *out, size_t len);
+
+// Initial states the points came from, `n × state_dim`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_x_init(const fpf_fixed_points *fps, double *out, size_t len);
+
+// Inputs, `n × n_inputs`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_inputs(const fpf_fixed_points *fps, double *out, size_t len);
+
+// q at each point, `n`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_qstar(const fpf_fixed_points *fps, double *out, size_t len);
+
+// |Δq| at the last optimizer step, `n`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_dq(const fpf_fixed_points *fps, double *out, size_t len);
+
+// Optimizer iterations, `n`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_n_iters(const fpf_fixed_points *fps, size_t *out, size_t len);
+
+// Stability (max |λ| < 1) as 0/1, `n`. Needs the decomposition.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_is_stable(const fpf_fixed_points *fps, uint8_t *out, size_t len);
+
+// Number of eigenvalues with |λ| > 1, `n`. Needs the decomposition.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_n_unstable(const fpf_fixed_points *fps, size_t *out, size_t len);
+
+// Jacobians dF/dx, `n × state_dim × state_dim`. Needs do_compute_jacobians.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_jacobians(const fpf_fixed_points *fps, double *out, size_t len);
+
+// Input Jacobians dF/du, `n × state_dim × n_inputs`. Needs do_compute_jacobians.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_dfdu(const fpf_fixed_points *fps, double *out, size_t len);
+
+// Minimal period of each point of a period-k search (1 = a fixed point of F), `n`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_min_period(const fpf_fixed_points *fps, size_t *out, size_t len);
+
 // Eigenvalues of each point's Jacobian, sorted by modulus (largest first): real parts in
 // `re`, imaginary parts in `im`, each `n × state_dim`; `len` = n·state_dim.
 //
@@ -392,6 +546,87 @@ size_t fpf_fixed_points_summary(const fpf_fixed_points *fps, char *buf, size_t c
 fpf_status fpf_fixed_points_select(const fpf_fixed_points *fps,
                                    fpf_set which,
                                    fpf_fixed_points **out);
+
+// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_newton(const fpf_fixed_points *fps, uint8_t *out, size_t len);
+
+// 1 where q ≥ final_q_threshold (a slow point), `n`; all 0 in the default set.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_is_slow(const fpf_fixed_points *fps, uint8_t *out, size_t len);
+
+// Fits `k` principal components to the `n_rows` rows of `data` (`n_rows × dim`, row-major).
+// On success `*out` receives a new handle (free it with `fpf_pca_free`).
+//
+// Errors: `FPF_NULL_POINTER` (`data`, `out`), `FPF_BAD_SIZE` (`n_rows` < 2, `dim` 0 or
+// above 8192, `k` 0 or above `dim`, `n_rows·dim` overflows), `FPF_NOT_FINITE` (NaN or
+// infinity in `data`), `FPF_NO_CONVERGENCE` (the eigen-decomposition failed). `*out` is
+// written only on success.
+//
+// # Safety
+// `data` must be NULL or point to `n_rows·dim` readable doubles; `out` NULL or writable
+// storage for one pointer.
+fpf_status fpf_pca_fit(const double *data, size_t n_rows, size_t dim, size_t k, fpf_pca **out);
+
+// Projects the `n_rows` rows of `data` (`n_rows × dim`) onto the components: `out` receives
+// `n_rows × k` (row-major). `n_rows` = 0 does nothing.
+//
+// Errors: `FPF_NULL_POINTER` (`pca`, `data`, `out`, even for `n_rows` = 0), `FPF_BAD_SIZE`
+// (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in `data`). `out` is written
+// only on success.
+//
+// # Safety
+// `pca` must be NULL or a live handle; `data` NULL or `n_rows·dim` readable doubles; `out`
+// NULL or `n_rows·k` writable doubles.
+fpf_status fpf_pca_transform(const fpf_pca *pca, const double *data, size_t n_rows, double *out);
+
+// Fraction of the total variance along each of the `k` components, largest first;
+// `len` must be `k`.
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_LENGTH_MISMATCH`. `out` is written only on success.
+//
+// # Safety
+// `pca` must be NULL or a live handle; `out` NULL or `len` writable doubles.
+fpf_status fpf_pca_explained_variance_ratio(const fpf_pca *pca, double *out, size_t len);
+
+// The principal axes, `k × dim` (one unit-norm axis per row); `len` must be `k·dim`.
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_LENGTH_MISMATCH`. `out` is written only on success.
+//
+// # Safety
+// `pca` must be NULL or a live handle; `out` NULL or `len` writable doubles.
+fpf_status fpf_pca_components(const fpf_pca *pca, double *out, size_t len);
+
+// The mean of the fitted rows, `dim`; `len` must be `dim`.
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_LENGTH_MISMATCH`. `out` is written only on success.
+//
+// # Safety
+// `pca` must be NULL or a live handle; `out` NULL or `len` writable doubles.
+fpf_status fpf_pca_mean(const fpf_pca *pca, double *out, size_t len);
+
+// Number of components `k`. 0 for NULL.
+//
+// # Safety
+// `pca` must be NULL or a live handle.
+size_t fpf_pca_k(const fpf_pca *pca);
+
+// Data dimension `dim`. 0 for NULL.
+//
+// # Safety
+// `pca` must be NULL or a live handle.
+size_t fpf_pca_dim(const fpf_pca *pca);
+
+// Releases a PCA. `fpf_pca_free(NULL)` does nothing.
+//
+// # Safety
+// `pca` must be NULL or a handle from `fpf_pca_fit` not yet freed; it must not be used
+// afterwards.
+void fpf_pca_free(fpf_pca *pca);
 
 // Creates a model with the seeds' tutorial initialization, reproducible from `seed`: input
 // weights N(0, 0.1²), recurrent weights N(0, 0.5²), `w_out` N(0, 0.1²), biases, `b_out` and
@@ -523,6 +758,90 @@ fpf_status fpf_rnn_run(const fpf_rnn *rnn,
                        size_t n_time,
                        double *outputs,
                        double *states);
+
+// The ABI version this library was built with (`FPF_ABI_VERSION` of its header). A caller
+// compiled against a header with another value must not use the library.
+uint32_t fpf_abi_version(void);
+
+// [`fpf_rnn_new`](super::fpf_rnn_new) with a choice of initialization (`FPF_INIT_TUTORIAL`
+// or `FPF_INIT_SCALED`), reproducible from `seed`.
+//
+// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`cell` or `init` out of range),
+// `FPF_BAD_SIZE` (as `fpf_rnn_new`). `*out` is written only on success.
+//
+// # Safety
+// `out` must be NULL or point to writable storage for one pointer.
+fpf_status fpf_rnn_new_init(fpf_cell cell,
+                            size_t n_inputs,
+                            size_t n_hidden,
+                            size_t n_outputs,
+                            uint64_t seed,
+                            fpf_init init,
+                            fpf_rnn **out);
+
+// Generates `n_trials` trials of the `n_bits`-bit flip-flop task (the seeds'
+// `FlipFlopData(n_bits, n_time, p).generate_data(n_trials)`), reproducibly from `seed`:
+// `inputs` receives the signed pulses (−1, 0, +1; every bit pulses at t = 0, then with
+// probability `p`), `targets` the sign of each bit's last pulse. Both arrays are
+// `n_trials × n_time × n_bits`, row-major, caller-allocated.
+//
+// Errors: `FPF_NULL_POINTER` (`inputs`, `targets`), `FPF_BAD_SIZE` (a size is 0, or
+// `n_trials·n_time·n_bits` overflows or exceeds 2^30), `FPF_NOT_FINITE` (`p` is NaN),
+// `FPF_BAD_OPTION` (`p` outside [0, 1]). The arrays are written only on success.
+//
+// # Safety
+// `inputs` and `targets` must be NULL or point to `n_trials·n_time·n_bits` writable doubles
+// each, not overlapping.
+fpf_status fpf_flipflop_generate(size_t n_bits,
+                                 size_t n_time,
+                                 double p,
+                                 size_t n_trials,
+                                 uint64_t seed,
+                                 double *inputs,
+                                 double *targets);
+
+// Fills `opts` with the defaults (the seeds' `train_flipflop_rnn`: learning rate 0.08,
+// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision). NULL is
+// ignored.
+//
+// # Safety
+// `opts` must be NULL or point to a writable `fpf_train_options`.
+void fpf_train_options_default(fpf_train_options *opts);
+
+// Trains `rnn` by backpropagation through time on the mean squared error of its readout
+// (the seeds' `train_flipflop_rnn`): `inputs` is `n_trials × n_time × n_inputs` and
+// `targets` `n_trials × n_time × n_outputs`. Optional validation data (`valid_inputs`,
+// `valid_targets`, `n_valid` trials of `n_time` steps) give the validation losses; pass
+// `NULL, NULL, 0` for none. `progress` (nullable) is called after every epoch with `user`;
+// `out_report` (nullable) receives the outcome.
+//
+// With `opts->dtype = FPF_DTYPE_FLOAT32` a single-precision copy is trained and written
+// back (rounded values, as the reference trains); with `FPF_DTYPE_FLOAT64` the model is
+// trained in double precision. Stopping from the callback is a success (`FPF_OK`,
+// `cancelled` set) and keeps the parameters reached so far.
+//
+// Errors: `FPF_NULL_POINTER` (`rnn`, `opts`, `inputs`, `targets`, or exactly one of the
+// `valid_*` arrays), `FPF_BAD_OPTION` (an option out of range), `FPF_BAD_SIZE` (no trials or
+// steps, fewer trials than `batch_size`, a size product overflows, `n_valid` > 0 without
+// validation arrays), `FPF_NOT_FINITE` (NaN or infinity in the data), `FPF_DIVERGED` (the
+// loss or gradient became NaN/infinite). On error the model and `*out_report` are unchanged.
+//
+// # Safety
+// `rnn` must be NULL or a live handle not used by another thread during the call; `opts`
+// NULL or a valid struct; each array NULL or readable for its length above; `progress`
+// safe to call with `user`; `out_report` NULL or writable.
+fpf_status fpf_train(fpf_rnn *rnn,
+                     const fpf_train_options *opts,
+                     const double *inputs,
+                     const double *targets,
+                     size_t n_trials,
+                     size_t n_time,
+                     const double *valid_inputs,
+                     const double *valid_targets,
+                     size_t n_valid,
+                     fpf_train_progress_fn progress,
+                     void *user,
+                     fpf_train_report *out_report);
 
 #ifdef __cplusplus
 }  // extern "C"

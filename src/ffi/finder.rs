@@ -476,77 +476,237 @@ fn missing(what: &str) -> FfiError {
     )
 }
 
-macro_rules! array_accessor {
-    ($(#[$doc:meta])* $name:ident, $t:ty, |$f:ident| $get:expr) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// `fps` must be a live handle and `out` must hold `len` writable elements.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(fps: *const fpf_fixed_points, out: *mut $t, len: usize) -> fpf_status {
-            guard(|| {
-                let $f = unique(fps)?;
-                let v: Vec<$t> = $get;
-                // SAFETY: forwarded contract.
-                unsafe { copy_out(&v, out, len, stringify!($name)) }
-            })
-        }
-    };
+/// Runs `get` on the handle's current set and copies its result to `out` (`len` checked).
+unsafe fn read_field<T: Copy>(
+    fps: *const fpf_fixed_points,
+    out: *mut T,
+    len: usize,
+    what: &str,
+    get: impl FnOnce(&FixedPoints) -> FfiResult<Vec<T>>,
+) -> fpf_status {
+    guard(|| {
+        let v = get(unique(fps)?)?;
+        // SAFETY: forwarded contract.
+        unsafe { copy_out(&v, out, len, what) }
+    })
 }
 
-array_accessor!(
-    /// The fixed points x*, `n × state_dim`.
-    fpf_fixed_points_xstar, f64, |f| f.xstar.clone()
-);
-array_accessor!(
-    /// F(x*) (the k-fold map for period k), `n × state_dim`.
-    fpf_fixed_points_f_xstar, f64, |f| f.f_xstar.clone()
-);
-array_accessor!(
-    /// Initial states the points came from, `n × state_dim`.
-    fpf_fixed_points_x_init, f64, |f| f.x_init.clone()
-);
-array_accessor!(
-    /// Inputs, `n × n_inputs`.
-    fpf_fixed_points_inputs, f64, |f| f.inputs.clone()
-);
-array_accessor!(
-    /// q at each point, `n`.
-    fpf_fixed_points_qstar, f64, |f| f.qstar.clone()
-);
-array_accessor!(
-    /// |Δq| at the last optimizer step, `n`.
-    fpf_fixed_points_dq, f64, |f| f.dq.clone()
-);
-array_accessor!(
-    /// Optimizer iterations, `n`.
-    fpf_fixed_points_n_iters, usize, |f| f.n_iters.clone()
-);
-array_accessor!(
-    /// Stability (max |λ| < 1) as 0/1, `n`. Needs the decomposition.
-    fpf_fixed_points_is_stable, u8,
-    |f| f.is_stable.as_ref().ok_or_else(|| missing("is_stable"))?.iter().map(|&b| b as u8).collect()
-);
-array_accessor!(
-    /// Number of eigenvalues with |λ| > 1, `n`. Needs the decomposition.
-    fpf_fixed_points_n_unstable, usize,
-    |f| f.n_unstable.clone().ok_or_else(|| missing("n_unstable"))?
-);
-array_accessor!(
-    /// Jacobians dF/dx, `n × state_dim × state_dim`. Needs do_compute_jacobians.
-    fpf_fixed_points_jacobians, f64,
-    |f| f.j_xstar.clone().ok_or_else(|| missing("J_xstar"))?
-);
-array_accessor!(
-    /// Input Jacobians dF/du, `n × state_dim × n_inputs`. Needs do_compute_jacobians.
-    fpf_fixed_points_dfdu, f64,
-    |f| f.dfdu.clone().ok_or_else(|| missing("dFdu"))?
-);
-array_accessor!(
-    /// Minimal period of each point of a period-k search (1 = a fixed point of F), `n`.
-    fpf_fixed_points_min_period, usize,
-    |f| f.min_period.clone().unwrap_or_else(|| vec![1; f.n])
-);
+/// The fixed points x*, `n × state_dim`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_xstar(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_xstar", |f| {
+            Ok(f.xstar.clone())
+        })
+    }
+}
+
+/// F(x*) (the k-fold map for period k), `n × state_dim`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_f_xstar(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_f_xstar", |f| {
+            Ok(f.f_xstar.clone())
+        })
+    }
+}
+
+/// Initial states the points came from, `n × state_dim`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_x_init(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_x_init", |f| {
+            Ok(f.x_init.clone())
+        })
+    }
+}
+
+/// Inputs, `n × n_inputs`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_inputs(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_inputs", |f| {
+            Ok(f.inputs.clone())
+        })
+    }
+}
+
+/// q at each point, `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_qstar(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_qstar", |f| {
+            Ok(f.qstar.clone())
+        })
+    }
+}
+
+/// |Δq| at the last optimizer step, `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_dq(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe { read_field(fps, out, len, "fpf_fixed_points_dq", |f| Ok(f.dq.clone())) }
+}
+
+/// Optimizer iterations, `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_n_iters(
+    fps: *const fpf_fixed_points,
+    out: *mut usize,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_n_iters", |f| {
+            Ok(f.n_iters.clone())
+        })
+    }
+}
+
+/// Stability (max |λ| < 1) as 0/1, `n`. Needs the decomposition.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_is_stable(
+    fps: *const fpf_fixed_points,
+    out: *mut u8,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_is_stable", |f| {
+            Ok(f.is_stable
+                .as_ref()
+                .ok_or_else(|| missing("is_stable"))?
+                .iter()
+                .map(|&b| b as u8)
+                .collect())
+        })
+    }
+}
+
+/// Number of eigenvalues with |λ| > 1, `n`. Needs the decomposition.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_n_unstable(
+    fps: *const fpf_fixed_points,
+    out: *mut usize,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_n_unstable", |f| {
+            f.n_unstable.clone().ok_or_else(|| missing("n_unstable"))
+        })
+    }
+}
+
+/// Jacobians dF/dx, `n × state_dim × state_dim`. Needs do_compute_jacobians.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_jacobians(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_jacobians", |f| {
+            f.j_xstar.clone().ok_or_else(|| missing("J_xstar"))
+        })
+    }
+}
+
+/// Input Jacobians dF/du, `n × state_dim × n_inputs`. Needs do_compute_jacobians.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_dfdu(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_dfdu", |f| {
+            f.dfdu.clone().ok_or_else(|| missing("dFdu"))
+        })
+    }
+}
+
+/// Minimal period of each point of a period-k search (1 = a fixed point of F), `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_min_period(
+    fps: *const fpf_fixed_points,
+    out: *mut usize,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_min_period", |f| {
+            Ok(f.min_period.clone().unwrap_or_else(|| vec![1; f.n]))
+        })
+    }
+}
 
 /// Copies a pair of arrays (real and imaginary parts) of the same length, checking both
 /// pointers before writing either.
@@ -708,19 +868,47 @@ pub const FPF_NEWTON_SINGULAR: fpf_newton = 3;
 /// The Newton iteration cap was reached.
 pub const FPF_NEWTON_MAX_ITERS: fpf_newton = 4;
 
-array_accessor!(
-    /// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
-    fpf_fixed_points_newton, u8,
-    |f| f.newton.iter().map(|o| match o {
-        None => FPF_NEWTON_NOT_RUN,
-        Some(crate::find::newton::NewtonOutcome::Converged) => FPF_NEWTON_CONVERGED,
-        Some(crate::find::newton::NewtonOutcome::NoProgress) => FPF_NEWTON_NO_PROGRESS,
-        Some(crate::find::newton::NewtonOutcome::Singular) => FPF_NEWTON_SINGULAR,
-        Some(crate::find::newton::NewtonOutcome::MaxIters) => FPF_NEWTON_MAX_ITERS,
-    }).collect()
-);
-array_accessor!(
-    /// 1 where q ≥ final_q_threshold (a slow point), `n`; all 0 in the default set.
-    fpf_fixed_points_is_slow, u8,
-    |f| f.is_slow.iter().map(|&b| b as u8).collect()
-);
+/// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_newton(
+    fps: *const fpf_fixed_points,
+    out: *mut u8,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_newton", |f| {
+            Ok(f.newton
+                .iter()
+                .map(|o| match o {
+                    None => FPF_NEWTON_NOT_RUN,
+                    Some(crate::find::newton::NewtonOutcome::Converged) => FPF_NEWTON_CONVERGED,
+                    Some(crate::find::newton::NewtonOutcome::NoProgress) => FPF_NEWTON_NO_PROGRESS,
+                    Some(crate::find::newton::NewtonOutcome::Singular) => FPF_NEWTON_SINGULAR,
+                    Some(crate::find::newton::NewtonOutcome::MaxIters) => FPF_NEWTON_MAX_ITERS,
+                })
+                .collect())
+        })
+    }
+}
+
+/// 1 where q ≥ final_q_threshold (a slow point), `n`; all 0 in the default set.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_is_slow(
+    fps: *const fpf_fixed_points,
+    out: *mut u8,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_is_slow", |f| {
+            Ok(f.is_slow.iter().map(|&b| b as u8).collect())
+        })
+    }
+}

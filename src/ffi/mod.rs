@@ -16,7 +16,9 @@ mod checkpoint;
 mod eig;
 mod error;
 mod finder;
+mod pca;
 mod rnn;
+mod train;
 
 pub use boundary::fpf_status;
 pub use checkpoint::{
@@ -26,9 +28,11 @@ pub use checkpoint::{
 pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};
 pub use finder::*;
+pub use pca::*;
 pub use rnn::{
     FPF_CELL_GRU, FPF_CELL_GRU_TORCH, FPF_CELL_INVALID, FPF_CELL_LSTM, FPF_CELL_TANH, fpf_cell,
     fpf_rnn, fpf_rnn_cell, fpf_rnn_free, fpf_rnn_get_param, fpf_rnn_n_hidden, fpf_rnn_n_inputs,
     fpf_rnn_n_outputs, fpf_rnn_new, fpf_rnn_param_len, fpf_rnn_run, fpf_rnn_set_param,
     fpf_rnn_state_dim, fpf_rnn_step,
 };
+pub use train::*;

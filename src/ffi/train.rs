@@ -1,0 +1,433 @@
+//! C ABI: the ABI version, model initializations, flip-flop data and training.
+
+use std::os::raw::c_void;
+
+use super::boundary::{
+    FfiError, FfiResult, checked_len, fpf_status, guard, non_null, slice, slice_mut,
+};
+use super::finder::{FPF_DTYPE_FLOAT32, FPF_DTYPE_FLOAT64, fpf_dtype};
+use super::rnn::{cell_kind, fpf_cell, fpf_rnn, into_handle, model_error};
+use crate::cell::CellShape;
+use crate::model::Model;
+use crate::task::flipflop::{FlipFlop, MAX_VALUES, TaskError};
+use crate::train::{EpochReport, Sequences, TrainError, TrainOptions, train};
+
+/// Version of the C ABI (struct layouts, function signatures, constant values). It changes
+/// whenever a compiled caller would have to be rebuilt; compare it with `fpf_abi_version()`.
+pub const FPF_ABI_VERSION: u32 = 1;
+
+/// The ABI version this library was built with (`FPF_ABI_VERSION` of its header). A caller
+/// compiled against a header with another value must not use the library.
+#[unsafe(no_mangle)]
+pub extern "C" fn fpf_abi_version() -> u32 {
+    FPF_ABI_VERSION
+}
+
+/// How `fpf_rnn_new_init` draws the initial weights: one of the `FPF_INIT_*` constants. Any
+/// other value is rejected with `FPF_BAD_OPTION`.
+pub type fpf_init = u32;
+/// The seeds' tutorial initialization (as `fpf_rnn_new`): input weights N(0, 0.1²),
+/// recurrent weights N(0, 0.5²), `w_out` N(0, 0.1²), the rest zero.
+pub const FPF_INIT_TUTORIAL: fpf_init = 0;
+/// Scaled initialization: recurrent weights N(0, 1/H) (spectral radius about 1), input
+/// weights N(0, 1/I), `w_out` N(0, 1/H), the rest zero. Trains much faster for H ≳ 16.
+pub const FPF_INIT_SCALED: fpf_init = 1;
+
+/// [`fpf_rnn_new`](super::fpf_rnn_new) with a choice of initialization (`FPF_INIT_TUTORIAL`
+/// or `FPF_INIT_SCALED`), reproducible from `seed`.
+///
+/// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`cell` or `init` out of range),
+/// `FPF_BAD_SIZE` (as `fpf_rnn_new`). `*out` is written only on success.
+///
+/// # Safety
+/// `out` must be NULL or point to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_rnn_new_init(
+    cell: fpf_cell,
+    n_inputs: usize,
+    n_hidden: usize,
+    n_outputs: usize,
+    seed: u64,
+    init: fpf_init,
+    out: *mut *mut fpf_rnn,
+) -> fpf_status {
+    guard(|| {
+        non_null(out, "out")?;
+        let kind = cell_kind(cell)?;
+        let shape = CellShape::new(kind, n_inputs, n_hidden);
+        let model = match init {
+            FPF_INIT_TUTORIAL => Model::init_random(shape, n_outputs, seed),
+            FPF_INIT_SCALED => Model::init_scaled(shape, n_outputs, seed),
+            i => {
+                return Err(FfiError::new(
+                    fpf_status::FPF_BAD_OPTION,
+                    format!(
+                        "`init` = {i} is not an initialization (FPF_INIT_TUTORIAL = 0, \
+                         FPF_INIT_SCALED = 1)"
+                    ),
+                ));
+            }
+        }
+        .map_err(model_error)?;
+        // SAFETY: `out` is non-NULL and writable by the caller's contract.
+        unsafe { *out = into_handle(model) };
+        Ok(())
+    })
+}
+
+/// `n_trials × n_time × width` doubles, checked for overflow and against Rust's address
+/// space.
+fn array_len(n_trials: usize, n_time: usize, width: usize, what: &str) -> FfiResult<usize> {
+    let len = checked_len(checked_len(n_trials, n_time, what)?, width, what)?;
+    if len > isize::MAX as usize / size_of::<f64>() {
+        return Err(FfiError::new(
+            fpf_status::FPF_BAD_SIZE,
+            format!("`{what}`: {len} doubles is too large"),
+        ));
+    }
+    Ok(len)
+}
+
+fn task_error(e: TaskError) -> FfiError {
+    let status = match &e {
+        TaskError::Bad { what: "p", .. } => fpf_status::FPF_BAD_OPTION,
+        _ => fpf_status::FPF_BAD_SIZE,
+    };
+    FfiError::new(status, e.to_string())
+}
+
+/// Generates `n_trials` trials of the `n_bits`-bit flip-flop task (the seeds'
+/// `FlipFlopData(n_bits, n_time, p).generate_data(n_trials)`), reproducibly from `seed`:
+/// `inputs` receives the signed pulses (−1, 0, +1; every bit pulses at t = 0, then with
+/// probability `p`), `targets` the sign of each bit's last pulse. Both arrays are
+/// `n_trials × n_time × n_bits`, row-major, caller-allocated.
+///
+/// Errors: `FPF_NULL_POINTER` (`inputs`, `targets`), `FPF_BAD_SIZE` (a size is 0, or
+/// `n_trials·n_time·n_bits` overflows or exceeds 2^30), `FPF_NOT_FINITE` (`p` is NaN),
+/// `FPF_BAD_OPTION` (`p` outside [0, 1]). The arrays are written only on success.
+///
+/// # Safety
+/// `inputs` and `targets` must be NULL or point to `n_trials·n_time·n_bits` writable doubles
+/// each, not overlapping.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_flipflop_generate(
+    n_bits: usize,
+    n_time: usize,
+    p: f64,
+    n_trials: usize,
+    seed: u64,
+    inputs: *mut f64,
+    targets: *mut f64,
+) -> fpf_status {
+    guard(|| {
+        non_null(inputs, "inputs")?;
+        non_null(targets, "targets")?;
+        if n_bits == 0 || n_time == 0 || n_trials == 0 {
+            return Err(FfiError::new(
+                fpf_status::FPF_BAD_SIZE,
+                format!(
+                    "`n_bits` = {n_bits}, `n_time` = {n_time} and `n_trials` = {n_trials} must \
+                     all be at least 1"
+                ),
+            ));
+        }
+        let len = array_len(n_trials, n_time, n_bits, "n_trials × n_time × n_bits")?;
+        if len > MAX_VALUES {
+            return Err(task_error(TaskError::TooLarge {
+                n_trials,
+                n_time,
+                n_bits,
+            }));
+        }
+        if p.is_nan() {
+            return Err(FfiError::new(
+                fpf_status::FPF_NOT_FINITE,
+                "`p` is NaN; it must be in [0, 1]",
+            ));
+        }
+        let data = FlipFlop::new(n_bits, n_time, p)
+            .generate(n_trials, seed)
+            .map_err(task_error)?;
+        // SAFETY: writable for `len` doubles by the caller's contract; taken one at a time.
+        unsafe { slice_mut(inputs, len, "inputs") }?.copy_from_slice(&data.inputs);
+        // SAFETY: as above.
+        unsafe { slice_mut(targets, len, "targets") }?.copy_from_slice(&data.targets);
+        Ok(())
+    })
+}
+
+/// Training options. Fill with `fpf_train_options_default` (the seeds' `train_flipflop_rnn`
+/// settings), then edit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fpf_train_options {
+    /// Adam learning rate (0.08).
+    pub learning_rate: f64,
+    /// Trials per minibatch (128); the remainder of an epoch is dropped.
+    pub batch_size: usize,
+    /// Epoch cap (1000).
+    pub max_epochs: usize,
+    /// Stop once an epoch's training loss is below this (1e-4; 0 = never).
+    pub min_loss: f64,
+    /// Clip the 2-norm of the full gradient to this (0 = off, the default).
+    pub max_grad_norm: f64,
+    /// Plateau schedule: multiply the rate by this after `lr_patience` epochs without
+    /// improvement (1.0 = fixed rate, the default).
+    pub lr_factor: f64,
+    /// Epochs without improvement before the rate drops (10).
+    pub lr_patience: usize,
+    /// Epochs between validation losses and printed lines (10; 0 = none).
+    pub print_every: usize,
+    /// Print the tutorial's progress lines to stdout (false).
+    pub verbose: bool,
+    /// Seed of the trial shuffling (0).
+    pub seed: u64,
+    /// `FPF_DTYPE_FLOAT32` (default, like the reference: an f32 copy of the model is trained
+    /// and written back) or `FPF_DTYPE_FLOAT64` (trained in double precision).
+    pub dtype: fpf_dtype,
+}
+
+impl From<&TrainOptions> for fpf_train_options {
+    fn from(o: &TrainOptions) -> Self {
+        fpf_train_options {
+            learning_rate: o.learning_rate,
+            batch_size: o.batch_size,
+            max_epochs: o.max_epochs,
+            min_loss: o.min_loss,
+            max_grad_norm: o.max_grad_norm,
+            lr_factor: o.lr_factor,
+            lr_patience: o.lr_patience as usize,
+            print_every: o.print_every,
+            verbose: o.verbose,
+            seed: o.seed,
+            dtype: FPF_DTYPE_FLOAT32,
+        }
+    }
+}
+
+impl fpf_train_options {
+    /// Converts and validates; returns the options and whether to train in single precision.
+    fn to_options(self) -> FfiResult<(TrainOptions, bool)> {
+        let bad = |what: &str, why: String| {
+            FfiError::new(fpf_status::FPF_BAD_OPTION, format!("option `{what}` {why}"))
+        };
+        let single = match self.dtype {
+            FPF_DTYPE_FLOAT32 => true,
+            FPF_DTYPE_FLOAT64 => false,
+            d => return Err(bad("dtype", format!("is {d}; must be 0 or 1"))),
+        };
+        let lr_patience = u32::try_from(self.lr_patience).map_err(|_| {
+            bad(
+                "lr_patience",
+                format!("= {} is too large", self.lr_patience),
+            )
+        })?;
+        let o = TrainOptions {
+            learning_rate: self.learning_rate,
+            batch_size: self.batch_size,
+            max_epochs: self.max_epochs,
+            min_loss: self.min_loss,
+            max_grad_norm: self.max_grad_norm,
+            lr_factor: self.lr_factor,
+            lr_patience,
+            print_every: self.print_every,
+            verbose: self.verbose,
+            seed: self.seed,
+        };
+        o.validate().map_err(train_error)?;
+        Ok((o, single))
+    }
+}
+
+/// Fills `opts` with the defaults (the seeds' `train_flipflop_rnn`: learning rate 0.08,
+/// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision). NULL is
+/// ignored.
+///
+/// # Safety
+/// `opts` must be NULL or point to a writable `fpf_train_options`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_train_options_default(opts: *mut fpf_train_options) {
+    super::boundary::guard_value((), || {
+        if !opts.is_null() {
+            // SAFETY: non-NULL, writable by the caller's contract.
+            unsafe { opts.write((&TrainOptions::default()).into()) };
+        }
+    })
+}
+
+/// One epoch's statistics, passed to an `fpf_train_progress_fn`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fpf_train_progress {
+    /// Epoch, 0-based.
+    pub epoch: usize,
+    /// Mean of the epoch's batch losses.
+    pub train_loss: f64,
+    /// Validation loss (computed every `print_every` epochs when validation data were
+    /// given), NaN otherwise.
+    pub valid_loss: f64,
+    /// Learning rate used in this epoch.
+    pub learning_rate: f64,
+}
+
+/// Training progress callback: called after every epoch; return false to stop training
+/// (the model keeps what it has learnt and `fpf_train` reports `cancelled`). `user` is passed
+/// through unchanged.
+pub type fpf_train_progress_fn =
+    Option<unsafe extern "C" fn(p: *const fpf_train_progress, user: *mut c_void) -> bool>;
+
+/// The outcome of `fpf_train`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fpf_train_report {
+    /// Epochs run.
+    pub epochs: usize,
+    /// The last epoch's training loss.
+    pub final_train_loss: f64,
+    /// Validation loss of the final model; NaN without validation data.
+    pub final_valid_loss: f64,
+    /// Stopped because the loss fell below `min_loss`.
+    pub reached_target: bool,
+    /// Stopped because the progress callback returned false.
+    pub cancelled: bool,
+}
+
+fn train_error(e: TrainError) -> FfiError {
+    let status = match &e {
+        TrainError::BadOption { .. } => fpf_status::FPF_BAD_OPTION,
+        TrainError::Empty { .. } | TrainError::TooLarge { .. } => fpf_status::FPF_BAD_SIZE,
+        TrainError::BatchTooLarge { .. } => fpf_status::FPF_BAD_SIZE,
+        TrainError::Length { .. } | TrainError::Mismatch { .. } => fpf_status::FPF_LENGTH_MISMATCH,
+        TrainError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
+        TrainError::Diverged { .. } => fpf_status::FPF_DIVERGED,
+    };
+    FfiError::new(status, e.to_string())
+}
+
+/// Trains `rnn` by backpropagation through time on the mean squared error of its readout
+/// (the seeds' `train_flipflop_rnn`): `inputs` is `n_trials × n_time × n_inputs` and
+/// `targets` `n_trials × n_time × n_outputs`. Optional validation data (`valid_inputs`,
+/// `valid_targets`, `n_valid` trials of `n_time` steps) give the validation losses; pass
+/// `NULL, NULL, 0` for none. `progress` (nullable) is called after every epoch with `user`;
+/// `out_report` (nullable) receives the outcome.
+///
+/// With `opts->dtype = FPF_DTYPE_FLOAT32` a single-precision copy is trained and written
+/// back (rounded values, as the reference trains); with `FPF_DTYPE_FLOAT64` the model is
+/// trained in double precision. Stopping from the callback is a success (`FPF_OK`,
+/// `cancelled` set) and keeps the parameters reached so far.
+///
+/// Errors: `FPF_NULL_POINTER` (`rnn`, `opts`, `inputs`, `targets`, or exactly one of the
+/// `valid_*` arrays), `FPF_BAD_OPTION` (an option out of range), `FPF_BAD_SIZE` (no trials or
+/// steps, fewer trials than `batch_size`, a size product overflows, `n_valid` > 0 without
+/// validation arrays), `FPF_NOT_FINITE` (NaN or infinity in the data), `FPF_DIVERGED` (the
+/// loss or gradient became NaN/infinite). On error the model and `*out_report` are unchanged.
+///
+/// # Safety
+/// `rnn` must be NULL or a live handle not used by another thread during the call; `opts`
+/// NULL or a valid struct; each array NULL or readable for its length above; `progress`
+/// safe to call with `user`; `out_report` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_train(
+    rnn: *mut fpf_rnn,
+    opts: *const fpf_train_options,
+    inputs: *const f64,
+    targets: *const f64,
+    n_trials: usize,
+    n_time: usize,
+    valid_inputs: *const f64,
+    valid_targets: *const f64,
+    n_valid: usize,
+    progress: fpf_train_progress_fn,
+    user: *mut c_void,
+    out_report: *mut fpf_train_report,
+) -> fpf_status {
+    guard(|| {
+        non_null(rnn, "rnn")?;
+        non_null(opts, "opts")?;
+        non_null(inputs, "inputs")?;
+        non_null(targets, "targets")?;
+        let has_valid = match (valid_inputs.is_null(), valid_targets.is_null()) {
+            (true, true) => false,
+            (false, false) => true,
+            _ => {
+                return Err(FfiError::new(
+                    fpf_status::FPF_NULL_POINTER,
+                    "`valid_inputs` and `valid_targets` must both be NULL or both be non-NULL",
+                ));
+            }
+        };
+        if !has_valid && n_valid != 0 {
+            return Err(FfiError::new(
+                fpf_status::FPF_BAD_SIZE,
+                format!("`n_valid` is {n_valid} but the validation arrays are NULL"),
+            ));
+        }
+        // SAFETY: non-NULL; a valid struct by the caller's contract.
+        let (o, single) = unsafe { *opts }.to_options()?;
+        // SAFETY: non-NULL; a live handle, not shared during the call (caller's contract).
+        let model = unsafe { &mut (*rnn).model };
+        let (ni, no) = (model.n_inputs(), model.n_outputs());
+        let seqs = |x: *const f64, y: *const f64, n: usize, name: &str| -> FfiResult<_> {
+            let lx = array_len(n, n_time, ni, name)?;
+            let ly = array_len(n, n_time, no, name)?;
+            // SAFETY: readable for these lengths by the caller's contract.
+            let (xs, ys) = unsafe { (slice(x, lx, name)?, slice(y, ly, name)?) };
+            Ok(Sequences {
+                inputs: xs,
+                targets: ys,
+                n_trials: n,
+                n_time,
+                n_inputs: ni,
+                n_outputs: no,
+            })
+        };
+        let train_set = seqs(inputs, targets, n_trials, "inputs")?;
+        let valid_set = if has_valid {
+            Some(seqs(valid_inputs, valid_targets, n_valid, "valid_inputs")?)
+        } else {
+            None
+        };
+        let mut cb = |e: &EpochReport| -> bool {
+            match progress {
+                None => true,
+                Some(f) => {
+                    let p = fpf_train_progress {
+                        epoch: e.epoch,
+                        train_loss: e.train_loss,
+                        valid_loss: e.valid_loss.unwrap_or(f64::NAN),
+                        learning_rate: e.learning_rate,
+                    };
+                    // SAFETY: the caller vouches for the callback.
+                    unsafe { f(&p, user) }
+                }
+            }
+        };
+        let cb: &mut dyn FnMut(&EpochReport) -> bool = &mut cb;
+        // Train a copy so the model is unchanged on error.
+        let report = if single {
+            let mut m32 = model.to_f32();
+            let r = train(&mut m32, &train_set, valid_set.as_ref(), &o, Some(cb))
+                .map_err(train_error)?;
+            *model = m32.to_f64();
+            r
+        } else {
+            let mut m64 = model.clone();
+            let r = train(&mut m64, &train_set, valid_set.as_ref(), &o, Some(cb))
+                .map_err(train_error)?;
+            *model = m64;
+            r
+        };
+        if !out_report.is_null() {
+            let r = fpf_train_report {
+                epochs: report.epochs,
+                final_train_loss: report.final_train_loss,
+                final_valid_loss: report.final_valid_loss.unwrap_or(f64::NAN),
+                reached_target: report.reached_target,
+                cancelled: report.cancelled,
+            };
+            // SAFETY: non-NULL and writable by the caller's contract.
+            unsafe { out_report.write(r) };
+        }
+        Ok(())
+    })
+}
