@@ -27,6 +27,25 @@ pub(crate) fn eval<T: Real>(
     let shape = cell.shape();
     let s = shape.state_dim();
     let c = shape.cache_len();
+    if period == 1 {
+        // The hot case: step straight into `gx`, VJP straight into `grad`, no copies.
+        let (cache, rest) = work.split_at_mut(c);
+        let (r, rest) = rest.split_at_mut(s);
+        let vscratch = &mut rest[s..];
+        cell.step_unchecked(u, x, gx, cache);
+        let mut q = T::ZERO;
+        for i in 0..s {
+            r[i] = x[i] - gx[i];
+            q += r[i] * r[i];
+        }
+        if let Some(grad) = grad {
+            cell.vjp_unchecked(u, x, cache, r, grad, None, None, vscratch);
+            for i in 0..s {
+                grad[i] = r[i] - grad[i];
+            }
+        }
+        return q * T::from_f64(0.5);
+    }
     let (fwd, rest) = work.split_at_mut(period * (s + c));
     let (r, rest) = rest.split_at_mut(s);
     let (gh, vscratch) = rest.split_at_mut(s);
