@@ -729,7 +729,8 @@ fpf_status fpf_rnn_get_param(const fpf_rnn *rnn, const char *name, double *v, si
 //
 // Errors: `FPF_NULL_POINTER` (every pointer must be non-NULL, even for empty arrays),
 // `FPF_BAD_SIZE` (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in `x` or
-// `h`). `h_next` is written only on success.
+// `h`), `FPF_DIVERGED` (weights so large that a state overflows). `h_next` is written only
+// on success.
 //
 // # Safety
 // `rnn` must be NULL or a live handle; `x`, `h` NULL or readable for `n·n_inputs` and
@@ -747,7 +748,8 @@ fpf_status fpf_rnn_step(const fpf_rnn *rnn,
 //
 // Errors: `FPF_NULL_POINTER` (every pointer must be non-NULL, even for empty arrays),
 // `FPF_BAD_SIZE` (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in
-// `inputs`). `outputs` and `states` are written only on success.
+// `inputs`), `FPF_DIVERGED` (weights so large that a state or output overflows). `outputs`
+// and `states` are written only on success.
 //
 // # Safety
 // `rnn` must be NULL or a live handle; each array NULL or valid for its length above

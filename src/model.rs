@@ -85,6 +85,14 @@ pub enum ModelError {
         /// The first offending index.
         index: usize,
     },
+    /// A computed value overflowed to NaN or infinity (weights so large that a weighted sum
+    /// or the readout leaves the floating-point range).
+    Diverged {
+        /// The output array.
+        name: &'static str,
+        /// The first offending index.
+        index: usize,
+    },
 }
 
 impl fmt::Display for ModelError {
@@ -133,6 +141,10 @@ impl fmt::Display for ModelError {
             ModelError::NotFinite { name, index } => {
                 write!(f, "`{name}`[{index}] is NaN or infinite")
             }
+            ModelError::Diverged { name, index } => write!(
+                f,
+                "`{name}`[{index}] overflowed to NaN or infinity: the weights are too large"
+            ),
         }
     }
 }
@@ -162,6 +174,14 @@ fn check_finite<T: Real>(name: &'static str, v: &[T]) -> Result<(), ModelError> 
     match v.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
         Some(index) => Err(ModelError::NotFinite { name, index }),
+    }
+}
+
+/// A computed array that left the floating-point range is a [`ModelError::Diverged`].
+fn check_overflow<T: Real>(name: &'static str, v: &[T]) -> Result<(), ModelError> {
+    match v.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(ModelError::Diverged { name, index }),
     }
 }
 
@@ -575,7 +595,9 @@ impl<T: Real> Model<T> {
     /// - `states`: `n_trials × n_time × S`, the state after consuming each input (the seeds'
     ///   `hiddens[t]`).
     ///
-    /// Outputs are written only on success. One cache buffer is allocated per call.
+    /// Arguments are checked before anything is written; if a value overflows (weights too
+    /// large), the result is [`ModelError::Diverged`] and the outputs hold what was computed.
+    /// One cache buffer is allocated per call.
     pub fn run(
         &self,
         inputs: &[T],
@@ -613,11 +635,12 @@ impl<T: Real> Model<T> {
                 self.readout_unchecked(next, &mut y_tr[t * no..(t + 1) * no]);
             }
         }
-        Ok(())
+        check_overflow("states", states)?;
+        check_overflow("outputs", outputs)
     }
 
     /// One step for `n` rows: `h_next[k] = F(h[k], x[k])` with `x` `n × I`, `h` and `h_next`
-    /// `n × S` (row-major). `x` and `h` must be finite; `h_next` is written only on success.
+    /// `n × S` (row-major). `x` and `h` must be finite; an overflow is [`ModelError::Diverged`].
     pub fn step_batch(
         &self,
         x: &[T],
@@ -641,7 +664,7 @@ impl<T: Real> Model<T> {
                 &mut cache,
             );
         }
-        Ok(())
+        check_overflow("h_next", h_next)
     }
 }
 

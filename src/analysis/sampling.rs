@@ -145,6 +145,12 @@ pub fn sample_states(
         for v in states.iter_mut() {
             *v += noise_scale * rng.normal();
         }
+        if states.iter().any(|v| !v.is_finite()) {
+            return Err(AnalysisError::bad(
+                "noise_scale",
+                "is so large that the noisy states overflow",
+            ));
+        }
     }
     Ok(Samples { states, origin })
 }

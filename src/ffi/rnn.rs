@@ -66,6 +66,7 @@ pub(crate) fn model_error(e: ModelError) -> FfiError {
         ModelError::UnknownName { .. } => fpf_status::FPF_UNKNOWN_NAME,
         ModelError::Length { .. } => fpf_status::FPF_LENGTH_MISMATCH,
         ModelError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
+        ModelError::Diverged { .. } => fpf_status::FPF_DIVERGED,
     };
     FfiError::new(status, e.to_string())
 }
@@ -350,7 +351,8 @@ pub unsafe extern "C" fn fpf_rnn_get_param(
 ///
 /// Errors: `FPF_NULL_POINTER` (every pointer must be non-NULL, even for empty arrays),
 /// `FPF_BAD_SIZE` (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in `x` or
-/// `h`). `h_next` is written only on success.
+/// `h`), `FPF_DIVERGED` (weights so large that a state overflows). `h_next` is written only
+/// on success.
 ///
 /// # Safety
 /// `rnn` must be NULL or a live handle; `x`, `h` NULL or readable for `n·n_inputs` and
@@ -393,7 +395,8 @@ pub unsafe extern "C" fn fpf_rnn_step(
 ///
 /// Errors: `FPF_NULL_POINTER` (every pointer must be non-NULL, even for empty arrays),
 /// `FPF_BAD_SIZE` (a size product overflows), `FPF_NOT_FINITE` (NaN or infinity in
-/// `inputs`). `outputs` and `states` are written only on success.
+/// `inputs`), `FPF_DIVERGED` (weights so large that a state or output overflows). `outputs`
+/// and `states` are written only on success.
 ///
 /// # Safety
 /// `rnn` must be NULL or a live handle; each array NULL or valid for its length above
