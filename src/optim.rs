@@ -30,6 +30,23 @@ impl Adam {
     /// Cost: about 12 flops and one square root per element.
     #[inline]
     pub fn update<T: Real>(&self, t: u64, lr: f64, x: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+        self.update_scaled(t, lr, x, g, T::ONE, m, v);
+    }
+
+    /// [`Adam::update`] with the gradient `scale · g`, in the same pass (no separate scaling
+    /// loop over the gradient).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn update_scaled<T: Real>(
+        &self,
+        t: u64,
+        lr: f64,
+        x: &mut [T],
+        g: &[T],
+        scale: T,
+        m: &mut [T],
+        v: &mut [T],
+    ) {
         let b1 = T::from_f64(self.beta1);
         let b2 = T::from_f64(self.beta2);
         let c1 = 1.0 - powi(self.beta1, t);
@@ -41,7 +58,7 @@ impl Adam {
         let eps = T::from_f64(self.eps);
         let one = T::ONE;
         for i in 0..x.len() {
-            let gi = g[i];
+            let gi = g[i] * scale;
             let mi = b1 * m[i] + (one - b1) * gi;
             let vi = b2 * v[i] + (one - b2) * gi * gi;
             m[i] = mi;

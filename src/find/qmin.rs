@@ -275,8 +275,15 @@ fn run_block<T: Real>(
         lr = sched.observe(q_mean);
         for i in 0..n {
             let gi = &mut g[i * sd..(i + 1) * sd];
-            for v in gi.iter_mut() {
-                *v *= inv_n;
+            // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
+            // the Adam pass, with clipping it must be applied before the norms are taken.
+            let clipping = opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0;
+            let mut scale = inv_n;
+            if clipping {
+                for v in gi.iter_mut() {
+                    *v *= inv_n;
+                }
+                scale = T::ONE;
             }
             if opts.max_grad_norm > 0.0 {
                 clip_grad_norm(gi, opts.max_grad_norm);
@@ -293,11 +300,12 @@ fn run_block<T: Real>(
                 let k = iter as f64;
                 norm_avg[i] = T::from_f64((avg * k + norm) / (k + 1.0));
             }
-            adam.update(
+            adam.update_scaled(
                 iter as u64 + 1,
                 lr,
                 &mut x[i * sd..(i + 1) * sd],
                 gi,
+                scale,
                 &mut m[i * sd..(i + 1) * sd],
                 &mut v[i * sd..(i + 1) * sd],
             );
