@@ -31,6 +31,7 @@ pub mod linalg;
 #[cfg(feature = "alloc")]
 pub mod model;
 pub mod optim;
+pub mod random;
 pub mod scalar;
 #[cfg(feature = "std")]
 pub mod task;

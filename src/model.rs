@@ -11,8 +11,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use rand_core::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use crate::random::Gaussian;
 
 use crate::cell::names::{self, ParamSpec};
 use crate::cell::{Cell, CellKind, CellShape, ShapeError};
@@ -252,38 +251,10 @@ impl<T: Real> PartialEq for Model<T> {
     }
 }
 
-/// Standard normal samples by Box–Muller on xoshiro256++.
-struct Normal {
-    rng: Xoshiro256PlusPlus,
-    spare: Option<f64>,
-}
-
-impl Normal {
-    fn new(seed: u64) -> Self {
-        Normal {
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            spare: None,
-        }
-    }
-
-    fn sample(&mut self) -> f64 {
-        if let Some(v) = self.spare.take() {
-            return v;
-        }
-        const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
-        // u1 in (0, 1): never 0, so the logarithm is finite.
-        let u1 = ((self.rng.next_u64() >> 11) as f64 + 0.5) * SCALE;
-        let u2 = (self.rng.next_u64() >> 11) as f64 * SCALE;
-        let r = libm::sqrt(-2.0 * libm::log(u1));
-        let t = 2.0 * core::f64::consts::PI * u2;
-        self.spare = Some(r * libm::sin(t));
-        r * libm::cos(t)
-    }
-
-    fn fill<T: Real>(&mut self, v: &mut [T], std: f64) {
-        for x in v {
-            *x = T::from_f64(std * self.sample());
-        }
+/// Fills `v` with N(0, std²) draws.
+fn fill_normal<T: Real>(g: &mut Gaussian, v: &mut [T], std: f64) {
+    for x in v {
+        *x = T::from_f64(std * g.normal());
     }
 }
 
@@ -343,11 +314,11 @@ impl<T: Real> Model<T> {
         std_out: f64,
     ) -> Result<Self, ModelError> {
         let mut m = Self::new(shape, n_outputs)?;
-        let mut g = Normal::new(seed);
+        let mut g = Gaussian::new(seed);
         let (wx, rest) = m.params.split_at_mut(shape.len_w_x());
-        g.fill(wx, std_in);
-        g.fill(&mut rest[..shape.len_w_h()], std_rec);
-        g.fill(&mut m.w_out, std_out);
+        fill_normal(&mut g, wx, std_in);
+        fill_normal(&mut g, &mut rest[..shape.len_w_h()], std_rec);
+        fill_normal(&mut g, &mut m.w_out, std_out);
         Ok(m)
     }
 

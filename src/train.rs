@@ -17,11 +17,12 @@
 
 use core::fmt;
 
-use crate::analysis::{Gaussian, sci};
+use crate::analysis::sci;
 use crate::cell::{Cell, WeightsMut};
 use crate::linalg::dense::{axpy, dot};
 use crate::model::Model;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
+use crate::random::Gaussian;
 use crate::scalar::Real;
 
 /// A set of input/target sequences, `f64`, row-major:

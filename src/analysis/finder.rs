@@ -223,12 +223,10 @@ impl<'a> FixedPointFinder<'a> {
         let mut n_iters = vec![0usize; n];
 
         let start = Instant::now();
-        let mut last_iter = 0usize;
         let mut user = progress;
         let every = opts.n_iters_per_print_update;
         let super_verbose = opts.super_verbose && opts.verbose;
         let mut printer = |p: &Progress| -> bool {
-            last_iter = last_iter.max(p.iter);
             if super_verbose && p.iter > 0 && p.iter % every == 0 && !p.done {
                 let avg = start.elapsed().as_secs_f64() / p.iter as f64;
                 println!(

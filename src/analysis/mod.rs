@@ -13,7 +13,7 @@ pub use finder::{FindResult, FixedPointFinder};
 pub use fixed_points::FixedPoints;
 pub use pca::Pca;
 pub use report::sci;
-pub use sampling::{Gaussian, Samples, Trajectory, sample_states};
+pub use sampling::{Samples, Trajectory, sample_states};
 
 use crate::cell::ShapeError;
 use crate::find::FindError;

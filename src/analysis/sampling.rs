@@ -1,51 +1,7 @@
 //! Initial states for the finder, drawn from a state trajectory.
 
 use super::AnalysisError;
-use rand_core::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-
-/// A seeded generator with standard-normal draws (Box–Muller).
-pub struct Gaussian {
-    rng: Xoshiro256PlusPlus,
-    spare: Option<f64>,
-}
-
-impl Gaussian {
-    /// Seeds the generator.
-    pub fn new(seed: u64) -> Self {
-        Gaussian {
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            spare: None,
-        }
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    pub fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    /// Uniform integer in `0..n` (n ≥ 1), without modulo bias.
-    pub fn below(&mut self, n: usize) -> usize {
-        let n = n as u64;
-        let zone = u64::MAX - u64::MAX % n;
-        loop {
-            let v = self.rng.next_u64();
-            if v < zone {
-                return (v % n) as usize;
-            }
-        }
-    }
-    /// A standard normal draw.
-    pub fn normal(&mut self) -> f64 {
-        if let Some(s) = self.spare.take() {
-            return s;
-        }
-        let u1 = 1.0 - self.uniform(); // (0, 1]
-        let u2 = self.uniform();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let t = 2.0 * core::f64::consts::PI * u2;
-        self.spare = Some(r * t.sin());
-        r * t.cos()
-    }
-}
+use crate::random::Gaussian;
 
 /// A state trajectory `[n_batch × n_time × n_states]`, row-major, with an optional validity
 /// mask `[n_batch × n_time]`.

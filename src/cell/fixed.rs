@@ -46,7 +46,7 @@ macro_rules! fixed_cell {
                     w: Weights {
                         w_x: self.w_x.as_flattened().as_flattened(),
                         w_h: self.w_h.as_flattened().as_flattened(),
-                        b: flatten_bias(&self.b),
+                        b: self.b.flat(),
                     },
                 }
             }
@@ -102,10 +102,6 @@ impl<T, const H: usize, const G: usize, const B: usize> FlatBias<T> for [[[T; H]
         self.as_flattened().as_flattened()
     }
 }
-fn flatten_bias<T, S: FlatBias<T> + ?Sized>(b: &S) -> &[T] {
-    b.flat()
-}
-
 fixed_cell!(
     /// Elman cell `F = tanh(x W_x + h W_h + b)` with `I` inputs and `H` units.
     TanhCell, CellKind::Tanh, 1, wx: [[[T; H]; 1]; I], wh: [[[T; H]; 1]; H], b: [T; H],

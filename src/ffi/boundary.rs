@@ -137,3 +137,47 @@ pub(crate) fn finite(v: &[f64], name: &str) -> FfiResult<()> {
         )),
     }
 }
+
+/// Copies `src` into the caller's array `out` of `len` elements, after checking that `len`
+/// is `src.len()` and `out` is not NULL; nothing is written on error.
+///
+/// # Safety
+/// `out` must be NULL or point to `len` writable elements.
+pub(crate) unsafe fn copy_out<T: Copy>(
+    src: &[T],
+    out: *mut T,
+    len: usize,
+    what: &str,
+) -> FfiResult<()> {
+    non_null(out, "out")?;
+    if len != src.len() {
+        return Err(FfiError::new(
+            fpf_status::FPF_LENGTH_MISMATCH,
+            format!("`{what}` has {} elements, but `len` is {len}", src.len()),
+        ));
+    }
+    // SAFETY: non-NULL; `len` writable elements by the caller's contract.
+    unsafe { slice_mut(out, len, "out") }?.copy_from_slice(src);
+    Ok(())
+}
+
+/// Copies `text` into `buf` (at most `cap − 1` bytes, then a NUL; nothing if `buf` is NULL
+/// or `cap` is 0) and returns the full length of `text`, so a caller can size its buffer.
+///
+/// # Safety
+/// `buf` must be NULL or point to `cap` writable bytes.
+pub(crate) unsafe fn write_c_string(
+    text: &str,
+    buf: *mut std::os::raw::c_char,
+    cap: usize,
+) -> usize {
+    if !buf.is_null() && cap > 0 {
+        let n = text.len().min(cap - 1);
+        // SAFETY: `buf` has `cap` writable bytes and n < cap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            *buf.add(n) = 0;
+        }
+    }
+    text.len()
+}

@@ -31,17 +31,8 @@ pub extern "C" fn fpf_version() -> *const c_char {
 pub unsafe extern "C" fn fpf_last_error_message(buf: *mut c_char, cap: usize) -> usize {
     super::boundary::guard_value(0, || {
         LAST_ERROR.with(|e| {
-            let e = e.borrow();
-            let bytes = e.as_bytes();
-            if !buf.is_null() && cap > 0 {
-                let n = bytes.len().min(cap - 1);
-                // SAFETY: `buf` has `cap` writable bytes (caller contract) and n < cap.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), n);
-                    *buf.add(n) = 0;
-                }
-            }
-            bytes.len()
+            // SAFETY: forwarded contract.
+            unsafe { super::boundary::write_c_string(&e.borrow(), buf, cap) }
         })
     })
 }

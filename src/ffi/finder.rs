@@ -1,7 +1,8 @@
 //! C ABI: finder options, the fixed-point search, sampling initial states, and the result.
 
 use super::boundary::{
-    FfiError, FfiResult, checked_len, finite, fpf_status, guard, guard_value, slice, slice_mut,
+    FfiError, FfiResult, checked_len, copy_out, finite, fpf_status, guard, guard_value, slice,
+    slice_mut, write_c_string,
 };
 use super::eig::eig_error;
 use super::rnn::fpf_rnn;
@@ -456,19 +457,6 @@ pub unsafe extern "C" fn fpf_fixed_points_n_slow(fps: *const fpf_fixed_points) -
     })
 }
 
-/// Copies `src` into the caller's array after checking its length.
-unsafe fn copy_out<T: Copy>(src: &[T], out: *mut T, len: usize, what: &str) -> FfiResult<()> {
-    if len != src.len() {
-        return Err(FfiError::new(
-            fpf_status::FPF_LENGTH_MISMATCH,
-            format!("`{what}` needs len = {}, got {len}", src.len()),
-        ));
-    }
-    // SAFETY: the caller provides `len` writable elements.
-    unsafe { slice_mut(out, len, "out")? }.copy_from_slice(src);
-    Ok(())
-}
-
 fn missing(what: &str) -> FfiError {
     FfiError::new(
         fpf_status::FPF_BAD_OPTION,
@@ -800,16 +788,8 @@ pub unsafe extern "C" fn fpf_fixed_points_summary(
 ) -> usize {
     guard_value(0, || {
         let Ok(f) = unique(fps) else { return 0 };
-        let text = f.summary();
-        if !buf.is_null() && cap > 0 {
-            let n = text.len().min(cap - 1);
-            // SAFETY: `buf` has `cap` writable bytes; n < cap.
-            unsafe {
-                std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
-                *buf.add(n) = 0;
-            }
-        }
-        text.len()
+        // SAFETY: forwarded contract.
+        unsafe { write_c_string(&f.summary(), buf, cap) }
     })
 }
 

@@ -2,8 +2,8 @@
 //! points alongside the trajectories they organize.
 
 use super::boundary::{
-    FfiError, FfiResult, checked_len, finite, fpf_status, guard, guard_value, non_null, slice,
-    slice_mut,
+    FfiError, FfiResult, checked_len, copy_out, finite, fpf_status, guard, guard_value, non_null,
+    slice, slice_mut,
 };
 use super::eig::eig_error;
 use crate::analysis::{AnalysisError, Pca};
@@ -117,23 +117,6 @@ pub unsafe extern "C" fn fpf_pca_transform(
         unsafe { slice_mut(out, out_len, "out") }?.copy_from_slice(&y);
         Ok(())
     })
-}
-
-/// Copies `src` into the caller's `len` elements at `out` after checking `len`.
-///
-/// # Safety
-/// `out` must be NULL or point to `len` writable doubles.
-unsafe fn copy_out(src: &[f64], out: *mut f64, len: usize, what: &str) -> FfiResult<()> {
-    non_null(out, "out")?;
-    if len != src.len() {
-        return Err(FfiError::new(
-            fpf_status::FPF_LENGTH_MISMATCH,
-            format!("`{what}` has {} elements, but `len` is {len}", src.len()),
-        ));
-    }
-    // SAFETY: forwarded contract.
-    unsafe { slice_mut(out, len, "out") }?.copy_from_slice(src);
-    Ok(())
 }
 
 /// Fraction of the total variance along each of the `k` components, largest first;

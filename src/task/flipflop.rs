@@ -5,7 +5,7 @@
 //! its most recent pulse. Since every trial starts with a pulse on every bit, every target is
 //! ±1.
 
-use crate::analysis::Gaussian;
+use crate::random::Gaussian;
 use crate::train::Sequences;
 use core::fmt;
 

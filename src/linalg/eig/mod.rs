@@ -162,42 +162,26 @@ fn eig_impl<T: Real>(
             need: usize::MAX,
         });
     };
-    if a.len() < nn {
-        return Err(EigError::BadLength {
-            what: "a",
-            need: nn,
-        });
-    }
+    // Each slice must hold at least `need` elements.
+    let at_least = |what: &'static str, len: usize, need: usize| {
+        if len < need {
+            Err(EigError::BadLength { what, need })
+        } else {
+            Ok(())
+        }
+    };
+    at_least("a", a.len(), nn)?;
     let want_vectors = vectors.is_some();
     let need = work_len(n, want_vectors);
-    if work.len() < need || need == usize::MAX {
+    if need == usize::MAX {
         return Err(EigError::BadLength { what: "work", need });
     }
-    if re.len() < n {
-        return Err(EigError::BadLength {
-            what: "re",
-            need: n,
-        });
-    }
-    if im.len() < n {
-        return Err(EigError::BadLength {
-            what: "im",
-            need: n,
-        });
-    }
+    at_least("work", work.len(), need)?;
+    at_least("re", re.len(), n)?;
+    at_least("im", im.len(), n)?;
     if let Some((vr, vi)) = &vectors {
-        if vr.len() < nn {
-            return Err(EigError::BadLength {
-                what: "vr",
-                need: nn,
-            });
-        }
-        if vi.len() < nn {
-            return Err(EigError::BadLength {
-                what: "vi",
-                need: nn,
-            });
-        }
+        at_least("vr", vr.len(), nn)?;
+        at_least("vi", vi.len(), nn)?;
     }
     let (h, rest) = work.split_at_mut(nn);
     let (zt, scratch) = if want_vectors {
