@@ -2,9 +2,9 @@
 //! floor: the bare mat-vec `h W_hh` at the same size.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use fpf::Real;
-use fpf::cell::{Cell, CellKind, CellShape};
-use fpf::linalg::dense::vec_mat;
+use fpf_core::Real;
+use fpf_core::cell::{Cell, CellKind, CellShape};
+use fpf_core::linalg::dense::vec_mat;
 use std::hint::black_box;
 
 fn lcg(seed: &mut u64) -> f64 {

@@ -1,4 +1,4 @@
-//! Benchmarks of `fpf::linalg::eig` against nalgebra 0.35's real Schur decomposition on the
+//! Benchmarks of `fpf_core::linalg::eig` against nalgebra 0.35's real Schur decomposition on the
 //! same random Gaussian matrices (fixed seed).
 //!
 //! - `eigenvalues/*`: fpf eigenvalues only vs nalgebra `Schur::try_new` + `complex_eigenvalues`.
@@ -8,7 +8,7 @@
 //! Run: `cargo bench --bench eig -- --warm-up-time 1 --measurement-time 3`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use fpf::linalg::eig::{eig, work_len};
+use fpf_core::linalg::eig::{eig, work_len};
 use nalgebra::DMatrix;
 use nalgebra::linalg::Schur;
 use std::hint::black_box;

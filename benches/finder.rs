@@ -4,12 +4,12 @@
 //! on the flip-flop fixture network.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use fpf::Real;
-use fpf::analysis::FixedPointFinder;
-use fpf::cell::{Cell, CellKind, CellShape};
-use fpf::find::FinderOptions;
-use fpf::find::qmin::{self, QminOutput};
-use fpf::linalg::dense::{mat_vec, vec_mat};
+use fpf_core::Real;
+use fpf_core::cell::{Cell, CellKind, CellShape};
+use fpf_core::find::FinderOptions;
+use fpf_core::find::qmin::{self, QminOutput};
+use fpf_core::linalg::dense::{mat_vec, vec_mat};
+use fpf_std::analysis::FixedPointFinder;
 use std::hint::black_box;
 
 const N: usize = 1024;

@@ -3,12 +3,12 @@
 //! tanh and 16×48 for the GRU's fused gates) for every trial and step.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use fpf::Real;
-use fpf::cell::{CellKind, CellShape};
-use fpf::linalg::dense::vec_mat;
-use fpf::model::Model;
-use fpf::task::FlipFlop;
-use fpf::train::{TrainOptions, train};
+use fpf_core::Real;
+use fpf_core::cell::{CellKind, CellShape};
+use fpf_core::linalg::dense::vec_mat;
+use fpf_std::model::Model;
+use fpf_std::task::FlipFlop;
+use fpf_std::train::{TrainOptions, train};
 use std::hint::black_box;
 
 const N_TRIALS: usize = 512;

@@ -1,9 +1,9 @@
 //! Runs the finder on the trained 3-bit flip-flop fixture network with the tutorial's
 //! settings and prints what the tutorial prints: `cargo run --release --example fixture_find`.
 
-use fpf::analysis::FixedPointFinder;
-use fpf::cell::{Cell, CellKind, CellShape};
-use fpf::find::FinderOptions;
+use fpf_core::cell::{Cell, CellKind, CellShape};
+use fpf_core::find::FinderOptions;
+use fpf_std::analysis::FixedPointFinder;
 
 fn read(name: &str) -> Vec<f64> {
     let path = format!(

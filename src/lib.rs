@@ -1,54 +1,43 @@
-//! # fpf: fixed points of recurrent neural networks
+//! # libfpf: the C library of fpf
 //!
-//! A trained RNN is a map `h' = F(h, u)`. With the input held constant, its fixed points
-//! `h* = F(h*)` are the skeleton of its computation. This crate finds them by minimizing
-//! `q = ½‖h − F(h)‖²` from many initial states, then classifies each one by the eigenvalues of
-//! its Jacobian.
+//! The C ABI over [`fpf_std`] and [`fpf_core`], built as `libfpf.so`/`libfpf.a`; its header
+//! `include/fpf.h` is generated from this crate by cbindgen.
 //!
-//! Layers (data flows one way, top to bottom):
-//! - [`ffi`] (std): the C ABI.
-//! - [`linalg`], [`cell`]: the allocation-free core (no heap, no printing), generic over
-//!   [`Real`] (`f32`/`f64`).
-//! - [`scalar`]: the element type and the one math backend (libm, or micromath for f32).
+//! Conventions (after rustls-ffi): every fallible function returns [`fpf_status`] and leaves a
+//! message for [`fpf_last_error_message`]; opaque handles are created by `_new` and released
+//! by `_free`; every pointer is checked for NULL; outputs are written only on success; a
+//! panic is caught at the boundary and returned as [`fpf_status::FPF_PANIC`].
 //!
-//! The core builds with `#![no_std]` and no allocator (`--no-default-features`).
+//! Thread safety: the last-error message is per thread. Distinct handles may be used from
+//! different threads at the same time; a handle passed as `const` may be shared between
+//! threads; a handle passed as mutable must not be used concurrently.
 
-#![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
-// Numerical kernels index several arrays with one loop variable; iterator chains would hide
-// the arithmetic the flop counts are written against.
+#![allow(non_camel_case_types)]
 #![allow(clippy::needless_range_loop)]
 
-#[cfg(feature = "alloc")]
-extern crate alloc;
+mod boundary;
+mod checkpoint;
+mod eig;
+mod error;
+mod finder;
+mod pca;
+mod rnn;
+mod train;
 
-#[cfg(feature = "std")]
-pub mod analysis;
-pub mod cell;
-pub mod checkpoint;
-pub mod find;
-pub mod linalg;
-#[cfg(feature = "alloc")]
-pub mod model;
-pub mod optim;
-pub mod random;
-pub mod scalar;
-#[cfg(feature = "std")]
-pub mod task;
-#[cfg(feature = "std")]
-pub mod train;
-
-#[cfg(feature = "std")]
-pub mod ffi;
-
-pub use scalar::Real;
-
-/// Halts on panic in no_std artifact builds (feature `panic-handler`); the core is written
-/// not to panic, so this is a last resort.
-#[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {
-        core::hint::spin_loop();
-    }
-}
+pub use boundary::fpf_status;
+pub use checkpoint::{
+    fpf_checkpoint_load, fpf_checkpoint_load_into, fpf_checkpoint_save, fpf_fixed_points_load,
+    fpf_fixed_points_save,
+};
+pub use eig::{FPF_EIG_MAX_N, fpf_eig};
+pub use error::{fpf_last_error_message, fpf_version};
+pub use finder::*;
+pub use pca::*;
+pub use rnn::{
+    FPF_CELL_GRU, FPF_CELL_GRU_TORCH, FPF_CELL_INVALID, FPF_CELL_LSTM, FPF_CELL_TANH, fpf_cell,
+    fpf_rnn, fpf_rnn_cell, fpf_rnn_free, fpf_rnn_get_param, fpf_rnn_n_hidden, fpf_rnn_n_inputs,
+    fpf_rnn_n_outputs, fpf_rnn_new, fpf_rnn_param_len, fpf_rnn_run, fpf_rnn_set_param,
+    fpf_rnn_state_dim, fpf_rnn_step,
+};
+pub use train::*;

@@ -9,7 +9,7 @@ use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::ptr::{null, null_mut};
 
-use fpf::ffi::*;
+use fpf::*;
 use fpf_status::*;
 
 fn last_error() -> String {

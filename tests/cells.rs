@@ -7,8 +7,8 @@
 mod common;
 
 use common::Rng;
-use fpf::cell::fixed::{GruCell, GruTorchCell, LstmCell, TanhCell};
-use fpf::cell::{Cell, CellKind, CellShape, WeightsMut};
+use fpf_core::cell::fixed::{GruCell, GruTorchCell, LstmCell, TanhCell};
+use fpf_core::cell::{Cell, CellKind, CellShape, WeightsMut};
 
 const SIZES: [usize; 6] = [1, 2, 3, 7, 16, 64];
 const N_IN: usize = 3;

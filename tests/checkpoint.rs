@@ -8,17 +8,27 @@ use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fpf::Real;
-use fpf::analysis::FixedPoints;
-use fpf::cell::{CellKind, CellShape};
-use fpf::checkpoint::{self as ck, CheckpointError as E, FileKind, ModelView, ModelViewMut, Value};
-use fpf::ffi::*;
-use fpf::find::newton::NewtonOutcome;
-use fpf::model::Model;
+use fpf::*;
+use fpf_core::Real;
+use fpf_core::cell::{CellKind, CellShape};
+use fpf_core::find::newton::NewtonOutcome;
+use fpf_std::analysis::FixedPoints;
+use fpf_std::checkpoint::{
+    self as ck, CheckpointError as E, FileError as F, FileKind, ModelViewMut, Value,
+};
+use fpf_std::model::Model;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
+
+/// The codec error inside a file error (anything else fails the test).
+fn format_err(e: F) -> E {
+    match e {
+        F::Format(e) => e,
+        e => panic!("not a format error: {e:?}"),
+    }
+}
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -172,7 +182,7 @@ fn round_trip<T: Real>(dir: &TempDir) {
             // In memory, and the allocation-free core with caller slices.
             let bytes = ck::encode_model(&m).unwrap();
             assert_eq!(bytes, std::fs::read(&path).unwrap());
-            let view = ModelView::of(&m);
+            let view = m.view();
             assert_eq!(ck::encoded_len(&view), bytes.len());
             let mut buf = vec![0u8; bytes.len() + 10];
             assert_eq!(ck::encode_into(&view, &mut buf).unwrap(), bytes.len());
@@ -266,13 +276,13 @@ fn kinds_are_not_confused() {
     ck::save_model(&model::<f64>(CellKind::Gru, 2, 3, 1, 1), &mp).unwrap();
     ck::save_fixed_points(&fixed_points(2, 3, 2, true, 1), &fpp).unwrap();
     assert_eq!(
-        ck::load_fixed_points(&mp).unwrap_err(),
+        format_err(ck::load_fixed_points(&mp).unwrap_err()),
         E::WrongKind {
             expected: FileKind::FixedPoints,
             found: FileKind::Model
         }
     );
-    let e = ck::load_model::<f64>(&fpp).unwrap_err();
+    let e = format_err(ck::load_model::<f64>(&fpp).unwrap_err());
     assert_eq!(
         e,
         E::WrongKind {
@@ -322,7 +332,7 @@ fn load_into_checks_the_shape_and_leaves_the_model_alone() {
     ];
     for (mut m, what, expected, found) in cases {
         let before = m.clone();
-        let e = ck::load_into(&mut m, &path).unwrap_err();
+        let e = format_err(ck::load_into(&mut m, &path).unwrap_err());
         assert_eq!(
             e,
             E::Mismatch {
@@ -337,7 +347,7 @@ fn load_into_checks_the_shape_and_leaves_the_model_alone() {
     // Scalar type.
     let mut m32 = model::<f32>(CellKind::Gru, 2, 3, 4, 6);
     let before = m32.clone();
-    let e = ck::load_into(&mut m32, &path).unwrap_err();
+    let e = format_err(ck::load_into(&mut m32, &path).unwrap_err());
     assert!(
         matches!(
             e,
@@ -354,7 +364,7 @@ fn load_into_checks_the_shape_and_leaves_the_model_alone() {
     );
     assert_bitwise(&m32, &before);
     assert!(matches!(
-        ck::load_model::<f32>(&path),
+        ck::load_model::<f32>(&path).map_err(format_err),
         Err(E::Mismatch {
             what: "scalar type",
             ..
@@ -369,7 +379,7 @@ fn load_into_checks_the_shape_and_leaves_the_model_alone() {
     let mut m = model::<f64>(CellKind::Gru, 2, 3, 4, 6);
     let before = m.clone();
     assert!(matches!(
-        ck::load_into(&mut m, &bad),
+        ck::load_into(&mut m, &bad).map_err(format_err),
         Err(E::Checksum { .. })
     ));
     assert_bitwise(&m, &before);
@@ -402,7 +412,7 @@ fn decode_into_caller_slices_checks_first() {
     let mut small = [0u8; 10];
     let m = model::<f64>(CellKind::Tanh, 1, 2, 1, 7);
     assert_eq!(
-        ck::encode_into(&ModelView::of(&m), &mut small),
+        ck::encode_into(&m.view(), &mut small),
         Err(E::BufferTooSmall {
             needed: bytes.len(),
             got: 10
@@ -447,7 +457,7 @@ fn truncated_at_every_byte_position() {
     for k in [0, 5, 20, bytes.len() / 2, bytes.len() - 1] {
         let p = dir.path("t.fpf");
         std::fs::write(&p, &bytes[..k]).unwrap();
-        let e = ck::load_model::<f64>(&p).unwrap_err();
+        let e = format_err(ck::load_model::<f64>(&p).unwrap_err());
         assert_eq!(
             e,
             if k == 0 {
@@ -560,13 +570,19 @@ fn empty_directory_and_missing_paths() {
     let dir = TempDir::new();
     let empty = dir.path("empty.fpf");
     std::fs::write(&empty, b"").unwrap();
-    assert_eq!(ck::load_model::<f64>(&empty).unwrap_err(), E::Empty);
-    assert_eq!(ck::load_fixed_points(&empty).unwrap_err(), E::Empty);
+    assert_eq!(
+        format_err(ck::load_model::<f64>(&empty).unwrap_err()),
+        E::Empty
+    );
+    assert_eq!(
+        format_err(ck::load_fixed_points(&empty).unwrap_err()),
+        E::Empty
+    );
 
     let e = ck::load_model::<f64>(&dir.0).unwrap_err();
     assert_eq!(
         e,
-        E::IsDirectory {
+        F::IsDirectory {
             path: dir.0.clone()
         }
     );
@@ -574,12 +590,12 @@ fn empty_directory_and_missing_paths() {
     let m = model::<f64>(CellKind::Tanh, 1, 2, 1, 1);
     assert!(matches!(
         ck::save_model(&m, &dir.0),
-        Err(E::IsDirectory { .. })
+        Err(F::IsDirectory { .. })
     ));
 
     let missing = dir.path("nope.fpf");
     match ck::load_model::<f64>(&missing).unwrap_err() {
-        E::Io { path, kind, .. } => {
+        F::Io { path, kind, .. } => {
             assert_eq!(kind, std::io::ErrorKind::NotFound);
             assert_eq!(path, missing);
         }
@@ -587,13 +603,13 @@ fn empty_directory_and_missing_paths() {
     }
     let deep = dir.path("no/such/dir/m.fpf");
     match ck::save_model(&m, &deep).unwrap_err() {
-        E::Io { kind, .. } => assert_eq!(kind, std::io::ErrorKind::NotFound),
+        F::Io { kind, .. } => assert_eq!(kind, std::io::ErrorKind::NotFound),
         e => panic!("{e:?}"),
     }
     #[cfg(unix)]
     assert!(matches!(
         ck::load_model::<f64>("/dev/null"),
-        Err(E::NotAFile { .. })
+        Err(F::NotAFile { .. })
     ));
     assert_eq!(dir.entries(), vec!["empty.fpf"]);
 }
@@ -618,7 +634,7 @@ fn a_crash_mid_write_leaves_the_old_checkpoint() {
     })
     .unwrap_err();
     match &e {
-        E::Io { op, message, .. } => {
+        F::Io { op, message, .. } => {
             assert_eq!(*op, "write");
             assert!(message.contains("simulated crash"));
         }

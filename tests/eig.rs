@@ -1,4 +1,4 @@
-//! Integration tests of the non-symmetric eigenvalue solver `fpf::linalg::eig`.
+//! Integration tests of the non-symmetric eigenvalue solver `fpf_core::linalg::eig`.
 //!
 //! Norms: `‖A‖` is the Frobenius norm throughout; eigenvector residuals use the 2-norm.
 //! Backward error of an eigenpair: `‖A v − λ v‖₂ / ‖A‖_F` with `‖v‖₂ = 1`.
@@ -6,7 +6,7 @@
 // Index loops read best in this numeric test code.
 #![allow(clippy::needless_range_loop)]
 
-use fpf::linalg::eig::{
+use fpf_core::linalg::eig::{
     EigError, eig, eig_with_cap, eigvals_fixed, is_stable, n_unstable, spectral_radius, work_len,
 };
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{data, read_array};
-use fpf::ffi::*;
+use fpf::*;
 use std::ptr::{null, null_mut};
 
 fn last_error() -> String {

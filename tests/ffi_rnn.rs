@@ -5,9 +5,9 @@ use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::ptr::{null, null_mut};
 
-use fpf::cell::{CellKind, CellShape};
-use fpf::ffi::*;
-use fpf::model::Model;
+use fpf::*;
+use fpf_core::cell::{CellKind, CellShape};
+use fpf_std::model::Model;
 
 mod common;
 use common::Rng;

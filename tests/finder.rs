@@ -7,9 +7,9 @@
 mod common;
 
 use common::{data, read_array};
-use fpf::analysis::{FixedPointFinder, FixedPoints, Trajectory};
-use fpf::cell::{Cell, CellKind, CellShape};
-use fpf::find::{FinderOptions, Method};
+use fpf_core::cell::{Cell, CellKind, CellShape};
+use fpf_core::find::{FinderOptions, Method};
+use fpf_std::analysis::{FixedPointFinder, FixedPoints, Trajectory};
 
 /// A tanh cell's flat parameters `[w_x | w_h | b]`.
 fn tanh_params(w_ih: &[f64], w_hh: &[f64], b: &[f64]) -> Vec<f64> {
@@ -237,7 +237,7 @@ fn sampling_from_a_trajectory_is_reproducible() {
     assert!(a.unique.n_stable() == 8, "{}", a.unique.summary());
 }
 
-fn run(opts: FinderOptions, inits: &[f64]) -> fpf::analysis::FindResult {
+fn run(opts: FinderOptions, inits: &[f64]) -> fpf_std::analysis::FindResult {
     let p = flipflop().params;
     let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, 3, 4), &p).unwrap();
     FixedPointFinder::new(cell, opts)
@@ -344,7 +344,7 @@ fn learning_rate_schedule_is_applied() {
     };
     let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, 3, 4), &ff.params).unwrap();
     let mut lrs = Vec::new();
-    let mut cb = |p: &fpf::find::Progress| {
+    let mut cb = |p: &fpf_core::find::Progress| {
         lrs.push(p.lr);
         true
     };
@@ -485,7 +485,7 @@ fn every_option_has_its_effect() {
         ..base
     };
     // Compare over every unique point, slow ones included (the final filter drops those).
-    let worst = |r: &fpf::analysis::FindResult| {
+    let worst = |r: &fpf_std::analysis::FindResult| {
         r.unique
             .qstar
             .iter()
@@ -541,13 +541,13 @@ fn cond_ids_travel_with_their_points_and_cancellation_stops() {
     assert_eq!(r.all.cond_id.as_ref().unwrap(), &ids);
     let u = r.unique.cond_id.as_ref().unwrap();
     assert_eq!(u.len(), r.unique.n);
-    let mut stop = |p: &fpf::find::Progress| p.iter < 3;
+    let mut stop = |p: &fpf_core::find::Progress| p.iter < 3;
     let e = finder
         .find_fixed_points(&ff.inits[..256], &[0.0; 3], None, Some(&mut stop))
         .unwrap_err();
     assert_eq!(
         e,
-        fpf::analysis::AnalysisError::Find(fpf::find::FindError::Cancelled)
+        fpf_std::analysis::AnalysisError::Find(fpf_core::find::FindError::Cancelled)
     );
 }
 
@@ -626,7 +626,7 @@ fn cooldown_spaces_out_the_rate_drops_and_newton_cap_is_honored() {
             ..tutorial_opts()
         };
         let mut lrs = Vec::new();
-        let mut cb = |p: &fpf::find::Progress| {
+        let mut cb = |p: &fpf_core::find::Progress| {
             lrs.push(p.lr);
             true
         };
@@ -650,7 +650,7 @@ fn cooldown_spaces_out_the_rate_drops_and_newton_cap_is_honored() {
         .find_fixed_points(&ff.inits[..64], &[0.0; 3], None, None)
         .unwrap()
         .all;
-    use fpf::find::newton::NewtonOutcome;
+    use fpf_core::find::newton::NewtonOutcome;
     assert!(all.newton.iter().all(|o| matches!(
         o,
         Some(NewtonOutcome::MaxIters)

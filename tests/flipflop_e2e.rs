@@ -2,12 +2,12 @@
 //! fixed points, and count exactly 2^N stable ones. Slow in debug builds, so ignored by
 //! default; `.ci/run` runs them with `cargo test --release -- --ignored`.
 
-use fpf::analysis::{FixedPointFinder, Trajectory};
-use fpf::cell::{CellKind, CellShape};
-use fpf::find::FinderOptions;
-use fpf::model::Model;
-use fpf::task::flipflop::FlipFlop;
-use fpf::train::{TrainOptions, train};
+use fpf_core::cell::{CellKind, CellShape};
+use fpf_core::find::FinderOptions;
+use fpf_std::analysis::{FixedPointFinder, Trajectory};
+use fpf_std::model::Model;
+use fpf_std::task::flipflop::FlipFlop;
+use fpf_std::train::{TrainOptions, train};
 
 #[derive(Clone, Copy)]
 enum Init {

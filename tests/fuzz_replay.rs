@@ -72,10 +72,10 @@ fn checkpoint_body_on_truncations_and_flips() {
 }
 
 fn seed_checkpoints() -> Vec<Vec<u8>> {
-    use fpf::analysis::FixedPoints;
-    use fpf::cell::{CellKind, CellShape};
-    use fpf::checkpoint::{encode_fixed_points, encode_model};
-    use fpf::model::Model;
+    use fpf_core::cell::{CellKind, CellShape};
+    use fpf_std::analysis::FixedPoints;
+    use fpf_std::checkpoint::{encode_fixed_points, encode_model};
+    use fpf_std::model::Model;
     let mut out = Vec::new();
     let kinds = [
         CellKind::Tanh,

@@ -6,9 +6,9 @@
 mod common;
 
 use common::Rng;
-use fpf::cell::names::{self, lookup};
-use fpf::cell::{Cell, CellKind, CellShape};
-use fpf::model::{MAX_OUTPUTS, Model, ModelError, param_names};
+use fpf_core::cell::names::{self, lookup};
+use fpf_core::cell::{Cell, CellKind, CellShape};
+use fpf_std::model::{MAX_OUTPUTS, Model, ModelError, param_names};
 
 fn sig(v: f64) -> f64 {
     1.0 / (1.0 + (-v).exp())
@@ -149,7 +149,7 @@ fn tanh_accepts_nn_rnn_names() {
     m.get_param("b_h", &mut v).unwrap();
     let sum: Vec<f64> = b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect();
     assert_eq!(v, sum);
-    // The PyTorch weight names are transposes of the seeds' names.
+    // The PyTorch weight names are transposes of the reference's names.
     let mut w = vec![0.0; ni * nh];
     m.get_param("w_ih", &mut w).unwrap();
     for i in 0..ni {
@@ -439,7 +439,7 @@ fn errors_are_specific_and_change_nothing() {
         assert!(msg.contains(n), "{msg}");
     }
     assert!(msg.contains("gru"), "{msg}");
-    // A PyTorch name on the seeds' GRU is unknown too.
+    // A PyTorch name on the reference's GRU is unknown too.
     assert!(matches!(
         m.param_len("weight_ih_l0"),
         Err(ModelError::UnknownName { .. })

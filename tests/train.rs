@@ -4,10 +4,10 @@
 mod common;
 
 use common::Rng;
-use fpf::cell::{CellKind, CellShape};
-use fpf::model::Model;
-use fpf::task::{FlipFlop, TaskError};
-use fpf::train::{
+use fpf_core::cell::{CellKind, CellShape};
+use fpf_std::model::Model;
+use fpf_std::task::{FlipFlop, TaskError};
+use fpf_std::train::{
     EpochReport, Gradients, Sequences, TrainError, TrainOptions, loss, loss_and_grad, train,
 };
 use std::time::Instant;

@@ -2,7 +2,7 @@
 #![no_std]
 #![no_main]
 
-use fpf::cell::fixed::{GruCell, LstmCell, TanhCell};
+use fpf_core::cell::fixed::{GruCell, LstmCell, TanhCell};
 
 // The C runtime provides `_start`, which calls `main`; nothing from Rust's std is linked.
 #[link(name = "c")]

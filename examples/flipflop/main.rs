@@ -1,4 +1,4 @@
-//! The main demo: the seeds' tutorial end to end, natively.
+//! The main demo: the reference tutorial end to end, natively.
 //!
 //! `cargo run --release --example flipflop` generates 3-bit flip-flop data, trains a 16-unit
 //! tanh RNN, runs it, finds its fixed points from 1024 states sampled along its trajectories
@@ -9,16 +9,16 @@
 //!
 //! The default initialization is `scaled` (recurrent weights N(0, 1/H), spectral radius
 //! about 1): it trains the 16-unit network to 1e-4 in tens of epochs. `--init tutorial`
-//! uses the seeds' N(0, 0.5²), which at 16 units starts chaotic and trains 10× slower.
+//! uses the reference's N(0, 0.5²), which at 16 units starts chaotic and trains 10× slower.
 
 mod plot;
 
-use fpf::analysis::{FixedPointFinder, Pca, Trajectory};
-use fpf::cell::{CellKind, CellShape};
-use fpf::find::FinderOptions;
-use fpf::model::Model;
-use fpf::task::flipflop::FlipFlop;
-use fpf::train::{TrainOptions, train};
+use fpf_core::cell::{CellKind, CellShape};
+use fpf_core::find::FinderOptions;
+use fpf_std::analysis::{FixedPointFinder, Pca, Trajectory};
+use fpf_std::model::Model;
+use fpf_std::task::flipflop::FlipFlop;
+use fpf_std::train::{TrainOptions, train};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -123,7 +123,7 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let (model, epochs, final_loss) = match &a.checkpoint {
         Some(path) if path.exists() => {
             // A checkpoint of another cell or size is an error naming the mismatch.
-            let m: Model<f32> = fpf::checkpoint::load_model(path)?;
+            let m: Model<f32> = fpf_std::checkpoint::load_model(path)?;
             if *m.shape() != shape || m.n_outputs() != a.bits {
                 return Err(format!(
                     "checkpoint {} holds a {} network with {} inputs and {} units, not the {} \
@@ -168,7 +168,7 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 None,
             )?;
             if let Some(path) = &a.checkpoint {
-                fpf::checkpoint::save_model(&model, path)?;
+                fpf_std::checkpoint::save_model(&model, path)?;
                 println!("Saved model to checkpoint: {}", path.display());
             }
             (model, report.epochs, report.final_train_loss)
@@ -278,7 +278,7 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         t_data.as_secs_f64(),
         t_train.as_secs_f64(),
         epochs,
-        fpf::analysis::sci(final_loss, 2),
+        fpf_std::analysis::sci(final_loss, 2),
         t_find.as_secs_f64(),
         t_plot.as_secs_f64(),
         t_all.elapsed().as_secs_f64()

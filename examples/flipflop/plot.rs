@@ -2,7 +2,7 @@
 //! trajectories with stable points (filled), unstable points (crosses) and their unstable
 //! modes (segments along the real eigenvectors with |λ| > 1), and one trial's traces.
 
-use fpf::analysis::{FixedPoints, Pca};
+use fpf_std::analysis::{FixedPoints, Pca};
 use plotters::prelude::*;
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-/* The seeds' flip-flop tutorial end to end through libfpf's C API (C99).
+/* The reference's flip-flop tutorial end to end through libfpf's C API (C99).
  *
  * Generates 3-bit flip-flop data, trains a 16-unit tanh RNN, runs it on test trials, samples
  * 1024 initial states along the trajectories (noise 0.4), finds the fixed points with the

@@ -1,4 +1,4 @@
-"""The seeds' flip-flop tutorial end to end with libfpf from Python.
+"""The reference's flip-flop tutorial end to end with libfpf from Python.
 
 python3 flipflop.py [--out-dir DIR] [--bits N] [--hidden N] [--seed N] [--init scaled|tutorial]
 

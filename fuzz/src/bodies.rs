@@ -12,14 +12,14 @@ pub fn checkpoint_decode_body(data: &[u8]) {
         let mut v = data.to_vec();
         let n = v.len();
         v[16..24].copy_from_slice(&(n as u64).to_le_bytes());
-        let c = fpf::checkpoint::crc32(&v[..n - 4]);
+        let c = fpf_std::checkpoint::crc32(&v[..n - 4]);
         v[n - 4..].copy_from_slice(&c.to_le_bytes());
         fuzz_decode_all(&v);
     }
 }
 
 fn fuzz_decode_all(data: &[u8]) {
-    use fpf::checkpoint::*;
+    use fpf_std::checkpoint::*;
     let header = decode_header(data);
     let m64 = decode_model::<f64>(data);
     let m32 = decode_model::<f32>(data);
@@ -162,8 +162,8 @@ impl FuzzInput<'_> {
 
 /// Asserts a status is a documented one, never `FPF_PANIC`, and that the last-error message
 /// is empty exactly on success.
-fn fuzz_check(s: fpf::ffi::fpf_status, what: &str) -> fpf::ffi::fpf_status {
-    use fpf::ffi::*;
+fn fuzz_check(s: fpf::fpf_status, what: &str) -> fpf::fpf_status {
+    use fpf::*;
     let code = s as u32;
     let n = unsafe { fpf_last_error_message(std::ptr::null_mut(), 0) };
     let mut buf = vec![0u8; n + 1];
@@ -187,7 +187,7 @@ fn fuzz_all_finite(v: &[f64]) -> bool {
 }
 
 unsafe extern "C" fn fuzz_stop_after(
-    _p: *const fpf::ffi::fpf_progress,
+    _p: *const fpf::fpf_progress,
     user: *mut core::ffi::c_void,
 ) -> bool {
     let left = unsafe { &mut *(user as *mut u32) };
@@ -199,7 +199,7 @@ unsafe extern "C" fn fuzz_stop_after(
 }
 
 unsafe extern "C" fn fuzz_train_stop(
-    _p: *const fpf::ffi::fpf_train_progress,
+    _p: *const fpf::fpf_train_progress,
     user: *mut core::ffi::c_void,
 ) -> bool {
     let left = unsafe { &mut *(user as *mut u32) };
@@ -236,7 +236,7 @@ const FUZZ_PARAM_NAMES: [&str; 20] = [
 /// Calls the C entry points with sizes, enum values, names and floats taken from `data`.
 #[allow(dead_code)]
 pub fn ffi_entry_body(data: &[u8]) {
-    use fpf::ffi::*;
+    use fpf::*;
     use std::ptr::{null, null_mut};
     let mut r = FuzzInput { data };
 
@@ -486,11 +486,11 @@ pub fn ffi_entry_body(data: &[u8]) {
 
 fn fuzz_inspect_fps(
     r: &mut FuzzInput<'_>,
-    fps: *mut fpf::ffi::fpf_fixed_points,
+    fps: *mut fpf::fpf_fixed_points,
     sd: usize,
     ni: usize,
 ) {
-    use fpf::ffi::*;
+    use fpf::*;
     let n = unsafe { fpf_fixed_points_len(fps) };
     let _ = unsafe { fpf_fixed_points_n_slow(fps) };
     let mut x = vec![0.0; n * sd];
@@ -528,7 +528,7 @@ fn fuzz_inspect_fps(
 }
 
 fn fuzz_pca_and_sample(r: &mut FuzzInput<'_>) {
-    use fpf::ffi::*;
+    use fpf::*;
     use std::ptr::null;
     // fpf_sample_states: arbitrary trajectory, mask, count and noise.
     {

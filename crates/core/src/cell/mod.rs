@@ -1,0 +1,521 @@
+//! Recurrent cells: the step `F(h, x)`, its analytic Jacobians and vector-Jacobian products.
+//!
+//! All four cells share one parameter layout, in row-vector convention (`a = x W_x + h W_h + b`):
+//! - `w_x`: `n_inputs × (G·H)`, row-major,
+//! - `w_h`: `H × (G·H)`, row-major,
+//! - `b`: `B × (G·H)` (`B` bias rows, summed, except where a cell needs them apart),
+//!
+//! where `H` is the hidden size and the `G` gate blocks of `H` columns each sit side by side
+//! (tanh: 1 block; GRU: r, z, n; LSTM: i, f, g, o). One fused `vec_mat` then computes every
+//! gate's pre-activation in a single pass over the weights.
+//!
+//! The kernels take run-time sizes and borrowed slices ([`Cell`]), so one compiled copy serves
+//! every hidden size; the const-generic types in [`fixed`] own arrays of the same layout and
+//! borrow them as a [`Cell`].
+//!
+//! Per sample, [`Cell::step`] fills a small *cache* of gate activations (length
+//! [`CellShape::cache_len`]) that [`Cell::jacobian`], [`Cell::input_jacobian`] and [`Cell::vjp`]
+//! reuse, so nothing is recomputed.
+
+pub mod fixed;
+mod gru;
+mod gru_torch;
+mod lstm;
+pub mod names;
+mod tanh;
+
+use crate::scalar::Real;
+
+/// The kind of recurrent cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CellKind {
+    /// Elman cell `F = tanh(x W_ih + h W_hh + b_h)`.
+    Tanh,
+    /// GRU, "reset before" (the reference's convention): `n = tanh(x W_in + (r∘h) W_hn + b_n)`.
+    Gru,
+    /// GRU, PyTorch's "reset after" convention: `n = tanh(x W_in + b_in + r∘(h W_hn + b_hn))`.
+    GruTorch,
+    /// LSTM (PyTorch gate order i, f, g, o); the state is `[h, c]` of length `2H`.
+    Lstm,
+}
+
+impl CellKind {
+    /// Every kind, in the order of the C enum.
+    pub const ALL: [CellKind; 4] = [
+        CellKind::Tanh,
+        CellKind::Gru,
+        CellKind::GruTorch,
+        CellKind::Lstm,
+    ];
+
+    /// Number of gate blocks `G`.
+    pub const fn n_gates(self) -> usize {
+        match self {
+            CellKind::Tanh => 1,
+            CellKind::Gru | CellKind::GruTorch => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+
+    /// Number of bias rows `B` (2 for the PyTorch cells, which keep `b_ih` and `b_hh`).
+    pub const fn n_bias_rows(self) -> usize {
+        match self {
+            CellKind::Tanh | CellKind::Gru => 1,
+            CellKind::GruTorch | CellKind::Lstm => 2,
+        }
+    }
+
+    /// Lower-case name (`tanh`, `gru`, `gru_torch`, `lstm`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            CellKind::Tanh => "tanh",
+            CellKind::Gru => "gru",
+            CellKind::GruTorch => "gru_torch",
+            CellKind::Lstm => "lstm",
+        }
+    }
+
+    /// Parses a name produced by [`CellKind::name`].
+    pub fn from_name(s: &str) -> Option<CellKind> {
+        CellKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Why a cell could not be built or called: a size that does not fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShapeError {
+    /// The argument whose length is wrong.
+    pub what: &'static str,
+    /// The length it must have.
+    pub expected: usize,
+    /// The length it has.
+    pub got: usize,
+}
+
+impl core::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "`{}` has length {}, expected {}",
+            self.what, self.got, self.expected
+        )
+    }
+}
+
+#[inline]
+fn check(what: &'static str, expected: usize, got: usize) -> Result<(), ShapeError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(ShapeError {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+/// Kind and sizes of a cell; every length follows from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CellShape {
+    /// The cell kind.
+    pub kind: CellKind,
+    /// Input size `I`.
+    pub n_inputs: usize,
+    /// Hidden size `H`.
+    pub n_hidden: usize,
+}
+
+impl CellShape {
+    /// A shape; sizes are checked where they are used ([`CellShape::validate`]).
+    pub const fn new(kind: CellKind, n_inputs: usize, n_hidden: usize) -> Self {
+        CellShape {
+            kind,
+            n_inputs,
+            n_hidden,
+        }
+    }
+    /// Largest hidden size accepted at run time.
+    pub const MAX_HIDDEN: usize = 1 << 14;
+    /// Largest input size accepted at run time.
+    pub const MAX_INPUTS: usize = 1 << 16;
+
+    /// Checks `1 ≤ H ≤ MAX_HIDDEN` and `I ≤ MAX_INPUTS` (an input size of 0 is allowed:
+    /// an autonomous network).
+    pub const fn validate(&self) -> Result<(), ShapeError> {
+        if self.n_hidden == 0 || self.n_hidden > Self::MAX_HIDDEN {
+            return Err(ShapeError {
+                what: "n_hidden",
+                expected: Self::MAX_HIDDEN,
+                got: self.n_hidden,
+            });
+        }
+        if self.n_inputs > Self::MAX_INPUTS {
+            return Err(ShapeError {
+                what: "n_inputs",
+                expected: Self::MAX_INPUTS,
+                got: self.n_inputs,
+            });
+        }
+        Ok(())
+    }
+    /// State dimension `S`: `H`, or `2H` for the LSTM (`[h, c]`).
+    pub const fn state_dim(&self) -> usize {
+        match self.kind {
+            CellKind::Lstm => 2 * self.n_hidden,
+            _ => self.n_hidden,
+        }
+    }
+    /// Width `G·H` of the fused gate blocks.
+    pub const fn gate_width(&self) -> usize {
+        self.kind.n_gates() * self.n_hidden
+    }
+    /// Length of `w_x`.
+    pub const fn len_w_x(&self) -> usize {
+        self.n_inputs * self.gate_width()
+    }
+    /// Length of `w_h`.
+    pub const fn len_w_h(&self) -> usize {
+        self.n_hidden * self.gate_width()
+    }
+    /// Length of `b`.
+    pub const fn len_b(&self) -> usize {
+        self.kind.n_bias_rows() * self.gate_width()
+    }
+    /// Total number of cell parameters (`w_x`, `w_h`, `b` back to back in a flat vector).
+    pub const fn n_params(&self) -> usize {
+        self.len_w_x() + self.len_w_h() + self.len_b()
+    }
+    /// Per-sample cache that [`Cell::step`] fills and the derivatives read.
+    pub const fn cache_len(&self) -> usize {
+        let h = self.n_hidden;
+        match self.kind {
+            CellKind::Tanh => h,
+            CellKind::Gru => 3 * h,
+            CellKind::GruTorch => 4 * h,
+            CellKind::Lstm => 6 * h,
+        }
+    }
+    /// Scratch that [`Cell::vjp`], [`Cell::jacobian`] and [`Cell::input_jacobian`] need.
+    pub const fn scratch_len(&self) -> usize {
+        let h = self.n_hidden;
+        match self.kind {
+            CellKind::Tanh => 2 * h,
+            CellKind::Gru => 5 * h,
+            CellKind::GruTorch => 7 * h,
+            CellKind::Lstm => 6 * h,
+        }
+    }
+}
+
+/// Borrowed cell parameters in the shared layout (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub struct Weights<'a, T> {
+    /// `n_inputs × G·H`.
+    pub w_x: &'a [T],
+    /// `H × G·H`.
+    pub w_h: &'a [T],
+    /// `B × G·H`.
+    pub b: &'a [T],
+}
+
+/// Mutable cell parameters (or their gradients) in the shared layout.
+#[derive(Debug)]
+pub struct WeightsMut<'a, T> {
+    /// `n_inputs × G·H`.
+    pub w_x: &'a mut [T],
+    /// `H × G·H`.
+    pub w_h: &'a mut [T],
+    /// `B × G·H`.
+    pub b: &'a mut [T],
+}
+
+impl<'a, T> Weights<'a, T> {
+    /// Splits a flat parameter vector `[w_x | w_h | b]` of length `shape.n_params()`.
+    pub fn from_flat(shape: &CellShape, p: &'a [T]) -> Result<Self, ShapeError> {
+        check("params", shape.n_params(), p.len())?;
+        let (w_x, rest) = p.split_at(shape.len_w_x());
+        let (w_h, b) = rest.split_at(shape.len_w_h());
+        Ok(Weights { w_x, w_h, b })
+    }
+}
+
+impl<'a, T> WeightsMut<'a, T> {
+    /// Splits a flat mutable parameter vector `[w_x | w_h | b]`.
+    pub fn from_flat(shape: &CellShape, p: &'a mut [T]) -> Result<Self, ShapeError> {
+        check("params", shape.n_params(), p.len())?;
+        let (w_x, rest) = p.split_at_mut(shape.len_w_x());
+        let (w_h, b) = rest.split_at_mut(shape.len_w_h());
+        Ok(WeightsMut { w_x, w_h, b })
+    }
+}
+
+/// A cell bound to its parameters: the object every algorithm calls.
+///
+/// Built by [`Cell::new`], which checks every parameter length once; the methods then check
+/// only the per-call slices.
+#[derive(Clone, Copy, Debug)]
+pub struct Cell<'a, T> {
+    shape: CellShape,
+    w: Weights<'a, T>,
+}
+
+impl<'a, T: Real> Cell<'a, T> {
+    /// Binds `shape` to `w`, checking every length.
+    pub fn new(shape: CellShape, w: Weights<'a, T>) -> Result<Self, ShapeError> {
+        shape.validate()?;
+        check("w_x", shape.len_w_x(), w.w_x.len())?;
+        check("w_h", shape.len_w_h(), w.w_h.len())?;
+        check("b", shape.len_b(), w.b.len())?;
+        Ok(Cell { shape, w })
+    }
+
+    /// Binds `shape` to a flat parameter vector `[w_x | w_h | b]`.
+    pub fn from_flat(shape: CellShape, p: &'a [T]) -> Result<Self, ShapeError> {
+        Cell::new(shape, Weights::from_flat(&shape, p)?)
+    }
+
+    /// The shape.
+    #[inline]
+    pub fn shape(&self) -> &CellShape {
+        &self.shape
+    }
+
+    /// The parameters.
+    #[inline]
+    pub fn weights(&self) -> &Weights<'a, T> {
+        &self.w
+    }
+
+    /// `h_next = F(h, x)`; fills `cache` (length [`CellShape::cache_len`]) for the derivatives.
+    pub fn step(
+        &self,
+        x: &[T],
+        h: &[T],
+        h_next: &mut [T],
+        cache: &mut [T],
+    ) -> Result<(), ShapeError> {
+        let s = &self.shape;
+        check("x", s.n_inputs, x.len())?;
+        check("h", s.state_dim(), h.len())?;
+        check("h_next", s.state_dim(), h_next.len())?;
+        check("cache", s.cache_len(), cache.len())?;
+        self.step_unchecked(x, h, h_next, cache);
+        Ok(())
+    }
+
+    /// [`Cell::step`] for callers that validated the lengths once for a whole batch (with
+    /// [`Cell::step`]'s checks). Wrong lengths panic on a slice bound, never anything worse.
+    #[inline]
+    pub fn step_unchecked(&self, x: &[T], h: &[T], h_next: &mut [T], cache: &mut [T]) {
+        let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
+        match self.shape.kind {
+            CellKind::Tanh => tanh::step(i, n, &self.w, x, h, h_next, cache),
+            CellKind::Gru => gru::step(i, n, &self.w, x, h, h_next, cache),
+            CellKind::GruTorch => gru_torch::step(i, n, &self.w, x, h, h_next, cache),
+            CellKind::Lstm => lstm::step(i, n, &self.w, x, h, h_next, cache),
+        }
+    }
+
+    /// Column of a Jacobian: `out = ∂F/∂h_j` (`Direction::State(j)`) or `∂F/∂x_k`
+    /// (`Direction::Input(k)`), given `step`'s cache.
+    #[inline]
+    fn column(&self, dir: Direction, x: &[T], h: &[T], cache: &[T], out: &mut [T], s: &mut [T]) {
+        let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
+        match self.shape.kind {
+            CellKind::Tanh => tanh::column(i, n, &self.w, dir, cache, out, s),
+            CellKind::Gru => gru::column(i, n, &self.w, dir, x, h, cache, out, s),
+            CellKind::GruTorch => gru_torch::column(i, n, &self.w, dir, h, cache, out, s),
+            CellKind::Lstm => lstm::column(i, n, &self.w, dir, h, cache, out, s),
+        }
+    }
+
+    /// State Jacobian `J[i][j] = ∂F_i/∂h_j` (`S × S`, row-major) at the point of the `step`
+    /// that filled `cache`. `scratch` has length [`CellShape::scratch_len`] plus `S`.
+    /// Cost: `O(S²)` for tanh, GRU-torch and LSTM; `O(H³)` for the reference's GRU (its `W_hn`
+    /// acts on `r∘h`).
+    pub fn jacobian(
+        &self,
+        x: &[T],
+        h: &[T],
+        cache: &[T],
+        jac: &mut [T],
+        scratch: &mut [T],
+    ) -> Result<(), ShapeError> {
+        let s = &self.shape;
+        let sd = s.state_dim();
+        self.check_derivative_args(x, h, cache, scratch)?;
+        check("jacobian", sd * sd, jac.len())?;
+        let (col, rest) = scratch.split_at_mut(sd);
+        for j in 0..sd {
+            self.column(Direction::State(j), x, h, cache, col, rest);
+            for (r, &v) in col.iter().enumerate() {
+                jac[r * sd + j] = v;
+            }
+        }
+        Ok(())
+    }
+
+    /// Input Jacobian `dFdu[i][k] = ∂F_i/∂x_k` (`S × I`, row-major). Scratch as for
+    /// [`Cell::jacobian`].
+    pub fn input_jacobian(
+        &self,
+        x: &[T],
+        h: &[T],
+        cache: &[T],
+        jac: &mut [T],
+        scratch: &mut [T],
+    ) -> Result<(), ShapeError> {
+        let s = &self.shape;
+        let (sd, ni) = (s.state_dim(), s.n_inputs);
+        self.check_derivative_args(x, h, cache, scratch)?;
+        check("input_jacobian", sd * ni, jac.len())?;
+        let (col, rest) = scratch.split_at_mut(sd);
+        for k in 0..ni {
+            self.column(Direction::Input(k), x, h, cache, col, rest);
+            for (r, &v) in col.iter().enumerate() {
+                jac[r * ni + k] = v;
+            }
+        }
+        Ok(())
+    }
+
+    /// Length of the scratch that [`Cell::jacobian`] and [`Cell::input_jacobian`] take.
+    pub fn jacobian_scratch_len(&self) -> usize {
+        self.shape.scratch_len() + self.shape.state_dim()
+    }
+
+    fn check_derivative_args(
+        &self,
+        x: &[T],
+        h: &[T],
+        cache: &[T],
+        scratch: &[T],
+    ) -> Result<(), ShapeError> {
+        let s = &self.shape;
+        check("x", s.n_inputs, x.len())?;
+        check("h", s.state_dim(), h.len())?;
+        check("cache", s.cache_len(), cache.len())?;
+        if scratch.len() < self.jacobian_scratch_len() {
+            return Err(ShapeError {
+                what: "scratch",
+                expected: self.jacobian_scratch_len(),
+                got: scratch.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Vector-Jacobian products at the point of the `step` that filled `cache`, for an upstream
+    /// gradient `g = ∂L/∂F` (length `S`):
+    /// - `g_h = gᵀ ∂F/∂h` (overwritten, length `S`),
+    /// - `g_x = gᵀ ∂F/∂x` (overwritten, if given),
+    /// - `g_w += gᵀ ∂F/∂w` for every parameter (accumulated, if given).
+    ///
+    /// `scratch` has length [`CellShape::scratch_len`]. Cost: about `2·(I + H)·G·H` flops per
+    /// product asked for, the same as the step.
+    #[allow(clippy::too_many_arguments)]
+    pub fn vjp(
+        &self,
+        x: &[T],
+        h: &[T],
+        cache: &[T],
+        g: &[T],
+        g_h: &mut [T],
+        g_x: Option<&mut [T]>,
+        g_w: Option<&mut WeightsMut<'_, T>>,
+        scratch: &mut [T],
+    ) -> Result<(), ShapeError> {
+        let s = &self.shape;
+        check("x", s.n_inputs, x.len())?;
+        check("h", s.state_dim(), h.len())?;
+        check("cache", s.cache_len(), cache.len())?;
+        check("g", s.state_dim(), g.len())?;
+        check("g_h", s.state_dim(), g_h.len())?;
+        if let Some(gx) = &g_x {
+            check("g_x", s.n_inputs, gx.len())?;
+        }
+        if let Some(gw) = &g_w {
+            check("g_w.w_x", s.len_w_x(), gw.w_x.len())?;
+            check("g_w.w_h", s.len_w_h(), gw.w_h.len())?;
+            check("g_w.b", s.len_b(), gw.b.len())?;
+        }
+        if scratch.len() < s.scratch_len() {
+            return Err(ShapeError {
+                what: "scratch",
+                expected: s.scratch_len(),
+                got: scratch.len(),
+            });
+        }
+        self.vjp_unchecked(x, h, cache, g, g_h, g_x, g_w, scratch);
+        Ok(())
+    }
+
+    /// [`Cell::vjp`] for callers that validated the lengths once for a whole batch (with
+    /// [`Cell::vjp`]'s checks). Wrong lengths panic on a slice bound, never anything worse.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn vjp_unchecked(
+        &self,
+        x: &[T],
+        h: &[T],
+        cache: &[T],
+        g: &[T],
+        g_h: &mut [T],
+        g_x: Option<&mut [T]>,
+        g_w: Option<&mut WeightsMut<'_, T>>,
+        scratch: &mut [T],
+    ) {
+        let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
+        let args = VjpArgs {
+            x,
+            h,
+            cache,
+            g,
+            g_h,
+            g_x,
+            g_w,
+        };
+        match self.shape.kind {
+            CellKind::Tanh => tanh::vjp(i, n, &self.w, args, scratch),
+            CellKind::Gru => gru::vjp(i, n, &self.w, args, scratch),
+            CellKind::GruTorch => gru_torch::vjp(i, n, &self.w, args, scratch),
+            CellKind::Lstm => lstm::vjp(i, n, &self.w, args, scratch),
+        }
+    }
+}
+
+/// Which unit vector a Jacobian column is taken along.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Direction {
+    /// `∂/∂h_j`.
+    State(usize),
+    /// `∂/∂x_k`.
+    Input(usize),
+}
+
+/// The arguments of a vector-Jacobian product, bundled for the per-cell kernels.
+pub(crate) struct VjpArgs<'s, 'w, T> {
+    pub x: &'s [T],
+    pub h: &'s [T],
+    pub cache: &'s [T],
+    pub g: &'s [T],
+    pub g_h: &'s mut [T],
+    pub g_x: Option<&'s mut [T]>,
+    pub g_w: Option<&'s mut WeightsMut<'w, T>>,
+}
+
+/// `y = b_0 + … + b_{B-1} + x W_x + h W_h`, the fused pre-activation of every gate (`G·H`).
+#[inline]
+pub(crate) fn preactivation<T: Real>(w: &Weights<'_, T>, x: &[T], h: &[T], gw: usize, y: &mut [T]) {
+    use crate::linalg::dense::vec_mat;
+    let y = &mut y[..gw];
+    y.copy_from_slice(&w.b[..gw]);
+    for row in w.b[gw..].chunks_exact(gw) {
+        for (a, &b) in y.iter_mut().zip(row) {
+            *a += b;
+        }
+    }
+    vec_mat(x, w.w_x, gw, gw, y, true);
+    vec_mat(h, w.w_h, gw, gw, y, true);
+}

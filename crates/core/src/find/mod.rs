@@ -1,0 +1,132 @@
+//! Finding fixed points (and cycles) of a cell at a constant input, without a heap.
+//!
+//! - [`qmin`]: the q-minimization with Adam, the plateau schedule and clipping;
+//! - [`newton`]: damped Newton polish in f64;
+//! - [`options`]: every option of the finder, with the reference's defaults;
+//! - [`map`]: the k-fold map, q and its gradient, the k-fold Jacobian.
+//!
+//! The std layer ([`crate::analysis`]) builds the whole pipeline (sampling, uniqueness,
+//! outliers, Jacobians, eigenvalues) on top of these.
+
+pub mod map;
+pub mod newton;
+pub mod options;
+pub mod qmin;
+
+pub use options::{FinderOptions, Method, OptionError};
+
+use crate::cell::{CellShape, ShapeError};
+use crate::scalar::Real;
+
+/// Statistics of one iteration of the q-minimization, passed to the progress callback.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Iteration number (0 = the initial evaluation).
+    pub iter: usize,
+    /// First state of the block being optimized (0 in joint mode).
+    pub first_state: usize,
+    /// Number of states in the block.
+    pub n_states: usize,
+    /// Mean q over the block.
+    pub q_mean: f64,
+    /// Standard deviation of q.
+    pub q_std: f64,
+    /// Mean |Δq| since the previous iteration.
+    pub dq_mean: f64,
+    /// Standard deviation of |Δq|.
+    pub dq_std: f64,
+    /// Learning rate of the step that follows.
+    pub lr: f64,
+    /// True on the block's last call.
+    pub done: bool,
+}
+
+/// Why the finder failed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FindError {
+    /// An option is out of range.
+    Option(OptionError),
+    /// A slice has the wrong length for the cell.
+    Shape(ShapeError),
+    /// An input or initial state is NaN or infinite.
+    NotFinite {
+        /// `inputs` or `initial states`.
+        what: &'static str,
+        /// Flat index of the first bad element.
+        index: usize,
+    },
+    /// q became NaN or infinite for this state (the network diverges).
+    Diverged {
+        /// The state's index.
+        state: usize,
+    },
+    /// The progress callback asked to stop.
+    Cancelled,
+    /// The workspace is too short.
+    Workspace {
+        /// Elements needed.
+        need: usize,
+    },
+}
+
+impl core::fmt::Display for FindError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FindError::Option(e) => write!(f, "{e}"),
+            FindError::Shape(e) => write!(f, "{e}"),
+            FindError::NotFinite { what, index } => {
+                write!(f, "{what}[{index}] is NaN or infinite")
+            }
+            FindError::Diverged { state } => {
+                write!(f, "q is not finite for state {state}: the network diverges")
+            }
+            FindError::Cancelled => write!(f, "stopped by the progress callback"),
+            FindError::Workspace { need } => {
+                write!(f, "workspace too short: {need} elements needed")
+            }
+        }
+    }
+}
+
+impl From<ShapeError> for FindError {
+    fn from(e: ShapeError) -> Self {
+        FindError::Shape(e)
+    }
+}
+
+fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), FindError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(FindError::Shape(ShapeError {
+            what,
+            expected,
+            got,
+        }))
+    }
+}
+
+/// Checks a batch of states (`n × S`, `n ≥ 1`) and its inputs (`1 × I` or `n × I`); returns n.
+fn check_batch<T>(shape: &CellShape, x: &[T], inputs: &[T]) -> Result<usize, FindError> {
+    let sd = shape.state_dim();
+    if x.is_empty() || x.len() % sd != 0 {
+        return Err(FindError::Shape(ShapeError {
+            what: "initial states (a positive multiple of the state size)",
+            expected: (x.len() / sd + 1) * sd,
+            got: x.len(),
+        }));
+    }
+    let n = x.len() / sd;
+    let ni = shape.n_inputs;
+    if inputs.len() != ni && inputs.len() != n * ni {
+        return check_len("inputs", ni, inputs.len()).map(|_| 0);
+    }
+    Ok(n)
+}
+
+fn check_finite<T: Real>(what: &'static str, v: &[T]) -> Result<(), FindError> {
+    match v.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(FindError::NotFinite { what, index }),
+    }
+}

@@ -1,0 +1,489 @@
+//! [`FixedPointFinder`]: the whole pipeline on top of the no-heap kernel, in the reference
+//! order: optimize → unique → drop distance outliers → optional rerun of q outliers →
+//! `max_n_unique` → Jacobians → eigendecomposition → `final_q_threshold` filter.
+
+use super::AnalysisError;
+use super::fixed_points::FixedPoints;
+use super::report::sci;
+use super::sampling::{Trajectory, sample_states};
+use super::unique::{median, within_distance};
+use crate::cell::Cell;
+use crate::find::map::{jacobian, jacobian_work_len};
+use crate::find::newton::{self, NewtonOutcome};
+use crate::find::qmin::{self, QminOutput, Stop};
+use crate::find::{FinderOptions, Method, Progress};
+use crate::linalg::eig;
+use std::time::Instant;
+
+/// What [`FixedPointFinder::find_fixed_points`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindResult {
+    /// The unique fixed points that passed every filter, the final q filter included.
+    pub unique: FixedPoints,
+    /// Unique points that failed the final q filter (`q ≥ final_q_threshold`): slow points.
+    pub slow: FixedPoints,
+    /// Every optimized state, before uniqueness and filters (`is_slow` marks slow ones).
+    pub all: FixedPoints,
+}
+
+/// The fixed-point finder for one cell (in f64; single-precision runs convert internally).
+pub struct FixedPointFinder<'a> {
+    cell: Cell<'a, f64>,
+    opts: FinderOptions,
+}
+
+/// A progress callback: return `false` to stop.
+pub type ProgressFn<'f> = &'f mut dyn FnMut(&Progress) -> bool;
+
+impl<'a> FixedPointFinder<'a> {
+    /// A finder for `cell` with `opts` (checked here).
+    pub fn new(cell: Cell<'a, f64>, opts: FinderOptions) -> Result<Self, AnalysisError> {
+        opts.validate()
+            .map_err(|e| AnalysisError::Find(crate::find::FindError::Option(e)))?;
+        Ok(FixedPointFinder { cell, opts })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &FinderOptions {
+        &self.opts
+    }
+
+    fn say(&self, msg: &str) {
+        if self.opts.verbose {
+            println!("{msg}");
+        }
+    }
+
+    /// Samples `n_inits` states from `traj` (plus noise) and runs the pipeline from them.
+    /// `inputs` is one row or `n_inits` rows.
+    pub fn find_from_trajectory(
+        &self,
+        traj: &Trajectory<'_>,
+        inputs: &[f64],
+        n_inits: usize,
+        noise_scale: f64,
+        seed: u64,
+    ) -> Result<FindResult, AnalysisError> {
+        if traj.n_states != self.cell.shape().state_dim() {
+            return Err(AnalysisError::length(
+                "trajectory state size",
+                self.cell.shape().state_dim(),
+                traj.n_states,
+            ));
+        }
+        let samples = sample_states(traj, n_inits, noise_scale, seed)?;
+        self.find_fixed_points(&samples.states, inputs, None, None)
+    }
+
+    /// Runs the pipeline from the initial states `inits` (`n × S`) at `inputs` (one row, or
+    /// `n` rows). `cond_ids` (length n) is carried along.
+    pub fn find_fixed_points(
+        &self,
+        inits: &[f64],
+        inputs: &[f64],
+        cond_ids: Option<&[i64]>,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<FindResult, AnalysisError> {
+        let shape = *self.cell.shape();
+        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        if inits.is_empty() || inits.len() % s != 0 {
+            return Err(AnalysisError::bad(
+                "inits",
+                "must hold a positive whole number of states",
+            ));
+        }
+        let n = inits.len() / s;
+        let rows: Vec<f64> = if inputs.len() == ni {
+            inputs.repeat(n)
+        } else if inputs.len() == n * ni {
+            inputs.to_vec()
+        } else {
+            return Err(AnalysisError::length("inputs", ni, inputs.len()));
+        };
+        if let Some(c) = cond_ids {
+            if c.len() != n {
+                return Err(AnalysisError::length("cond_ids", n, c.len()));
+            }
+        }
+        self.say(&format!(
+            "Searching for fixed points from {n} initial states."
+        ));
+        let mut all = self.optimize(inits, &rows, self.opts.method, progress)?;
+        all.cond_id = cond_ids.map(|c| c.to_vec());
+
+        // Uniqueness, distance outliers.
+        let mut unique = all.get_unique();
+        self.say(&format!("Identified {} unique fixed points.", unique.n));
+        if self.opts.do_exclude_distance_outliers {
+            let keep = within_distance(&unique, inits, self.opts.outlier_distance_scale);
+            if keep.len() < unique.n {
+                self.say(&format!(
+                    "Excluded {} distance outliers.",
+                    unique.n - keep.len()
+                ));
+                unique = unique.subset(&keep);
+            }
+        }
+        // Rerun q outliers sequentially from where they are, then reduce again.
+        if self.opts.do_rerun_q_outliers && unique.n > 0 {
+            let limit = median(&unique.qstar) * self.opts.outlier_q_scale;
+            let bad: Vec<usize> = (0..unique.n).filter(|&i| unique.qstar[i] > limit).collect();
+            if !bad.is_empty() {
+                self.say(&format!(
+                    "Rerunning {} q outliers (q > {}) sequentially.",
+                    bad.len(),
+                    sci(limit, 1)
+                ));
+                let sub = unique.subset(&bad);
+                let redo = self.optimize(&sub.xstar, &sub.inputs, Method::Sequential, None)?;
+                for (k, &i) in bad.iter().enumerate() {
+                    replace_row(&mut unique, i, &redo, k);
+                }
+                unique = unique.get_unique();
+            }
+        }
+        if unique.n > self.opts.max_n_unique {
+            let mut order: Vec<usize> = (0..unique.n).collect();
+            order.sort_by(|&a, &b| unique.qstar[a].total_cmp(&unique.qstar[b]).then(a.cmp(&b)));
+            order.truncate(self.opts.max_n_unique);
+            order.sort_unstable();
+            self.say(&format!(
+                "Keeping the {} unique fixed points of lowest q.",
+                order.len()
+            ));
+            unique = unique.subset(&order);
+        }
+
+        if self.opts.do_compute_jacobians {
+            self.say(&format!(
+                "Computing recurrent Jacobian at {} unique fixed points.",
+                unique.n
+            ));
+            self.say(&format!(
+                "Computing input Jacobian at {} unique fixed points.",
+                unique.n
+            ));
+            self.jacobians(&mut unique);
+            if self.opts.do_decompose_jacobians {
+                self.say(&format!("Decomposing {} Jacobians...", unique.n));
+                decompose(&mut unique)?;
+                let st = unique.n_stable();
+                self.say(&format!(
+                    "Found {} stable and {} unstable fixed points.",
+                    st,
+                    unique.n - st
+                ));
+            }
+        }
+        if self.opts.period > 1 {
+            self.min_periods(&mut unique);
+        }
+
+        let thr = self.opts.final_q_threshold;
+        self.say(&format!(
+            "Applying final q-value filter (q < {})...",
+            sci(thr, 1)
+        ));
+        let good: Vec<usize> = (0..unique.n).filter(|&i| unique.qstar[i] < thr).collect();
+        let slow_idx: Vec<usize> = (0..unique.n).filter(|&i| unique.qstar[i] >= thr).collect();
+        if !slow_idx.is_empty() {
+            self.say(&format!(
+                "Excluded {} low-quality fixed points.",
+                slow_idx.len()
+            ));
+        }
+        let slow = unique.subset(&slow_idx);
+        let unique = unique.subset(&good);
+        self.say(&format!("{} high-quality fixed points remain.", unique.n));
+        self.say("Fixed point finding complete.");
+        Ok(FindResult { unique, slow, all })
+    }
+
+    /// q-minimization (in the options' precision) then Newton polish (f64) of every state.
+    fn optimize(
+        &self,
+        inits: &[f64],
+        rows: &[f64],
+        method: Method,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<FixedPoints, AnalysisError> {
+        let shape = *self.cell.shape();
+        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let n = inits.len() / s;
+        let mut opts = self.opts;
+        opts.method = method;
+        if method != Method::Newton {
+            self.say(&format!(
+                "Finding fixed points via {} optimization.",
+                method.name()
+            ));
+        }
+        let mut x = inits.to_vec();
+        let mut q = vec![0.0; n];
+        let mut fx = vec![0.0; n * s];
+        let mut dq = vec![0.0; n];
+        let mut n_iters = vec![0usize; n];
+
+        let start = Instant::now();
+        let mut user = progress;
+        let every = opts.n_iters_per_print_update;
+        let super_verbose = opts.super_verbose && opts.verbose;
+        let mut printer = |p: &Progress| -> bool {
+            if super_verbose && p.iter > 0 && p.iter % every == 0 && !p.done {
+                let avg = start.elapsed().as_secs_f64() / p.iter as f64;
+                println!(
+                    "Iter: {}, q = {} +/- {}, dq = {} +/- {}, lr = {}, avg iter time = {} sec.",
+                    p.iter,
+                    sci(p.q_mean, 2),
+                    sci(p.q_std, 2),
+                    sci(p.dq_mean, 2),
+                    sci(p.dq_std, 2),
+                    sci(p.lr, 2),
+                    sci(avg, 2)
+                );
+            }
+            match user.as_mut() {
+                Some(f) => f(p),
+                None => true,
+            }
+        };
+        let mut last: Option<Progress> = None;
+        let mut track = |p: &Progress| -> bool {
+            last = Some(*p);
+            printer(p)
+        };
+        let report = if opts.single_precision {
+            let p32: Vec<f32> = flat_params(&self.cell).iter().map(|&v| v as f32).collect();
+            let cell32 = Cell::from_flat(shape, &p32)?;
+            let rows32: Vec<f32> = rows.iter().map(|&v| v as f32).collect();
+            let mut x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let (mut q32, mut fx32, mut dq32) = (vec![0f32; n], vec![0f32; n * s], vec![0f32; n]);
+            let mut work = vec![0f32; qmin::work_len(&cell32, n, &opts)];
+            let r = qmin::minimize(
+                &cell32,
+                &opts,
+                &rows32,
+                &mut x32,
+                QminOutput {
+                    q: &mut q32,
+                    fx: &mut fx32,
+                    dq: &mut dq32,
+                    n_iters: &mut n_iters,
+                },
+                &mut work,
+                Some(&mut track),
+            )?;
+            widen(&x32, &mut x);
+            widen(&q32, &mut q);
+            widen(&fx32, &mut fx);
+            widen(&dq32, &mut dq);
+            r
+        } else {
+            let mut work = vec![0f64; qmin::work_len(&self.cell, n, &opts)];
+            qmin::minimize(
+                &self.cell,
+                &opts,
+                rows,
+                &mut x,
+                QminOutput {
+                    q: &mut q,
+                    fx: &mut fx,
+                    dq: &mut dq,
+                    n_iters: &mut n_iters,
+                },
+                &mut work,
+                Some(&mut track),
+            )?
+        };
+        if method != Method::Newton {
+            match report.stop {
+                Stop::Converged => self.say("Optimization complete to desired tolerance."),
+                Stop::MaxIters => self.say(&format!(
+                    "Maximum iteration count ({}) reached.",
+                    opts.max_iters
+                )),
+            }
+            if let Some(p) = last {
+                let iters = report.max_iters_used.max(1);
+                self.say(&format!(
+                    "{} iters, q = {} +/- {}, dq = {} +/- {}, lr = {}, avg iter time = {} sec",
+                    report.max_iters_used,
+                    sci(p.q_mean, 2),
+                    sci(p.q_std, 2),
+                    sci(p.dq_mean, 2),
+                    sci(p.dq_std, 2),
+                    sci(p.lr, 2),
+                    sci(start.elapsed().as_secs_f64() / iters as f64, 2)
+                ));
+            }
+        }
+
+        // Newton polish in f64.
+        let mut outcome = vec![None; n];
+        if opts.newton_polish || method == Method::Newton {
+            let mut work = vec![0f64; newton::work_len(&self.cell, opts.period)];
+            let mut piv = vec![0usize; s];
+            let mut counts = [0usize; 4];
+            for i in 0..n {
+                let u = &rows[i * ni..(i + 1) * ni];
+                let xi = &mut x[i * s..(i + 1) * s];
+                let r = newton::polish(
+                    &self.cell,
+                    u,
+                    xi,
+                    opts.period,
+                    opts.newton_max_iters,
+                    &mut fx[i * s..(i + 1) * s],
+                    &mut work,
+                    &mut piv,
+                );
+                q[i] = r.q;
+                if method == Method::Newton {
+                    n_iters[i] = r.iters;
+                }
+                counts[r.outcome as usize] += 1;
+                outcome[i] = Some(r.outcome);
+            }
+            self.say(&format!(
+                "Newton polish: {} converged (q < 1e-24), {} stalled, {} singular, {} at the iteration cap.",
+                counts[NewtonOutcome::Converged as usize],
+                counts[NewtonOutcome::NoProgress as usize],
+                counts[NewtonOutcome::Singular as usize],
+                counts[NewtonOutcome::MaxIters as usize]
+            ));
+        }
+        let thr = self.opts.final_q_threshold;
+        Ok(FixedPoints {
+            n,
+            n_states: s,
+            n_inputs: ni,
+            period: opts.period,
+            is_slow: q.iter().map(|&v| v >= thr).collect(),
+            xstar: x,
+            f_xstar: fx,
+            x_init: inits.to_vec(),
+            inputs: rows.to_vec(),
+            qstar: q,
+            dq,
+            n_iters,
+            newton: outcome,
+            tol_unique: self.opts.tol_unique,
+            ..Default::default()
+        })
+    }
+
+    /// `J_xstar` and `dFdu` (of the k-fold map) at every point.
+    fn jacobians(&self, fps: &mut FixedPoints) {
+        let (s, ni, n) = (fps.n_states, fps.n_inputs, fps.n);
+        let mut j = vec![0.0; n * s * s];
+        let mut d = vec![0.0; n * s * ni];
+        let mut work = vec![0.0; jacobian_work_len(&self.cell, self.opts.period)];
+        for i in 0..n {
+            jacobian(
+                &self.cell,
+                fps.u(i),
+                fps.x(i),
+                self.opts.period,
+                &mut j[i * s * s..(i + 1) * s * s],
+                Some(&mut d[i * s * ni..(i + 1) * s * ni]),
+                &mut work,
+            );
+        }
+        fps.j_xstar = Some(j);
+        fps.dfdu = Some(d);
+    }
+
+    /// Smallest period (a divisor of k) of each point of a period-k search.
+    fn min_periods(&self, fps: &mut FixedPoints) {
+        let shape = *self.cell.shape();
+        let s = shape.state_dim();
+        let k = self.opts.period;
+        let mut out = Vec::with_capacity(fps.n);
+        let mut a = vec![0.0; s];
+        let mut b = vec![0.0; s];
+        let mut cache = vec![0.0; shape.cache_len()];
+        for i in 0..fps.n {
+            let x = fps.x(i);
+            let scale = x.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            a.copy_from_slice(x);
+            let mut found = k;
+            for d in 1..k {
+                let _ = self.cell.step(fps.u(i), &a, &mut b, &mut cache);
+                std::mem::swap(&mut a, &mut b);
+                let dist = a
+                    .iter()
+                    .zip(x)
+                    .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+                if k % d == 0 && dist <= 1e-8 * scale {
+                    found = d;
+                    break;
+                }
+            }
+            out.push(found);
+        }
+        fps.min_period = Some(out);
+    }
+}
+
+/// The cell's parameters as one flat vector `[w_x | w_h | b]`.
+fn flat_params(cell: &Cell<'_, f64>) -> Vec<f64> {
+    let w = cell.weights();
+    [w.w_x, w.w_h, w.b].concat()
+}
+
+fn widen(src: &[f32], dst: &mut [f64]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v as f64;
+    }
+}
+
+/// Overwrites point `i` of `dst` with point `k` of `src` (optimization fields only).
+fn replace_row(dst: &mut FixedPoints, i: usize, src: &FixedPoints, k: usize) {
+    let s = dst.n_states;
+    dst.xstar[i * s..(i + 1) * s].copy_from_slice(src.x(k));
+    dst.f_xstar[i * s..(i + 1) * s].copy_from_slice(&src.f_xstar[k * s..(k + 1) * s]);
+    dst.qstar[i] = src.qstar[k];
+    dst.dq[i] = src.dq[k];
+    dst.n_iters[i] += src.n_iters[k];
+    dst.newton[i] = src.newton[k];
+    dst.is_slow[i] = src.is_slow[k];
+}
+
+/// Eigenvalues, eigenvectors and stability of every point's Jacobian.
+fn decompose(fps: &mut FixedPoints) -> Result<(), AnalysisError> {
+    let (s, n) = (fps.n_states, fps.n);
+    let Some(j) = fps.j_xstar.as_ref() else {
+        return Ok(());
+    };
+    let mut re = vec![0.0; n * s];
+    let mut im = vec![0.0; n * s];
+    let mut vr = vec![0.0; n * s * s];
+    let mut vi = vec![0.0; n * s * s];
+    let mut work = vec![0.0; eig::work_len(s, true)];
+    let mut stable = Vec::with_capacity(n);
+    let mut unstable = Vec::with_capacity(n);
+    for i in 0..n {
+        let (r, m) = (&mut re[i * s..(i + 1) * s], &mut im[i * s..(i + 1) * s]);
+        eig::eig(
+            s,
+            &j[i * s * s..(i + 1) * s * s],
+            &mut work,
+            r,
+            m,
+            Some((
+                &mut vr[i * s * s..(i + 1) * s * s],
+                &mut vi[i * s * s..(i + 1) * s * s],
+            )),
+        )
+        .map_err(|error| AnalysisError::Eig { index: i, error })?;
+        stable.push(eig::is_stable(r, m));
+        unstable.push(eig::n_unstable(r, m));
+    }
+    fps.eigval_re = Some(re);
+    fps.eigval_im = Some(im);
+    fps.eigvec_re = Some(vr);
+    fps.eigvec_im = Some(vi);
+    fps.is_stable = Some(stable);
+    fps.n_unstable = Some(unstable);
+    Ok(())
+}

@@ -1,0 +1,834 @@
+//! Training by analytic backpropagation through time (std).
+//!
+//! The loss is the mean squared error over every output of every step of every trial
+//! (`mean((y − target)²)`, as the reference's `train_flipflop_rnn`). One Adam optimizer updates
+//! every trained value: the cell parameters, `w_out`, `b_out` and `h0`. Each epoch shuffles
+//! the trials (seeded), runs `n_trials / batch_size` minibatches (the remainder is dropped, as
+//! in the tutorial) and reports the mean of the batch losses.
+//!
+//! Per batch, the forward pass keeps every step's state and cell cache; the backward pass
+//! walks each trial from its last step to its first, feeding the readout's gradient and the
+//! carried state gradient through [`Cell::vjp`](crate::cell::Cell::vjp), which accumulates the
+//! parameter gradients. The gradient that reaches the state before the first step is the
+//! gradient of `h0` (summed over the batch, since every trial starts there).
+//!
+//! Every buffer is allocated once per [`train`] call, sized for one batch; the epoch loop does
+//! not allocate (except when printing).
+
+use core::fmt;
+
+use crate::analysis::sci;
+use crate::cell::{Cell, WeightsMut};
+use crate::linalg::dense::{axpy, dot};
+use crate::model::Model;
+use crate::optim::{Adam, Plateau, clip_grad_norm};
+use crate::random::Gaussian;
+use crate::scalar::Real;
+
+/// A set of input/target sequences, `f64`, row-major:
+/// `inputs` is `n_trials × n_time × n_inputs`, `targets` `n_trials × n_time × n_outputs`.
+#[derive(Clone, Copy, Debug)]
+pub struct Sequences<'a> {
+    /// Inputs, `n_trials × n_time × n_inputs`.
+    pub inputs: &'a [f64],
+    /// Targets for the readout, `n_trials × n_time × n_outputs`.
+    pub targets: &'a [f64],
+    /// Number of trials.
+    pub n_trials: usize,
+    /// Steps per trial.
+    pub n_time: usize,
+    /// Input width.
+    pub n_inputs: usize,
+    /// Output width.
+    pub n_outputs: usize,
+}
+
+impl Sequences<'_> {
+    /// Checks `n_trials ≥ 1`, `n_time ≥ 1`, both lengths (overflow-checked) and that every
+    /// value is finite. `name` (`"train"`, `"valid"`) labels the errors.
+    pub fn validate(&self, name: &'static str) -> Result<(), TrainError> {
+        if self.n_trials == 0 {
+            return Err(TrainError::Empty { what: name });
+        }
+        if self.n_time == 0 {
+            return Err(TrainError::Empty { what: name });
+        }
+        let steps = self
+            .n_trials
+            .checked_mul(self.n_time)
+            .ok_or(TrainError::TooLarge { what: name })?;
+        let n_in = steps
+            .checked_mul(self.n_inputs)
+            .ok_or(TrainError::TooLarge { what: name })?;
+        let n_out = steps
+            .checked_mul(self.n_outputs)
+            .ok_or(TrainError::TooLarge { what: name })?;
+        check_len(name, "inputs", n_in, self.inputs.len())?;
+        check_len(name, "targets", n_out, self.targets.len())?;
+        if let Some(index) = self.inputs.iter().position(|v| !v.is_finite()) {
+            return Err(TrainError::NotFinite {
+                what: name,
+                array: "inputs",
+                index,
+            });
+        }
+        if let Some(index) = self.targets.iter().position(|v| !v.is_finite()) {
+            return Err(TrainError::NotFinite {
+                what: name,
+                array: "targets",
+                index,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Sequences::validate`] plus the widths a model needs.
+    fn validate_for<T: Real>(
+        &self,
+        model: &Model<T>,
+        name: &'static str,
+    ) -> Result<(), TrainError> {
+        self.validate(name)?;
+        if self.n_inputs != model.n_inputs() {
+            return Err(TrainError::Mismatch {
+                what: name,
+                field: "n_inputs",
+                model: model.n_inputs(),
+                data: self.n_inputs,
+            });
+        }
+        if self.n_outputs != model.n_outputs() {
+            return Err(TrainError::Mismatch {
+                what: name,
+                field: "n_outputs",
+                model: model.n_outputs(),
+                data: self.n_outputs,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_len(
+    what: &'static str,
+    array: &'static str,
+    expected: usize,
+    got: usize,
+) -> Result<(), TrainError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(TrainError::Length {
+            what,
+            array,
+            expected,
+            got,
+        })
+    }
+}
+
+/// Why training (or a loss evaluation) failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+    /// An option is out of range.
+    BadOption {
+        /// The option.
+        what: &'static str,
+        /// Its value, as text.
+        got: String,
+        /// What it must be.
+        requirement: &'static str,
+    },
+    /// A data set has no trials or no steps.
+    Empty {
+        /// `"train"` or `"valid"`.
+        what: &'static str,
+    },
+    /// A size product of a data set overflows.
+    TooLarge {
+        /// The data set.
+        what: &'static str,
+    },
+    /// An array of a data set has the wrong length.
+    Length {
+        /// The data set.
+        what: &'static str,
+        /// `"inputs"` or `"targets"`.
+        array: &'static str,
+        /// The length its sizes imply.
+        expected: usize,
+        /// The length it has.
+        got: usize,
+    },
+    /// A data set's width does not match the model.
+    Mismatch {
+        /// The data set.
+        what: &'static str,
+        /// `"n_inputs"` or `"n_outputs"`.
+        field: &'static str,
+        /// The model's value.
+        model: usize,
+        /// The data's value.
+        data: usize,
+    },
+    /// A data value is NaN or infinite.
+    NotFinite {
+        /// The data set.
+        what: &'static str,
+        /// `"inputs"` or `"targets"`.
+        array: &'static str,
+        /// Flat index of the first bad value.
+        index: usize,
+    },
+    /// Fewer training trials than one batch.
+    BatchTooLarge {
+        /// The batch size asked for.
+        batch_size: usize,
+        /// The number of training trials.
+        n_trials: usize,
+    },
+    /// The loss or the gradient became NaN or infinite. The model keeps the last parameters
+    /// for which both were finite.
+    Diverged {
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Batch within the epoch.
+        batch: usize,
+        /// The batch loss.
+        loss: f64,
+    },
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainError::BadOption {
+                what,
+                got,
+                requirement,
+            } => write!(
+                f,
+                "option `{what}` = {got} is invalid: it must be {requirement}"
+            ),
+            TrainError::Empty { what } => {
+                write!(f, "the {what} data have no trials or no time steps")
+            }
+            TrainError::TooLarge { what } => {
+                write!(f, "the sizes of the {what} data overflow")
+            }
+            TrainError::Length {
+                what,
+                array,
+                expected,
+                got,
+            } => write!(
+                f,
+                "{what} `{array}` has length {got}, expected {expected} (n_trials × n_time × width)"
+            ),
+            TrainError::Mismatch {
+                what,
+                field,
+                model,
+                data,
+            } => write!(
+                f,
+                "the {what} data have {field} = {data}, but the model has {field} = {model}"
+            ),
+            TrainError::NotFinite { what, array, index } => {
+                write!(f, "{what} `{array}`[{index}] is NaN or infinite")
+            }
+            TrainError::BatchTooLarge {
+                batch_size,
+                n_trials,
+            } => write!(
+                f,
+                "batch_size = {batch_size} exceeds the {n_trials} training trials (no full batch)"
+            ),
+            TrainError::Diverged { epoch, batch, loss } => write!(
+                f,
+                "training diverged at epoch {epoch}, batch {batch}: the loss ({loss}) or its \
+                 gradient is not finite (try a smaller learning_rate or max_grad_norm > 0)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+/// Training options; the defaults are the reference's `train_flipflop_rnn`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainOptions {
+    /// Adam learning rate, 0.08.
+    pub learning_rate: f64,
+    /// Trials per minibatch, 128.
+    pub batch_size: usize,
+    /// Epoch cap, 1000.
+    pub max_epochs: usize,
+    /// Stop once an epoch's training loss is below this, 1e-4 (0 = never).
+    pub min_loss: f64,
+    /// Clip the 2-norm of the full gradient to this; 0 = off (default).
+    pub max_grad_norm: f64,
+    /// Plateau schedule on the epoch loss: multiply the rate by this after `lr_patience`
+    /// epochs without improvement; 1.0 = fixed rate (default).
+    pub lr_factor: f64,
+    /// Epochs without improvement before the rate drops, 10.
+    pub lr_patience: u32,
+    /// Epochs between printed lines (and validation losses); 10. 0 = none.
+    pub print_every: usize,
+    /// Print the tutorial's progress lines to stdout.
+    pub verbose: bool,
+    /// Seed of the trial shuffling, 0.
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            learning_rate: 0.08,
+            batch_size: 128,
+            max_epochs: 1000,
+            min_loss: 1e-4,
+            max_grad_norm: 0.0,
+            lr_factor: 1.0,
+            lr_patience: 10,
+            print_every: 10,
+            verbose: false,
+            seed: 0,
+        }
+    }
+}
+
+impl TrainOptions {
+    /// Checks every option.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |what, got: String, requirement| {
+            Err(TrainError::BadOption {
+                what,
+                got,
+                requirement,
+            })
+        };
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(
+                "learning_rate",
+                self.learning_rate.to_string(),
+                "finite and > 0",
+            );
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "0".into(), "at least 1");
+        }
+        if self.max_epochs == 0 {
+            return bad("max_epochs", "0".into(), "at least 1");
+        }
+        if !(self.min_loss.is_finite() && self.min_loss >= 0.0) {
+            return bad("min_loss", self.min_loss.to_string(), "finite and ≥ 0");
+        }
+        if !(self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0) {
+            return bad(
+                "max_grad_norm",
+                self.max_grad_norm.to_string(),
+                "finite and ≥ 0 (0 = no clipping)",
+            );
+        }
+        if !(self.lr_factor > 0.0 && self.lr_factor <= 1.0) {
+            return bad("lr_factor", self.lr_factor.to_string(), "in (0, 1]");
+        }
+        Ok(())
+    }
+}
+
+/// One epoch's statistics, passed to the progress callback.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochReport {
+    /// Epoch, 0-based.
+    pub epoch: usize,
+    /// Mean of the epoch's batch losses.
+    pub train_loss: f64,
+    /// Validation loss, computed on printed epochs (`epoch % print_every == 0`) when
+    /// validation data were given.
+    pub valid_loss: Option<f64>,
+    /// Learning rate used in this epoch.
+    pub learning_rate: f64,
+}
+
+/// The outcome of [`train`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainReport {
+    /// Epochs run.
+    pub epochs: usize,
+    /// The last epoch's training loss.
+    pub final_train_loss: f64,
+    /// Validation loss of the final model, if validation data were given.
+    pub final_valid_loss: Option<f64>,
+    /// Every epoch's training loss.
+    pub losses: Vec<f64>,
+    /// Stopped because the loss fell below `min_loss`.
+    pub reached_target: bool,
+    /// Stopped because the progress callback returned `false`.
+    pub cancelled: bool,
+}
+
+/// The gradient of the loss with respect to every trained value, flat
+/// `[params | w_out | b_out | h0]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gradients<T> {
+    flat: Vec<T>,
+    n_params: usize,
+    n_w_out: usize,
+    n_b_out: usize,
+}
+
+impl<T: Real> Gradients<T> {
+    /// Zeros shaped like `model`'s values.
+    pub fn zeros(model: &Model<T>) -> Self {
+        Gradients {
+            flat: vec![T::ZERO; model.n_total_params()],
+            n_params: model.params().len(),
+            n_w_out: model.w_out().len(),
+            n_b_out: model.b_out().len(),
+        }
+    }
+    /// Cell parameters, `[w_x | w_h | b]`.
+    pub fn params(&self) -> &[T] {
+        &self.flat[..self.n_params]
+    }
+    /// `w_out`.
+    pub fn w_out(&self) -> &[T] {
+        &self.flat[self.n_params..self.n_params + self.n_w_out]
+    }
+    /// `b_out`.
+    pub fn b_out(&self) -> &[T] {
+        let a = self.n_params + self.n_w_out;
+        &self.flat[a..a + self.n_b_out]
+    }
+    /// `h0`.
+    pub fn h0(&self) -> &[T] {
+        &self.flat[self.n_params + self.n_w_out + self.n_b_out..]
+    }
+    /// Everything, flat.
+    pub fn as_slice(&self) -> &[T] {
+        &self.flat
+    }
+    /// Zeroes every entry.
+    pub fn clear(&mut self) {
+        self.flat.fill(T::ZERO);
+    }
+    fn matches(&self, model: &Model<T>) -> bool {
+        self.flat.len() == model.n_total_params()
+            && self.n_params == model.params().len()
+            && self.n_w_out == model.w_out().len()
+            && self.n_b_out == model.b_out().len()
+    }
+}
+
+fn split4<T>(
+    v: &mut [T],
+    a: usize,
+    b: usize,
+    c: usize,
+) -> (&mut [T], &mut [T], &mut [T], &mut [T]) {
+    let (p, rest) = v.split_at_mut(a);
+    let (w, rest) = rest.split_at_mut(b);
+    let (bo, h0) = rest.split_at_mut(c);
+    (p, w, bo, h0)
+}
+
+/// Buffers for one batch of up to `cap_trials × cap_time` steps.
+struct Bptt<T> {
+    cap_trials: usize,
+    cap_time: usize,
+    /// Inputs of the batch, converted: `trials × time × I`.
+    x: Vec<T>,
+    /// State after each step: `trials × time × S`.
+    states: Vec<T>,
+    /// Cell cache of each step: `trials × time × C`.
+    caches: Vec<T>,
+    /// Readout residuals `y − target`: `trials × time × O`.
+    resid: Vec<T>,
+    /// `W_outᵀ` (`O × H`), so the readout and its gradients run along contiguous rows.
+    w_out_t: Vec<T>,
+    /// Gradient of `W_outᵀ`, `O × H`.
+    g_w_out_t: Vec<T>,
+    /// Readout output of one step, `O`.
+    y: Vec<T>,
+    /// Scaled residual of one step, `O`.
+    dy: Vec<T>,
+    /// Upstream state gradient, `S`.
+    g: Vec<T>,
+    /// State gradient through the cell, `S`.
+    gh: Vec<T>,
+    scratch: Vec<T>,
+}
+
+impl<T: Real> Bptt<T> {
+    fn new(model: &Model<T>, cap_trials: usize, cap_time: usize) -> Self {
+        let s = model.shape();
+        let steps = cap_trials * cap_time;
+        let sd = s.state_dim();
+        Bptt {
+            cap_trials,
+            cap_time,
+            x: vec![T::ZERO; steps * s.n_inputs],
+            states: vec![T::ZERO; steps * sd],
+            caches: vec![T::ZERO; steps * s.cache_len()],
+            resid: vec![T::ZERO; steps * model.n_outputs()],
+            w_out_t: vec![T::ZERO; model.n_outputs() * s.n_hidden],
+            g_w_out_t: vec![T::ZERO; model.n_outputs() * s.n_hidden],
+            y: vec![T::ZERO; model.n_outputs()],
+            dy: vec![T::ZERO; model.n_outputs()],
+            g: vec![T::ZERO; sd],
+            gh: vec![T::ZERO; sd],
+            scratch: vec![T::ZERO; s.scratch_len()],
+        }
+    }
+
+    /// Mean squared error of the trials `trial(0..n)` of `data` (validated, `n ≤ cap_trials`,
+    /// `data.n_time ≤ cap_time`); with `grad`, also accumulates the gradient of that mean.
+    /// Returns the sum of squared residuals (divide by `n · n_time · O` for the mean).
+    fn run(
+        &mut self,
+        model: &Model<T>,
+        data: &Sequences<'_>,
+        n: usize,
+        trial: impl Fn(usize) -> usize,
+        grad: Option<&mut Gradients<T>>,
+    ) -> f64 {
+        debug_assert!(n <= self.cap_trials && data.n_time <= self.cap_time);
+        let shape = *model.shape();
+        let (ni, nh, no) = (shape.n_inputs, shape.n_hidden, model.n_outputs());
+        let (sd, cl) = (shape.state_dim(), shape.cache_len());
+        let nt = data.n_time;
+        let cell = model.cell();
+        let (w_out, b_out, h0) = (model.w_out(), model.b_out(), model.h0());
+        let mut sse = 0.0f64;
+        for j in 0..nh {
+            for o in 0..no {
+                self.w_out_t[o * nh + j] = w_out[j * no + o];
+            }
+        }
+
+        // Forward.
+        for k in 0..n {
+            let tr = trial(k);
+            let xs = &data.inputs[tr * nt * ni..(tr + 1) * nt * ni];
+            let ys = &data.targets[tr * nt * no..(tr + 1) * nt * no];
+            let x_k = &mut self.x[k * nt * ni..(k + 1) * nt * ni];
+            for (a, &b) in x_k.iter_mut().zip(xs) {
+                *a = T::from_f64(b);
+            }
+            let x_k = &self.x[k * nt * ni..(k + 1) * nt * ni];
+            let s_k = &mut self.states[k * nt * sd..(k + 1) * nt * sd];
+            let c_k = &mut self.caches[k * nt * cl..(k + 1) * nt * cl];
+            let r_k = &mut self.resid[k * nt * no..(k + 1) * nt * no];
+            for t in 0..nt {
+                let (prev, cur) = s_k.split_at_mut(t * sd);
+                let h = if t == 0 { h0 } else { &prev[(t - 1) * sd..] };
+                let next = &mut cur[..sd];
+                cell.step_unchecked(
+                    &x_k[t * ni..(t + 1) * ni],
+                    h,
+                    next,
+                    &mut c_k[t * cl..(t + 1) * cl],
+                );
+                for ((y, &b), w) in self
+                    .y
+                    .iter_mut()
+                    .zip(b_out)
+                    .zip(self.w_out_t.chunks_exact(nh))
+                {
+                    *y = b + dot(&next[..nh], w);
+                }
+                let r = &mut r_k[t * no..(t + 1) * no];
+                for ((r, &y), &target) in r.iter_mut().zip(&self.y).zip(&ys[t * no..]) {
+                    let d = y - T::from_f64(target);
+                    *r = d;
+                    let d = d.to_f64();
+                    sse += d * d;
+                }
+            }
+        }
+
+        let Some(grad) = grad else {
+            return sse;
+        };
+        // Backward: d mean / d y = 2 (y − target) / (n · n_time · O).
+        let scale = T::from_f64(2.0 / (n * nt * no) as f64);
+        let (n_p, n_w, n_b) = (grad.n_params, grad.n_w_out, grad.n_b_out);
+        let (gp, gw_out, gb_out, gh0) = split4(&mut grad.flat, n_p, n_w, n_b);
+        let mut gw = WeightsMut::from_flat(&shape, gp)
+            .expect("Gradients are shaped like the model they were made for");
+        self.g_w_out_t.fill(T::ZERO);
+        for k in 0..n {
+            let x_k = &self.x[k * nt * ni..(k + 1) * nt * ni];
+            let s_k = &self.states[k * nt * sd..(k + 1) * nt * sd];
+            let c_k = &self.caches[k * nt * cl..(k + 1) * nt * cl];
+            let r_k = &self.resid[k * nt * no..(k + 1) * nt * no];
+            self.g.fill(T::ZERO);
+            for t in (0..nt).rev() {
+                let h_t = &s_k[t * sd..(t + 1) * sd];
+                for (d, &r) in self.dy.iter_mut().zip(&r_k[t * no..(t + 1) * no]) {
+                    *d = r * scale;
+                }
+                for (b, &d) in gb_out.iter_mut().zip(&self.dy) {
+                    *b += d;
+                }
+                // g (carried from step t+1) += W_out dy; grad W_outᵀ += dy ⊗ h_t.
+                for ((&d, w), gwt) in self
+                    .dy
+                    .iter()
+                    .zip(self.w_out_t.chunks_exact(nh))
+                    .zip(self.g_w_out_t.chunks_exact_mut(nh))
+                {
+                    axpy(d, w, &mut self.g[..nh]);
+                    axpy(d, &h_t[..nh], gwt);
+                }
+                let h_prev = if t == 0 {
+                    h0
+                } else {
+                    &s_k[(t - 1) * sd..t * sd]
+                };
+                cell_vjp(
+                    &cell,
+                    &x_k[t * ni..(t + 1) * ni],
+                    h_prev,
+                    &c_k[t * cl..(t + 1) * cl],
+                    &self.g,
+                    &mut self.gh,
+                    &mut gw,
+                    &mut self.scratch,
+                );
+                core::mem::swap(&mut self.g, &mut self.gh);
+            }
+            for (a, &b) in gh0.iter_mut().zip(&self.g) {
+                *a += b;
+            }
+        }
+        for j in 0..nh {
+            for o in 0..no {
+                gw_out[j * no + o] += self.g_w_out_t[o * nh + j];
+            }
+        }
+        sse
+    }
+
+    /// Mean squared error over all of `data`, in chunks of `cap_trials`.
+    fn loss(&mut self, model: &Model<T>, data: &Sequences<'_>) -> f64 {
+        let mut sse = 0.0;
+        let mut start = 0;
+        while start < data.n_trials {
+            let n = self.cap_trials.min(data.n_trials - start);
+            sse += self.run(model, data, n, |k| start + k, None);
+            start += n;
+        }
+        sse / (data.n_trials * data.n_time * data.n_outputs) as f64
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn cell_vjp<T: Real>(
+    cell: &Cell<'_, T>,
+    x: &[T],
+    h: &[T],
+    cache: &[T],
+    g: &[T],
+    g_h: &mut [T],
+    g_w: &mut WeightsMut<'_, T>,
+    scratch: &mut [T],
+) {
+    cell.vjp_unchecked(x, h, cache, g, g_h, None, Some(g_w), scratch);
+}
+
+/// The mean squared error of `model` on `data`.
+pub fn loss<T: Real>(model: &Model<T>, data: &Sequences<'_>) -> Result<f64, TrainError> {
+    data.validate_for(model, "data")?;
+    let cap = data.n_trials.min(1024);
+    let mut ws = Bptt::new(model, cap, data.n_time);
+    Ok(ws.loss(model, data))
+}
+
+/// The mean squared error of `model` on all of `data` (one batch) and its gradient with
+/// respect to every trained value, written to `grad` (overwritten; made by
+/// [`Gradients::zeros`] for a model of the same shape).
+pub fn loss_and_grad<T: Real>(
+    model: &Model<T>,
+    data: &Sequences<'_>,
+    grad: &mut Gradients<T>,
+) -> Result<f64, TrainError> {
+    data.validate_for(model, "data")?;
+    if !grad.matches(model) {
+        return Err(TrainError::Length {
+            what: "gradient",
+            array: "grad",
+            expected: model.n_total_params(),
+            got: grad.flat.len(),
+        });
+    }
+    let mut ws = Bptt::new(model, data.n_trials, data.n_time);
+    grad.clear();
+    let sse = ws.run(model, data, data.n_trials, |k| k, Some(grad));
+    Ok(sse / (data.n_trials * data.n_time * data.n_outputs) as f64)
+}
+
+const BANNER: &str = "======================================================================";
+
+/// Trains `model` in place on `train` (see the module docs), printing the tutorial's lines if
+/// `opts.verbose`. `progress`, if given, is called after every epoch; returning `false` stops
+/// training (the report then has `cancelled` set).
+///
+/// Errors: invalid options, data that do not fit the model or are not finite, fewer training
+/// trials than `batch_size`, and divergence (a non-finite loss or gradient; the model keeps
+/// the last finite parameters).
+pub fn train<T: Real>(
+    model: &mut Model<T>,
+    train: &Sequences<'_>,
+    valid: Option<&Sequences<'_>>,
+    opts: &TrainOptions,
+    mut progress: Option<&mut dyn FnMut(&EpochReport) -> bool>,
+) -> Result<TrainReport, TrainError> {
+    opts.validate()?;
+    train.validate_for(model, "train")?;
+    if let Some(v) = valid {
+        v.validate_for(model, "valid")?;
+    }
+    let bs = opts.batch_size;
+    if train.n_trials < bs {
+        return Err(TrainError::BatchTooLarge {
+            batch_size: bs,
+            n_trials: train.n_trials,
+        });
+    }
+    let n_batches = train.n_trials / bs;
+    let cap_time = valid.map_or(train.n_time, |v| v.n_time.max(train.n_time));
+
+    // Every buffer, once.
+    let mut ws = Bptt::new(model, bs, cap_time);
+    let mut grad = Gradients::zeros(model);
+    let mut m = vec![T::ZERO; grad.flat.len()];
+    let mut v = vec![T::ZERO; grad.flat.len()];
+    let mut perm: Vec<usize> = (0..train.n_trials).collect();
+    let mut losses = Vec::with_capacity(opts.max_epochs.min(1 << 16));
+    let mut rng = Gaussian::new(opts.seed);
+    let adam = Adam::default();
+    let mut plateau = Plateau::new(opts.learning_rate, opts.lr_factor, opts.lr_patience, 0);
+    let mut lr = opts.learning_rate;
+    let mut t_adam = 0u64;
+
+    if opts.verbose {
+        println!("\n{BANNER}");
+        println!("Training FlipFlop RNN");
+        println!("{BANNER}");
+        println!("\nTraining parameters:");
+        println!(" Batch size: {bs}");
+        if opts.lr_factor < 1.0 {
+            println!(
+                " Learning rate:{:.6} (Plateau: factor {}, patience {})",
+                opts.learning_rate, opts.lr_factor, opts.lr_patience
+            );
+        } else {
+            println!(" Learning rate:{:.6} (Fixed)", opts.learning_rate);
+        }
+    }
+
+    let mut epochs = 0;
+    let mut epoch_loss = f64::NAN;
+    let mut reached_target = false;
+    let mut cancelled = false;
+    for epoch in 0..opts.max_epochs {
+        // Fisher–Yates.
+        for i in (1..perm.len()).rev() {
+            perm.swap(i, rng.below(i + 1));
+        }
+        let mut sum = 0.0;
+        for batch in 0..n_batches {
+            let idx = &perm[batch * bs..(batch + 1) * bs];
+            grad.clear();
+            let sse = ws.run(model, train, bs, |k| idx[k], Some(&mut grad));
+            let loss = sse / (bs * train.n_time * train.n_outputs) as f64;
+            let norm = if opts.max_grad_norm > 0.0 {
+                clip_grad_norm(&mut grad.flat, opts.max_grad_norm)
+            } else {
+                0.0
+            };
+            if !loss.is_finite()
+                || !norm.is_finite()
+                || (opts.max_grad_norm == 0.0 && !grad.flat.iter().all(|g| g.is_finite()))
+            {
+                return Err(TrainError::Diverged { epoch, batch, loss });
+            }
+            t_adam += 1;
+            let (n_p, n_w, n_b) = (grad.n_params, grad.n_w_out, grad.n_b_out);
+            let (gp, gw, gb, gh) = split4(&mut grad.flat, n_p, n_w, n_b);
+            let (mp, mw, mb, mh) = split4(&mut m, n_p, n_w, n_b);
+            let (vp, vw, vb, vh) = split4(&mut v, n_p, n_w, n_b);
+            adam.update(t_adam, lr, model.params_mut(), gp, mp, vp);
+            adam.update(t_adam, lr, model.w_out_mut(), gw, mw, vw);
+            adam.update(t_adam, lr, model.b_out_mut(), gb, mb, vb);
+            adam.update(t_adam, lr, model.h0_mut(), gh, mh, vh);
+            sum += loss;
+        }
+        epoch_loss = sum / n_batches as f64;
+        losses.push(epoch_loss);
+        epochs = epoch + 1;
+
+        let print_epoch = opts.print_every > 0 && epoch % opts.print_every == 0;
+        let valid_loss = match valid {
+            Some(d) if print_epoch => Some(ws.loss(model, d)),
+            _ => None,
+        };
+        if opts.verbose && print_epoch {
+            match valid_loss {
+                Some(vl) => {
+                    println!("Epoch {epoch:4}: train_loss = {epoch_loss:.6}, valid_loss = {vl:.6}")
+                }
+                None => println!("Epoch {epoch:4}: train_loss = {epoch_loss:.6}"),
+            }
+        }
+        if let Some(cb) = progress.as_mut() {
+            let report = EpochReport {
+                epoch,
+                train_loss: epoch_loss,
+                valid_loss,
+                learning_rate: lr,
+            };
+            if !cb(&report) {
+                cancelled = true;
+                break;
+            }
+        }
+        if epoch_loss < opts.min_loss {
+            reached_target = true;
+            if opts.verbose {
+                println!(
+                    "\nReached target loss {} at epoch {epoch}",
+                    sci(opts.min_loss, 2)
+                );
+            }
+            break;
+        }
+        if opts.lr_factor < 1.0 {
+            lr = plateau.observe(epoch_loss);
+        }
+    }
+
+    let final_valid_loss = valid.map(|d| ws.loss(model, d));
+    if opts.verbose {
+        println!("\n{BANNER}");
+        println!("Training Complete!");
+        println!("{BANNER}");
+        println!("Final training loss: {epoch_loss:.6}");
+        if let Some(vl) = final_valid_loss {
+            println!("Final validation loss: {vl:.6}");
+        }
+        println!("Total epochs: {epochs}");
+    }
+    Ok(TrainReport {
+        epochs,
+        final_train_loss: epoch_loss,
+        final_valid_loss,
+        losses,
+        reached_target,
+        cancelled,
+    })
+}

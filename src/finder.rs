@@ -1,0 +1,896 @@
+//! C ABI: finder options, the fixed-point search, sampling initial states, and the result.
+
+use crate::boundary::{
+    FfiError, FfiResult, checked_len, copy_out, finite, fpf_status, guard, guard_value, slice,
+    slice_mut, write_c_string,
+};
+use crate::eig::eig_error;
+use crate::rnn::fpf_rnn;
+use fpf_core::find::{FindError, FinderOptions, Method, Progress};
+use fpf_std::analysis::{
+    AnalysisError, FindResult, FixedPointFinder, FixedPoints, Trajectory, sample_states,
+};
+use std::os::raw::c_void;
+
+/// Optimization method: `FPF_METHOD_JOINT`, `FPF_METHOD_SEQUENTIAL` or `FPF_METHOD_NEWTON`.
+pub type fpf_method = u32;
+/// All states in one Adam optimizer.
+pub const FPF_METHOD_JOINT: fpf_method = 0;
+/// One state at a time, each with a fresh optimizer.
+pub const FPF_METHOD_SEQUENTIAL: fpf_method = 1;
+/// Damped Newton only, no Adam.
+pub const FPF_METHOD_NEWTON: fpf_method = 2;
+
+/// Precision of the q-minimization: `FPF_DTYPE_FLOAT32` or `FPF_DTYPE_FLOAT64`.
+pub type fpf_dtype = u32;
+/// Single precision (the reference's default); Newton and eigenvalues always use double.
+pub const FPF_DTYPE_FLOAT32: fpf_dtype = 0;
+/// Double precision throughout.
+pub const FPF_DTYPE_FLOAT64: fpf_dtype = 1;
+
+/// Finder options. Fill with `fpf_finder_options_default`, then edit. Field names, defaults
+/// and meanings follow the reference FixedPointFinder's `find_fixed_points` (the Rust docs of
+/// `fpf_core::find::FinderOptions` say what each one does).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fpf_finder_options {
+    /// `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL`, `FPF_METHOD_NEWTON`.
+    pub method: fpf_method,
+    /// Iteration cap of the q-minimization (5000).
+    pub max_iters: usize,
+    /// Stop a state when q < tol_q (1e-12) …
+    pub tol_q: f64,
+    /// … or when |Δq| < tol_dq · lr (1e-20).
+    pub tol_dq: f64,
+    /// Initial Adam learning rate (1.0).
+    pub lr_init: f64,
+    /// Plateau factor (0.95).
+    pub lr_factor: f64,
+    /// Plateau patience in iterations (5).
+    pub lr_patience: usize,
+    /// Plateau cooldown in iterations (0).
+    pub lr_cooldown: usize,
+    /// Fixed per-state gradient-norm clip, 0 = off (0).
+    pub max_grad_norm: f64,
+    /// Adaptive clip as a multiple of the running mean gradient norm, 0 = off (0).
+    pub adaptive_grad_clip: f64,
+    /// Polish every state with damped Newton in double precision (true).
+    pub newton_polish: bool,
+    /// Newton iteration cap (50).
+    pub newton_max_iters: usize,
+    /// Period k: find fixed points of F applied k times (1).
+    pub period: usize,
+    /// Compute dF/dx and dF/du at the unique points (true).
+    pub do_compute_jacobians: bool,
+    /// Eigen-decompose the Jacobians (true).
+    pub do_decompose_jacobians: bool,
+    /// Uniqueness distance on [x*, u] (1e-3).
+    pub tol_unique: f64,
+    /// Drop points far from the initial states (true).
+    pub do_exclude_distance_outliers: bool,
+    /// Distance-outlier threshold in mean initial distances (10).
+    pub outlier_distance_scale: f64,
+    /// Re-optimize q outliers sequentially (false).
+    pub do_rerun_q_outliers: bool,
+    /// q-outlier threshold as a multiple of the median q (10).
+    pub outlier_q_scale: f64,
+    /// Keep at most this many unique points, lowest q first (SIZE_MAX = unbounded).
+    pub max_n_unique: usize,
+    /// Final filter: keep points with q < final_q_threshold (1e-8).
+    pub final_q_threshold: f64,
+    /// `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`.
+    pub dtype: fpf_dtype,
+    /// Print the pipeline's steps to stdout (false).
+    pub verbose: bool,
+    /// Print the optimizer every `n_iters_per_print_update` iterations (false).
+    pub super_verbose: bool,
+    /// Iterations between progress prints (100).
+    pub n_iters_per_print_update: usize,
+}
+
+impl From<&FinderOptions> for fpf_finder_options {
+    fn from(o: &FinderOptions) -> Self {
+        fpf_finder_options {
+            method: match o.method {
+                Method::Joint => FPF_METHOD_JOINT,
+                Method::Sequential => FPF_METHOD_SEQUENTIAL,
+                Method::Newton => FPF_METHOD_NEWTON,
+            },
+            max_iters: o.max_iters,
+            tol_q: o.tol_q,
+            tol_dq: o.tol_dq,
+            lr_init: o.lr_init,
+            lr_factor: o.lr_factor,
+            lr_patience: o.lr_patience as usize,
+            lr_cooldown: o.lr_cooldown as usize,
+            max_grad_norm: o.max_grad_norm,
+            adaptive_grad_clip: o.adaptive_grad_clip,
+            newton_polish: o.newton_polish,
+            newton_max_iters: o.newton_max_iters,
+            period: o.period,
+            do_compute_jacobians: o.do_compute_jacobians,
+            do_decompose_jacobians: o.do_decompose_jacobians,
+            tol_unique: o.tol_unique,
+            do_exclude_distance_outliers: o.do_exclude_distance_outliers,
+            outlier_distance_scale: o.outlier_distance_scale,
+            do_rerun_q_outliers: o.do_rerun_q_outliers,
+            outlier_q_scale: o.outlier_q_scale,
+            max_n_unique: o.max_n_unique,
+            final_q_threshold: o.final_q_threshold,
+            dtype: if o.single_precision {
+                FPF_DTYPE_FLOAT32
+            } else {
+                FPF_DTYPE_FLOAT64
+            },
+            verbose: o.verbose,
+            super_verbose: o.super_verbose,
+            n_iters_per_print_update: o.n_iters_per_print_update,
+        }
+    }
+}
+
+fn bad_option(name: &str, why: &str) -> FfiError {
+    FfiError::new(fpf_status::FPF_BAD_OPTION, format!("option `{name}` {why}"))
+}
+
+impl fpf_finder_options {
+    /// Converts and validates.
+    fn to_options(self) -> FfiResult<FinderOptions> {
+        let method = match self.method {
+            FPF_METHOD_JOINT => Method::Joint,
+            FPF_METHOD_SEQUENTIAL => Method::Sequential,
+            FPF_METHOD_NEWTON => Method::Newton,
+            m => return Err(bad_option("method", &format!("is {m}; must be 0, 1 or 2"))),
+        };
+        let single_precision = match self.dtype {
+            FPF_DTYPE_FLOAT32 => true,
+            FPF_DTYPE_FLOAT64 => false,
+            d => return Err(bad_option("dtype", &format!("is {d}; must be 0 or 1"))),
+        };
+        let small = |v: usize, name: &str| -> FfiResult<u32> {
+            u32::try_from(v).map_err(|_| bad_option(name, "is too large"))
+        };
+        let o = FinderOptions {
+            method,
+            max_iters: self.max_iters,
+            tol_q: self.tol_q,
+            tol_dq: self.tol_dq,
+            lr_init: self.lr_init,
+            lr_factor: self.lr_factor,
+            lr_patience: small(self.lr_patience, "lr_patience")?,
+            lr_cooldown: small(self.lr_cooldown, "lr_cooldown")?,
+            max_grad_norm: self.max_grad_norm,
+            adaptive_grad_clip: self.adaptive_grad_clip,
+            newton_polish: self.newton_polish,
+            newton_max_iters: self.newton_max_iters,
+            period: self.period,
+            do_compute_jacobians: self.do_compute_jacobians,
+            do_decompose_jacobians: self.do_decompose_jacobians,
+            tol_unique: self.tol_unique,
+            do_exclude_distance_outliers: self.do_exclude_distance_outliers,
+            outlier_distance_scale: self.outlier_distance_scale,
+            do_rerun_q_outliers: self.do_rerun_q_outliers,
+            outlier_q_scale: self.outlier_q_scale,
+            max_n_unique: self.max_n_unique,
+            final_q_threshold: self.final_q_threshold,
+            single_precision,
+            verbose: self.verbose,
+            super_verbose: self.super_verbose,
+            n_iters_per_print_update: self.n_iters_per_print_update,
+        };
+        o.validate()
+            .map_err(|e| FfiError::new(fpf_status::FPF_BAD_OPTION, e.to_string()))?;
+        Ok(o)
+    }
+}
+
+/// Fills `opts` with the defaults (those of the reference's API). NULL is ignored.
+///
+/// # Safety
+/// `opts` must be NULL or point to a writable `fpf_finder_options`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_finder_options_default(opts: *mut fpf_finder_options) {
+    guard_value((), || {
+        if !opts.is_null() {
+            // SAFETY: non-NULL, writable by the caller's contract.
+            unsafe { opts.write((&FinderOptions::default()).into()) };
+        }
+    })
+}
+
+/// One iteration's statistics, passed to an `fpf_progress_fn`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fpf_progress {
+    /// Iteration (0 = the initial evaluation).
+    pub iter: usize,
+    /// First state of the block being optimized (0 in joint mode).
+    pub first_state: usize,
+    /// States in the block.
+    pub n_states: usize,
+    /// Mean q.
+    pub q_mean: f64,
+    /// Standard deviation of q.
+    pub q_std: f64,
+    /// Mean |Δq|.
+    pub dq_mean: f64,
+    /// Standard deviation of |Δq|.
+    pub dq_std: f64,
+    /// Learning rate.
+    pub lr: f64,
+    /// True on the block's last call.
+    pub done: bool,
+}
+
+/// Progress callback: called after every iteration; return false to stop the search, which
+/// then fails with `FPF_CANCELLED`. `user` is passed through unchanged.
+pub type fpf_progress_fn =
+    Option<unsafe extern "C" fn(p: *const fpf_progress, user: *mut c_void) -> bool>;
+
+/// The result of a search: unique fixed points (after every filter), the slow points the
+/// final q filter removed, and all optimized states. Free with `fpf_fixed_points_free`.
+pub struct fpf_fixed_points {
+    pub(crate) result: FindResult,
+}
+
+fn analysis_error(e: AnalysisError) -> FfiError {
+    let status = match &e {
+        AnalysisError::Find(f) => match f {
+            FindError::Option(_) => fpf_status::FPF_BAD_OPTION,
+            FindError::Shape(_) | FindError::Workspace { .. } => fpf_status::FPF_LENGTH_MISMATCH,
+            FindError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
+            FindError::Diverged { .. } => fpf_status::FPF_DIVERGED,
+            FindError::Cancelled => fpf_status::FPF_CANCELLED,
+        },
+        AnalysisError::Eig { error, .. } => eig_error(*error).status,
+        AnalysisError::Bad { .. } => fpf_status::FPF_BAD_OPTION,
+        AnalysisError::Length { .. } => fpf_status::FPF_LENGTH_MISMATCH,
+        AnalysisError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
+    };
+    FfiError::new(status, e.to_string())
+}
+
+/// Finds the fixed points of `rnn` from `n_inits` initial states `inits`
+/// (`n_inits × state_dim`) at constant inputs (`n_input_rows` = 1 shared row, or `n_inits`
+/// rows, of `n_inputs` each). On success `*out` receives a new result handle.
+///
+/// # Safety
+/// `rnn`, `opts` must be valid handles/structs; `inits` must hold `n_inits·state_dim`
+/// doubles and `inputs` `n_input_rows·n_inputs` (may be NULL when `n_inputs` is 0); `out`
+/// must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_find_fixed_points(
+    rnn: *const fpf_rnn,
+    opts: *const fpf_finder_options,
+    inits: *const f64,
+    n_inits: usize,
+    inputs: *const f64,
+    n_input_rows: usize,
+    out: *mut *mut fpf_fixed_points,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        fpf_find_fixed_points_progress(
+            rnn,
+            opts,
+            inits,
+            n_inits,
+            inputs,
+            n_input_rows,
+            None,
+            std::ptr::null_mut(),
+            out,
+        )
+    }
+}
+
+/// [`fpf_find_fixed_points`] with a progress callback (`progress` may be NULL).
+///
+/// # Safety
+/// As for `fpf_find_fixed_points`; `progress` must be safe to call with `user`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_find_fixed_points_progress(
+    rnn: *const fpf_rnn,
+    opts: *const fpf_finder_options,
+    inits: *const f64,
+    n_inits: usize,
+    inputs: *const f64,
+    n_input_rows: usize,
+    progress: fpf_progress_fn,
+    user: *mut c_void,
+    out: *mut *mut fpf_fixed_points,
+) -> fpf_status {
+    guard(|| {
+        crate::boundary::non_null(rnn, "rnn")?;
+        crate::boundary::non_null(opts, "opts")?;
+        crate::boundary::non_null(out, "out")?;
+        // SAFETY: non-NULL checked; validity is the caller's contract.
+        let (rnn, opts) = unsafe { (&*rnn, &*opts) };
+        let o = opts.to_options()?;
+        let model = &rnn.model;
+        let (s, ni) = (model.state_dim(), model.n_inputs());
+        if n_inits == 0 {
+            return Err(FfiError::new(fpf_status::FPF_BAD_SIZE, "`n_inits` is 0"));
+        }
+        if n_input_rows != 1 && n_input_rows != n_inits {
+            return Err(FfiError::new(
+                fpf_status::FPF_BAD_SIZE,
+                format!("`n_input_rows` is {n_input_rows}; must be 1 or n_inits = {n_inits}"),
+            ));
+        }
+        let x = unsafe { slice(inits, checked_len(n_inits, s, "inits")?, "inits")? };
+        let u_len = checked_len(n_input_rows, ni, "inputs")?;
+        let u: &[f64] = if u_len == 0 {
+            &[]
+        } else {
+            unsafe { slice(inputs, u_len, "inputs")? }
+        };
+        finite(x, "inits")?;
+        finite(u, "inputs")?;
+        let finder = FixedPointFinder::new(model.cell(), o).map_err(analysis_error)?;
+        let mut cb = |p: &Progress| -> bool {
+            match progress {
+                None => true,
+                Some(f) => {
+                    let c = fpf_progress {
+                        iter: p.iter,
+                        first_state: p.first_state,
+                        n_states: p.n_states,
+                        q_mean: p.q_mean,
+                        q_std: p.q_std,
+                        dq_mean: p.dq_mean,
+                        dq_std: p.dq_std,
+                        lr: p.lr,
+                        done: p.done,
+                    };
+                    // SAFETY: the caller vouches for the callback.
+                    unsafe { f(&c, user) }
+                }
+            }
+        };
+        let result = finder
+            .find_fixed_points(x, u, None, Some(&mut cb))
+            .map_err(analysis_error)?;
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { *out = Box::into_raw(Box::new(fpf_fixed_points { result })) };
+        Ok(())
+    })
+}
+
+/// Samples `n_inits` initial states from a trajectory `states`
+/// (`n_batch × n_time × state_dim`) into `out` (`n_inits × state_dim`): valid entries
+/// (`valid`, `n_batch × n_time` of 0/1, or NULL for all) without replacement unless more are
+/// asked for than exist, plus Gaussian noise of standard deviation `noise_scale`,
+/// reproducible from `seed`.
+///
+/// # Safety
+/// Pointers must hold the documented numbers of elements; `valid` may be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_sample_states(
+    states: *const f64,
+    n_batch: usize,
+    n_time: usize,
+    state_dim: usize,
+    valid: *const u8,
+    n_inits: usize,
+    noise_scale: f64,
+    seed: u64,
+    out: *mut f64,
+) -> fpf_status {
+    guard(|| {
+        let bt = checked_len(n_batch, n_time, "n_batch × n_time")?;
+        let total = checked_len(bt, state_dim, "trajectory")?;
+        let out_len = checked_len(n_inits, state_dim, "out")?;
+        if total == 0 || n_inits == 0 {
+            return Err(FfiError::new(
+                fpf_status::FPF_BAD_SIZE,
+                "the trajectory is empty or `n_inits` is 0",
+            ));
+        }
+        let st = unsafe { slice(states, total, "states")? };
+        let mask: Option<Vec<bool>> = if valid.is_null() {
+            None
+        } else {
+            Some(
+                unsafe { slice(valid, bt, "valid")? }
+                    .iter()
+                    .map(|&b| b != 0)
+                    .collect(),
+            )
+        };
+        let o = unsafe { slice_mut(out, out_len, "out")? };
+        let traj = Trajectory {
+            states: st,
+            n_batch,
+            n_time,
+            n_states: state_dim,
+            valid: mask.as_deref(),
+        };
+        let s = sample_states(&traj, n_inits, noise_scale, seed).map_err(analysis_error)?;
+        o.copy_from_slice(&s.states);
+        Ok(())
+    })
+}
+
+/// Frees a result; NULL is a no-op.
+///
+/// # Safety
+/// `fps` must be NULL or a handle from `fpf_find_fixed_points`, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_free(fps: *mut fpf_fixed_points) {
+    guard_value((), || {
+        if !fps.is_null() {
+            // SAFETY: created by Box::into_raw in fpf_find_fixed_points.
+            drop(unsafe { Box::from_raw(fps) });
+        }
+    })
+}
+
+fn unique<'a>(fps: *const fpf_fixed_points) -> FfiResult<&'a FixedPoints> {
+    crate::boundary::non_null(fps, "fps")?;
+    // SAFETY: non-NULL; a live handle by the caller's contract.
+    Ok(unsafe { &(*fps).result.unique })
+}
+
+/// Number of unique fixed points (0 for NULL).
+///
+/// # Safety
+/// `fps` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_len(fps: *const fpf_fixed_points) -> usize {
+    guard_value(0, || unique(fps).map_or(0, |f| f.n))
+}
+
+/// Number of slow points the final q filter removed (0 for NULL).
+///
+/// # Safety
+/// `fps` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_n_slow(fps: *const fpf_fixed_points) -> usize {
+    guard_value(0, || {
+        if fps.is_null() {
+            0
+        } else {
+            // SAFETY: live handle.
+            unsafe { (*fps).result.slow.n }
+        }
+    })
+}
+
+fn missing(what: &str) -> FfiError {
+    FfiError::new(
+        fpf_status::FPF_BAD_OPTION,
+        format!("`{what}` was not computed (see do_compute_jacobians / do_decompose_jacobians)"),
+    )
+}
+
+/// Runs `get` on the handle's current set and copies its result to `out` (`len` checked).
+unsafe fn read_field<T: Copy>(
+    fps: *const fpf_fixed_points,
+    out: *mut T,
+    len: usize,
+    what: &str,
+    get: impl FnOnce(&FixedPoints) -> FfiResult<Vec<T>>,
+) -> fpf_status {
+    guard(|| {
+        let v = get(unique(fps)?)?;
+        // SAFETY: forwarded contract.
+        unsafe { copy_out(&v, out, len, what) }
+    })
+}
+
+/// The fixed points x*, `n × state_dim`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_xstar(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_xstar", |f| {
+            Ok(f.xstar.clone())
+        })
+    }
+}
+
+/// F(x*) (the k-fold map for period k), `n × state_dim`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_f_xstar(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_f_xstar", |f| {
+            Ok(f.f_xstar.clone())
+        })
+    }
+}
+
+/// Initial states the points came from, `n × state_dim`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_x_init(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_x_init", |f| {
+            Ok(f.x_init.clone())
+        })
+    }
+}
+
+/// Inputs, `n × n_inputs`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_inputs(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_inputs", |f| {
+            Ok(f.inputs.clone())
+        })
+    }
+}
+
+/// q at each point, `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_qstar(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_qstar", |f| {
+            Ok(f.qstar.clone())
+        })
+    }
+}
+
+/// |Δq| at the last optimizer step, `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_dq(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe { read_field(fps, out, len, "fpf_fixed_points_dq", |f| Ok(f.dq.clone())) }
+}
+
+/// Optimizer iterations, `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_n_iters(
+    fps: *const fpf_fixed_points,
+    out: *mut usize,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_n_iters", |f| {
+            Ok(f.n_iters.clone())
+        })
+    }
+}
+
+/// Stability (max |λ| < 1) as 0/1, `n`. Needs the decomposition.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_is_stable(
+    fps: *const fpf_fixed_points,
+    out: *mut u8,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_is_stable", |f| {
+            Ok(f.is_stable
+                .as_ref()
+                .ok_or_else(|| missing("is_stable"))?
+                .iter()
+                .map(|&b| b as u8)
+                .collect())
+        })
+    }
+}
+
+/// Number of eigenvalues with |λ| > 1, `n`. Needs the decomposition.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_n_unstable(
+    fps: *const fpf_fixed_points,
+    out: *mut usize,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_n_unstable", |f| {
+            f.n_unstable.clone().ok_or_else(|| missing("n_unstable"))
+        })
+    }
+}
+
+/// Jacobians dF/dx, `n × state_dim × state_dim`. Needs do_compute_jacobians.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_jacobians(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_jacobians", |f| {
+            f.j_xstar.clone().ok_or_else(|| missing("J_xstar"))
+        })
+    }
+}
+
+/// Input Jacobians dF/du, `n × state_dim × n_inputs`. Needs do_compute_jacobians.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_dfdu(
+    fps: *const fpf_fixed_points,
+    out: *mut f64,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_dfdu", |f| {
+            f.dfdu.clone().ok_or_else(|| missing("dFdu"))
+        })
+    }
+}
+
+/// Minimal period of each point of a period-k search (1 = a fixed point of F), `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_min_period(
+    fps: *const fpf_fixed_points,
+    out: *mut usize,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_min_period", |f| {
+            Ok(f.min_period.clone().unwrap_or_else(|| vec![1; f.n]))
+        })
+    }
+}
+
+/// Copies a pair of arrays (real and imaginary parts) of the same length, checking both
+/// pointers before writing either.
+unsafe fn copy_pair(
+    re_src: Option<&Vec<f64>>,
+    im_src: Option<&Vec<f64>>,
+    re: *mut f64,
+    im: *mut f64,
+    len: usize,
+    what: &str,
+) -> FfiResult<()> {
+    let (r, i) = match (re_src, im_src) {
+        (Some(r), Some(i)) => (r, i),
+        _ => return Err(missing(what)),
+    };
+    crate::boundary::non_null(re, "re")?;
+    crate::boundary::non_null(im, "im")?;
+    // SAFETY: forwarded contract; the first call checks `len`, which both share.
+    unsafe {
+        copy_out(r, re, len, what)?;
+        copy_out(i, im, len, what)
+    }
+}
+
+/// Eigenvalues of each point's Jacobian, sorted by modulus (largest first): real parts in
+/// `re`, imaginary parts in `im`, each `n × state_dim`; `len` = n·state_dim.
+///
+/// # Safety
+/// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_eigvals(
+    fps: *const fpf_fixed_points,
+    re: *mut f64,
+    im: *mut f64,
+    len: usize,
+) -> fpf_status {
+    guard(|| {
+        let f = unique(fps)?;
+        // SAFETY: forwarded contract.
+        unsafe {
+            copy_pair(
+                f.eigval_re.as_ref(),
+                f.eigval_im.as_ref(),
+                re,
+                im,
+                len,
+                "eigval_J_xstar",
+            )
+        }
+    })
+}
+
+/// Right eigenvectors, `n × state_dim × state_dim` (column k of each block belongs to
+/// eigenvalue k), real and imaginary parts; `len` = n·state_dim².
+///
+/// # Safety
+/// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_eigvecs(
+    fps: *const fpf_fixed_points,
+    re: *mut f64,
+    im: *mut f64,
+    len: usize,
+) -> fpf_status {
+    guard(|| {
+        let f = unique(fps)?;
+        // SAFETY: forwarded contract.
+        unsafe {
+            copy_pair(
+                f.eigvec_re.as_ref(),
+                f.eigvec_im.as_ref(),
+                re,
+                im,
+                len,
+                "eigvec_J_xstar",
+            )
+        }
+    })
+}
+
+/// Writes the summary block (`=== Fixed Points Summary ===` …) into `buf` like
+/// `fpf_last_error_message` does (truncated, NUL-terminated) and returns its full length.
+///
+/// # Safety
+/// `fps` must be NULL or a live handle; `buf` NULL or `cap` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_summary(
+    fps: *const fpf_fixed_points,
+    buf: *mut std::os::raw::c_char,
+    cap: usize,
+) -> usize {
+    guard_value(0, || {
+        let Ok(f) = unique(fps) else { return 0 };
+        // SAFETY: forwarded contract.
+        unsafe { write_c_string(&f.summary(), buf, cap) }
+    })
+}
+
+/// Which set of points `fpf_fixed_points_select` returns.
+pub type fpf_set = u32;
+/// The unique fixed points that passed every filter (what the accessors read by default).
+pub const FPF_SET_UNIQUE: fpf_set = 0;
+/// The unique points the final q filter removed (slow points).
+pub const FPF_SET_SLOW: fpf_set = 1;
+/// Every optimized state, before uniqueness and filters.
+pub const FPF_SET_ALL: fpf_set = 2;
+
+/// A new result handle whose accessors read the chosen set (`FPF_SET_UNIQUE`,
+/// `FPF_SET_SLOW` or `FPF_SET_ALL`) of `fps`. Free it with `fpf_fixed_points_free`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_select(
+    fps: *const fpf_fixed_points,
+    which: fpf_set,
+    out: *mut *mut fpf_fixed_points,
+) -> fpf_status {
+    guard(|| {
+        crate::boundary::non_null(fps, "fps")?;
+        crate::boundary::non_null(out, "out")?;
+        // SAFETY: a live handle by the caller's contract.
+        let r = unsafe { &(*fps).result };
+        let chosen = match which {
+            FPF_SET_UNIQUE => r.unique.clone(),
+            FPF_SET_SLOW => r.slow.clone(),
+            FPF_SET_ALL => r.all.clone(),
+            w => return Err(bad_option("which", &format!("is {w}; must be 0, 1 or 2"))),
+        };
+        let result = FindResult {
+            unique: chosen,
+            slow: r.slow.clone(),
+            all: r.all.clone(),
+        };
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { *out = Box::into_raw(Box::new(fpf_fixed_points { result })) };
+        Ok(())
+    })
+}
+
+/// How the Newton polish of a point ended.
+pub type fpf_newton = u8;
+/// Not run (newton_polish off).
+pub const FPF_NEWTON_NOT_RUN: fpf_newton = 0;
+/// Converged to q < 1e-24.
+pub const FPF_NEWTON_CONVERGED: fpf_newton = 1;
+/// No Newton step lowered q further (q at its floor, or a slow point).
+pub const FPF_NEWTON_NO_PROGRESS: fpf_newton = 2;
+/// `I − J` was singular; the point kept is the lowest-q one reached.
+pub const FPF_NEWTON_SINGULAR: fpf_newton = 3;
+/// The Newton iteration cap was reached.
+pub const FPF_NEWTON_MAX_ITERS: fpf_newton = 4;
+
+/// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_newton(
+    fps: *const fpf_fixed_points,
+    out: *mut u8,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_newton", |f| {
+            Ok(f.newton
+                .iter()
+                .map(|o| match o {
+                    None => FPF_NEWTON_NOT_RUN,
+                    Some(fpf_core::find::newton::NewtonOutcome::Converged) => FPF_NEWTON_CONVERGED,
+                    Some(fpf_core::find::newton::NewtonOutcome::NoProgress) => {
+                        FPF_NEWTON_NO_PROGRESS
+                    }
+                    Some(fpf_core::find::newton::NewtonOutcome::Singular) => FPF_NEWTON_SINGULAR,
+                    Some(fpf_core::find::newton::NewtonOutcome::MaxIters) => FPF_NEWTON_MAX_ITERS,
+                })
+                .collect())
+        })
+    }
+}
+
+/// 1 where q ≥ final_q_threshold (a slow point), `n`; all 0 in the default set.
+///
+/// # Safety
+/// `fps` must be a live handle and `out` must hold `len` writable elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_fixed_points_is_slow(
+    fps: *const fpf_fixed_points,
+    out: *mut u8,
+    len: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field(fps, out, len, "fpf_fixed_points_is_slow", |f| {
+            Ok(f.is_slow.iter().map(|&b| b as u8).collect())
+        })
+    }
+}

@@ -1,7 +1,0 @@
-//! Tasks to train networks on (std): data generators with the seeds' semantics.
-//!
-//! - [`flipflop`]: the N-bit flip-flop memory task of the tutorial.
-
-pub mod flipflop;
-
-pub use flipflop::{FlipFlop, FlipFlopData, TaskError};

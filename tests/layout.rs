@@ -1,0 +1,94 @@
+//! What ARCHITECTURE.md says about the layout, checked against the sources.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.rs` file below `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The code of a file without its comments (line comments only: the sources use no block
+/// comments).
+fn code(p: &Path) -> String {
+    fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn scalar_rs_is_the_only_file_naming_a_math_backend() {
+    let core = root().join("crates/core/src");
+    let mut all = rust_files(&core);
+    all.extend(rust_files(&root().join("crates/std/src")));
+    all.extend(rust_files(&root().join("src")));
+    for p in all {
+        if p == core.join("scalar.rs") {
+            continue;
+        }
+        let c = code(&p);
+        for name in ["libm::", "micromath::"] {
+            assert!(!c.contains(name), "{} names {name}", p.display());
+        }
+    }
+}
+
+#[test]
+fn the_kernel_never_imports_the_std_layer_or_std() {
+    for p in rust_files(&root().join("crates/core/src")) {
+        let c = code(&p);
+        let in_tests = c.find("mod tests").unwrap_or(c.len());
+        let c = &c[..in_tests];
+        for name in ["fpf_std", "std::", "alloc::", "extern crate"] {
+            assert!(
+                !c.split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == ':'))
+                    .any(|w| w.starts_with(name)),
+                "{} uses {name}",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_c_library_has_unsafe_code() {
+    for krate in ["crates/core/src/lib.rs", "crates/std/src/lib.rs"] {
+        let c = fs::read_to_string(root().join(krate)).unwrap();
+        assert!(c.contains("#![deny(unsafe_code)]"), "{krate}");
+    }
+}
+
+#[test]
+fn no_source_cites_a_document_the_repository_does_not_contain() {
+    let mut all = rust_files(&root().join("crates"));
+    all.extend(rust_files(&root().join("src")));
+    all.push(root().join("include/fpf.h"));
+    all.push(root().join("ffi-examples/cpp/fpf.hpp"));
+    all.push(root().join("ffi-examples/python/fpf.py"));
+    for p in all {
+        let text = fs::read_to_string(&p).unwrap();
+        for doc in ["DESIGN.md", "shared/", "seeds/"] {
+            assert!(!text.contains(doc), "{} cites {doc}", p.display());
+        }
+    }
+}
