@@ -1,7 +1,26 @@
-//! Status codes and the panic boundary every entry point goes through.
+//! Status codes, the per-thread last-error message, and the panic boundary every entry point
+//! goes through.
 
-use crate::error::set_last_error;
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+thread_local! {
+    /// The calling thread's last error message (empty after a success).
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn set_last_error(msg: &str) {
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        e.clear();
+        e.push_str(msg);
+    });
+}
+
+/// Runs `f` on the calling thread's last error message.
+pub(crate) fn with_last_error<R>(f: impl FnOnce(&str) -> R) -> R {
+    LAST_ERROR.with(|e| f(&e.borrow()))
+}
 
 /// Result of every fallible C API call. `FPF_OK` is 0; each kind of failure has its own code,
 /// and `fpf_last_error_message` says what exactly went wrong.

@@ -1,19 +1,9 @@
-//! The per-thread last-error message and the version string.
+//! The C functions that read the last-error message (kept by [`crate::boundary`]) and the
+//! version string.
 
-use std::cell::RefCell;
 use std::os::raw::c_char;
 
-thread_local! {
-    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-pub(crate) fn set_last_error(msg: &str) {
-    LAST_ERROR.with(|e| {
-        let mut e = e.borrow_mut();
-        e.clear();
-        e.push_str(msg);
-    });
-}
+use crate::boundary::{guard_value, with_last_error, write_c_string};
 
 /// Library version, a static NUL-terminated string such as `"0.1.0"`.
 #[unsafe(no_mangle)]
@@ -29,10 +19,10 @@ pub extern "C" fn fpf_version() -> *const c_char {
 /// `buf` must be NULL or point to `cap` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fpf_last_error_message(buf: *mut c_char, cap: usize) -> usize {
-    crate::boundary::guard_value(0, || {
-        LAST_ERROR.with(|e| {
+    guard_value(0, || {
+        with_last_error(|msg| {
             // SAFETY: forwarded contract.
-            unsafe { crate::boundary::write_c_string(&e.borrow(), buf, cap) }
+            unsafe { write_c_string(msg, buf, cap) }
         })
     })
 }

@@ -6,6 +6,7 @@ use crate::boundary::{
 };
 use crate::eig::eig_error;
 use crate::rnn::fpf_rnn;
+use fpf_core::find::newton::NewtonOutcome;
 use fpf_core::find::{FindError, FinderOptions, Method, Progress};
 use fpf_std::analysis::{
     AnalysisError, FindResult, FixedPointFinder, FixedPoints, Trajectory, sample_states,
@@ -848,6 +849,15 @@ pub const FPF_NEWTON_SINGULAR: fpf_newton = 3;
 /// The Newton iteration cap was reached.
 pub const FPF_NEWTON_MAX_ITERS: fpf_newton = 4;
 
+// The C constants are the kernel's codes (cbindgen needs them as literals).
+const _: () = {
+    assert!(FPF_NEWTON_NOT_RUN == NewtonOutcome::code(None));
+    assert!(FPF_NEWTON_CONVERGED == NewtonOutcome::Converged as u8);
+    assert!(FPF_NEWTON_NO_PROGRESS == NewtonOutcome::NoProgress as u8);
+    assert!(FPF_NEWTON_SINGULAR == NewtonOutcome::Singular as u8);
+    assert!(FPF_NEWTON_MAX_ITERS == NewtonOutcome::MaxIters as u8);
+};
+
 /// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
 ///
 /// # Safety
@@ -861,18 +871,7 @@ pub unsafe extern "C" fn fpf_fixed_points_newton(
     // SAFETY: forwarded contract.
     unsafe {
         read_field(fps, out, len, "fpf_fixed_points_newton", |f| {
-            Ok(f.newton
-                .iter()
-                .map(|o| match o {
-                    None => FPF_NEWTON_NOT_RUN,
-                    Some(fpf_core::find::newton::NewtonOutcome::Converged) => FPF_NEWTON_CONVERGED,
-                    Some(fpf_core::find::newton::NewtonOutcome::NoProgress) => {
-                        FPF_NEWTON_NO_PROGRESS
-                    }
-                    Some(fpf_core::find::newton::NewtonOutcome::Singular) => FPF_NEWTON_SINGULAR,
-                    Some(fpf_core::find::newton::NewtonOutcome::MaxIters) => FPF_NEWTON_MAX_ITERS,
-                })
-                .collect())
+            Ok(f.newton.iter().map(|&o| NewtonOutcome::code(o)).collect())
         })
     }
 }

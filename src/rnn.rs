@@ -32,30 +32,30 @@ pub struct fpf_rnn {
 
 /// The cell kind of a C `fpf_cell` value.
 pub(crate) fn cell_kind(cell: fpf_cell) -> FfiResult<CellKind> {
-    match cell {
-        FPF_CELL_TANH => Ok(CellKind::Tanh),
-        FPF_CELL_GRU => Ok(CellKind::Gru),
-        FPF_CELL_GRU_TORCH => Ok(CellKind::GruTorch),
-        FPF_CELL_LSTM => Ok(CellKind::Lstm),
-        _ => Err(FfiError::new(
+    CellKind::from_code(cell).ok_or_else(|| {
+        FfiError::new(
             fpf_status::FPF_BAD_OPTION,
             format!(
                 "`cell` = {cell} is not a cell kind (FPF_CELL_TANH = 0, FPF_CELL_GRU = 1, \
                  FPF_CELL_GRU_TORCH = 2, FPF_CELL_LSTM = 3)"
             ),
-        )),
-    }
+        )
+    })
 }
 
 /// The C `fpf_cell` value of a cell kind.
 pub(crate) fn cell_value(kind: CellKind) -> fpf_cell {
-    match kind {
-        CellKind::Tanh => FPF_CELL_TANH,
-        CellKind::Gru => FPF_CELL_GRU,
-        CellKind::GruTorch => FPF_CELL_GRU_TORCH,
-        CellKind::Lstm => FPF_CELL_LSTM,
-    }
+    kind.code()
 }
+
+// The C constants are the kernel's codes (cbindgen needs them as literals).
+const _: () = {
+    assert!(FPF_CELL_TANH == CellKind::Tanh.code());
+    assert!(FPF_CELL_GRU == CellKind::Gru.code());
+    assert!(FPF_CELL_GRU_TORCH == CellKind::GruTorch.code());
+    assert!(FPF_CELL_LSTM == CellKind::Lstm.code());
+    assert!(CellKind::from_code(FPF_CELL_INVALID).is_none());
+};
 
 /// A model error as a status and message.
 pub(crate) fn model_error(e: ModelError) -> FfiError {

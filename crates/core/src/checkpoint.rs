@@ -19,8 +19,9 @@
 
 use core::fmt;
 
-use crate::cell::{CellKind, CellShape};
+use crate::cell::{CellKind, CellShape, ShapeError};
 use crate::find::newton::NewtonOutcome;
+use crate::model_shape::{ModelShape, SizeError};
 use crate::scalar::Real;
 
 /// First 8 bytes of a model checkpoint.
@@ -41,12 +42,7 @@ pub const ARRAY_HEADER_LEN: usize = NAME_LEN + 4 + 8;
 pub const NAME_LEN: usize = 16;
 /// Bytes of the trailing checksum.
 pub const CHECKSUM_LEN: usize = 4;
-/// Largest number of model outputs a checkpoint may declare (the model's own limit).
-pub const MAX_OUTPUTS: usize = 1 << 16;
-
-/// Names of a model checkpoint's arrays, in file order: the flat cell layout of
-/// [`crate::cell`] (`w_x`, `w_h`, `b`), then the readout and the initial state.
-pub const MODEL_ARRAYS: [&str; 6] = ["w_x", "w_h", "b", "w_out", "b_out", "h0"];
+pub use crate::model_shape::MODEL_ARRAYS;
 
 // ---------------------------------------------------------------------------------------
 // Small types
@@ -433,29 +429,6 @@ pub enum ArrayData<'a, T> {
     Newton(&'a [Option<NewtonOutcome>]),
 }
 
-/// The stored code of a Newton outcome (as `fpf_newton` in the C API).
-pub fn newton_code(n: Option<NewtonOutcome>) -> u8 {
-    match n {
-        None => 0,
-        Some(NewtonOutcome::Converged) => 1,
-        Some(NewtonOutcome::NoProgress) => 2,
-        Some(NewtonOutcome::Singular) => 3,
-        Some(NewtonOutcome::MaxIters) => 4,
-    }
-}
-
-/// The Newton outcome of a stored code.
-pub fn newton_from_code(c: u8) -> Option<Option<NewtonOutcome>> {
-    Some(match c {
-        0 => None,
-        1 => Some(NewtonOutcome::Converged),
-        2 => Some(NewtonOutcome::NoProgress),
-        3 => Some(NewtonOutcome::Singular),
-        4 => Some(NewtonOutcome::MaxIters),
-        _ => return None,
-    })
-}
-
 impl<T: Real> ArrayData<'_, T> {
     /// The element type it is stored as.
     pub fn elem(&self) -> Elem {
@@ -497,7 +470,9 @@ impl<T: Real> ArrayData<'_, T> {
                 .iter()
                 .try_for_each(|&x| w.put(&(x as u64).to_le_bytes()))?,
             ArrayData::I64(v) => v.iter().try_for_each(|x| w.put(&x.to_le_bytes()))?,
-            ArrayData::Newton(v) => v.iter().try_for_each(|&x| w.put(&[newton_code(x)]))?,
+            ArrayData::Newton(v) => v
+                .iter()
+                .try_for_each(|&x| w.put(&[NewtonOutcome::code(x)]))?,
         }
         Ok(())
     }
@@ -919,54 +894,26 @@ impl ModelHeader {
 
 /// Lengths of the six model arrays (in [`MODEL_ARRAYS`] order), or why the sizes are invalid.
 fn model_lens(shape: &CellShape, n_outputs: usize) -> Result<[usize; 6]> {
-    if shape.n_hidden == 0 || shape.n_hidden > CellShape::MAX_HIDDEN {
-        return Err(CheckpointError::BadHeader("`n_hidden` is out of range"));
+    ModelShape {
+        cell: *shape,
+        n_outputs,
     }
-    if shape.n_inputs > CellShape::MAX_INPUTS {
-        return Err(CheckpointError::BadHeader("`n_inputs` is out of range"));
-    }
-    if n_outputs == 0 || n_outputs > MAX_OUTPUTS {
-        return Err(CheckpointError::BadHeader("`n_outputs` is out of range"));
-    }
-    // Bounded sizes: every product fits in u64; check usize (32-bit targets) at the end.
-    let (i, h, o) = (
-        shape.n_inputs as u64,
-        shape.n_hidden as u64,
-        n_outputs as u64,
-    );
-    let gw = shape.kind.n_gates() as u64 * h;
-    let lens = [
-        i * gw,
-        h * gw,
-        shape.kind.n_bias_rows() as u64 * gw,
-        h * o,
-        o,
-        shape.state_dim() as u64,
-    ];
-    let mut out = [0usize; 6];
-    let mut total = 0u64;
-    for (o, &l) in out.iter_mut().zip(&lens) {
-        total += l;
-        *o = usize::try_from(l)
-            .map_err(|_| CheckpointError::BadHeader("the model is too large for this platform"))?;
-    }
-    if usize::try_from(total).is_err() {
-        return Err(CheckpointError::BadHeader(
-            "the model is too large for this platform",
-        ));
-    }
-    Ok(out)
+    .array_lens()
+    .map_err(|e| {
+        CheckpointError::BadHeader(match e {
+            SizeError::Shape(ShapeError {
+                what: "n_inputs", ..
+            }) => "`n_inputs` is out of range",
+            SizeError::Shape(_) => "`n_hidden` is out of range",
+            SizeError::Outputs(_) => "`n_outputs` is out of range",
+            SizeError::TooLarge => "the model holds more values than a model may",
+        })
+    })
 }
 
 fn model_specific(shape: &CellShape, n_outputs: usize) -> [u8; 28] {
     let mut s = [0u8; 28];
-    let kind = match shape.kind {
-        CellKind::Tanh => 0u32,
-        CellKind::Gru => 1,
-        CellKind::GruTorch => 2,
-        CellKind::Lstm => 3,
-    };
-    s[0..4].copy_from_slice(&kind.to_le_bytes());
+    s[0..4].copy_from_slice(&shape.kind.code().to_le_bytes());
     s[4..12].copy_from_slice(&(shape.n_inputs as u64).to_le_bytes());
     s[12..20].copy_from_slice(&(shape.n_hidden as u64).to_le_bytes());
     s[20..28].copy_from_slice(&(n_outputs as u64).to_le_bytes());
@@ -1044,13 +991,8 @@ pub fn validate_model(buf: &[u8]) -> Result<(ModelHeader, [&[u8]; 6])> {
         n_arrays,
         mut r,
     } = open(buf, FileKind::Model)?;
-    let kind = match r.u32()? {
-        0 => CellKind::Tanh,
-        1 => CellKind::Gru,
-        2 => CellKind::GruTorch,
-        3 => CellKind::Lstm,
-        _ => return Err(CheckpointError::BadHeader("unknown cell kind code")),
-    };
+    let kind = CellKind::from_code(r.u32()?)
+        .ok_or(CheckpointError::BadHeader("unknown cell kind code"))?;
     let mut sizes = [0usize; 3];
     for (s, what) in sizes.iter_mut().zip([
         "`n_inputs` is out of range",

@@ -9,6 +9,7 @@
 //!   maps for periodic orbits;
 //! - [`optim`]: Adam, the plateau schedule, gradient clipping;
 //! - [`linalg`]: dense kernels, LU, the eigen solver;
+//! - [`model_shape`]: a model's sizes and their rules;
 //! - [`checkpoint`]: the checkpoint wire format on caller buffers;
 //! - [`random`]: the seeded generators;
 //! - [`scalar`]: [`Real`] (`f32`/`f64`) and the one math backend.
@@ -37,6 +38,7 @@ pub mod cell;
 pub mod checkpoint;
 pub mod find;
 pub mod linalg;
+pub mod model_shape;
 pub mod optim;
 pub mod random;
 pub mod scalar;

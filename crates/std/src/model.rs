@@ -15,10 +15,8 @@ use crate::cell::{Cell, CellKind, CellShape, ShapeError};
 use crate::linalg::dense::vec_mat;
 use crate::scalar::Real;
 
-/// Largest number of outputs `O`.
-pub const MAX_OUTPUTS: usize = 1 << 16;
-/// Largest total number of stored values (cell parameters, readout, `h0`).
-pub const MAX_TOTAL_PARAMS: usize = 1 << 28;
+pub use crate::model_shape::{MAX_OUTPUTS, MAX_TOTAL_PARAMS};
+use crate::model_shape::{ModelShape, SizeError};
 
 /// Model-level parameter names, accepted for every cell kind.
 pub const MODEL_NAMES: [&str; 3] = ["w_out", "b_out", "h0"];
@@ -184,35 +182,23 @@ fn mul(a: usize, b: usize, what: &'static str) -> Result<usize, ModelError> {
     a.checked_mul(b).ok_or(ModelError::TooLarge { what })
 }
 
-/// Checks a shape and output count, with every size product checked for overflow.
+/// Checks a shape and output count ([`ModelShape::array_lens`]).
 fn validate(shape: &CellShape, n_outputs: usize) -> Result<(), ModelError> {
-    shape.validate()?;
-    if n_outputs == 0 || n_outputs > MAX_OUTPUTS {
-        return Err(ModelError::BadSize {
-            what: "n_outputs",
-            got: n_outputs,
-            max: MAX_OUTPUTS,
-        });
-    }
-    let (ni, nh) = (shape.n_inputs, shape.n_hidden);
-    let gw = mul(shape.kind.n_gates(), nh, "gate width")?;
-    let mut total = 0usize;
-    for n in [
-        mul(ni, gw, "w_x")?,
-        mul(nh, gw, "w_h")?,
-        mul(shape.kind.n_bias_rows(), gw, "b")?,
-        mul(nh, n_outputs, "w_out")?,
+    ModelShape {
+        cell: *shape,
         n_outputs,
-        mul(2, nh, "state")?,
-    ] {
-        total = total
-            .checked_add(n)
-            .ok_or(ModelError::TooLarge { what: "the model" })?;
     }
-    if total > MAX_TOTAL_PARAMS {
-        return Err(ModelError::TooLarge { what: "the model" });
-    }
-    Ok(())
+    .array_lens()
+    .map(|_| ())
+    .map_err(|e| match e {
+        SizeError::Shape(e) => ModelError::Shape(e),
+        SizeError::Outputs(got) => ModelError::BadSize {
+            what: "n_outputs",
+            got,
+            max: MAX_OUTPUTS,
+        },
+        SizeError::TooLarge => ModelError::TooLarge { what: "the model" },
+    })
 }
 
 /// A recurrent network: cell, readout `y = h W_out + b_out` and initial state `h0`.

@@ -26,20 +26,39 @@ mod tanh;
 
 use crate::scalar::Real;
 
-/// The kind of recurrent cell.
+/// The kind of recurrent cell. The discriminant is the kind's code, the same in checkpoints
+/// and in the C ABI's `FPF_CELL_*` constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
 pub enum CellKind {
     /// Elman cell `F = tanh(x W_ih + h W_hh + b_h)`.
-    Tanh,
+    Tanh = 0,
     /// GRU, "reset before" (the reference's convention): `n = tanh(x W_in + (r∘h) W_hn + b_n)`.
-    Gru,
+    Gru = 1,
     /// GRU, PyTorch's "reset after" convention: `n = tanh(x W_in + b_in + r∘(h W_hn + b_hn))`.
-    GruTorch,
+    GruTorch = 2,
     /// LSTM (PyTorch gate order i, f, g, o); the state is `[h, c]` of length `2H`.
-    Lstm,
+    Lstm = 3,
 }
 
 impl CellKind {
+    /// The kind's code.
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The kind with this code, if any.
+    pub const fn from_code(code: u32) -> Option<CellKind> {
+        let mut k = 0;
+        while k < Self::ALL.len() {
+            if Self::ALL[k] as u32 == code {
+                return Some(Self::ALL[k]);
+            }
+            k += 1;
+        }
+        None
+    }
+
     /// Every kind, in the order of the C enum.
     pub const ALL: [CellKind; 4] = [
         CellKind::Tanh,

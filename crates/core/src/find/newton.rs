@@ -12,17 +12,55 @@ pub const Q_TARGET: f64 = 1e-24;
 /// Backtracking halvings before giving up on a Newton direction.
 const MAX_HALVINGS: usize = 40;
 
-/// How a polish ended.
+/// How a polish ended. The discriminant is the outcome's code, the same in fixed-point files
+/// and in the C ABI's `FPF_NEWTON_*` constants; code 0 ([`NewtonOutcome::NOT_RUN`]) stands for
+/// no polish.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum NewtonOutcome {
     /// `q < Q_TARGET`.
-    Converged,
+    Converged = 1,
     /// No step along the Newton direction lowered q (q is at its floor, or a slow point).
-    NoProgress,
+    NoProgress = 2,
     /// `I − J_G` was singular at the current point.
-    Singular,
+    Singular = 3,
     /// The iteration cap was reached with q still decreasing.
-    MaxIters,
+    MaxIters = 4,
+}
+
+impl NewtonOutcome {
+    /// The code of "not polished".
+    pub const NOT_RUN: u8 = 0;
+    /// Every outcome.
+    pub const ALL: [NewtonOutcome; 4] = [
+        NewtonOutcome::Converged,
+        NewtonOutcome::NoProgress,
+        NewtonOutcome::Singular,
+        NewtonOutcome::MaxIters,
+    ];
+
+    /// The code of an optional outcome ([`NewtonOutcome::NOT_RUN`] for `None`).
+    pub const fn code(outcome: Option<NewtonOutcome>) -> u8 {
+        match outcome {
+            None => Self::NOT_RUN,
+            Some(o) => o as u8,
+        }
+    }
+
+    /// The optional outcome of a code; `None` for a code that is none.
+    pub const fn from_code(code: u8) -> Option<Option<NewtonOutcome>> {
+        if code == Self::NOT_RUN {
+            return Some(None);
+        }
+        let mut k = 0;
+        while k < Self::ALL.len() {
+            if Self::ALL[k] as u8 == code {
+                return Some(Some(Self::ALL[k]));
+            }
+            k += 1;
+        }
+        None
+    }
 }
 
 /// Result of [`polish`] for one state.

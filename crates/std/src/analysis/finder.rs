@@ -323,7 +323,7 @@ impl<'a> FixedPointFinder<'a> {
         if opts.newton_polish || method == Method::Newton {
             let mut work = vec![0f64; newton::work_len(&self.cell, opts.period)];
             let mut piv = vec![0usize; s];
-            let mut counts = [0usize; 4];
+            let mut counts = [0usize; 5]; // by outcome code
             for i in 0..n {
                 let u = &rows[i * ni..(i + 1) * ni];
                 let xi = &mut x[i * s..(i + 1) * s];

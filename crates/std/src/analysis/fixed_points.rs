@@ -134,11 +134,4 @@ impl FixedPoints {
             tol_unique: self.tol_unique,
         }
     }
-
-    /// The unique points: clusters of points within `tol_unique` of each other on
-    /// `[x*, u]` (transitively), each represented by its lowest-q member.
-    pub fn get_unique(&self) -> FixedPoints {
-        let keep = super::unique::representatives(self, self.tol_unique);
-        self.subset(&keep)
-    }
 }

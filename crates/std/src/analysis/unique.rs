@@ -39,6 +39,14 @@ impl Components {
     }
 }
 
+impl FixedPoints {
+    /// The unique points: clusters of points within `tol_unique` of each other on
+    /// `[x*, u]` (transitively), each represented by its lowest-q member.
+    pub fn get_unique(&self) -> FixedPoints {
+        self.subset(&representatives(self, self.tol_unique))
+    }
+}
+
 /// Indices of the lowest-q member of each cluster, in increasing order.
 pub fn representatives(fps: &FixedPoints, tol: f64) -> Vec<usize> {
     let n = fps.n;

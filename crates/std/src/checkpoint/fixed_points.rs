@@ -2,9 +2,10 @@
 
 use super::{
     ArrayData, ArrayName, CheckpointError, Elem, FileKind, Opened, Result, Scalar, Spec,
-    encode_raw, newton_from_code, open, raw_len, walk,
+    encode_raw, open, raw_len, walk,
 };
 use crate::analysis::FixedPoints;
+use crate::find::newton::NewtonOutcome;
 
 /// Arrays of a fixed-point file, in file order. The first nine are required.
 const SPECS: [Spec; 19] = {
@@ -188,7 +189,7 @@ pub fn decode_fixed_points(buf: &[u8]) -> Result<FixedPoints> {
         .iter()
         .enumerate()
         .map(|(index, &c)| {
-            newton_from_code(c).ok_or(CheckpointError::BadValue {
+            NewtonOutcome::from_code(c).ok_or(CheckpointError::BadValue {
                 name: ArrayName::new("newton"),
                 index,
             })

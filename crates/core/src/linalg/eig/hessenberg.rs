@@ -6,7 +6,8 @@
 //! below the subdiagonal of `a` (as LAPACK does) until [`form_q`] has used them; [`clear_below`]
 //! then zeroes that area. Cost: `10/3 n³` flops for the reduction, `4/3 n³` for `Q`.
 
-use super::kernels::{dot, larfg};
+use super::kernels::larfg;
+use crate::linalg::dense::dot;
 
 /// Reduces rows/columns `ilo..=ihi` of the row-major `n × n` matrix `a` to Hessenberg form.
 ///

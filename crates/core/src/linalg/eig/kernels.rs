@@ -38,28 +38,6 @@ pub(super) fn sqrt_abs_prod(x: f64, y: f64) -> f64 {
     }
 }
 
-/// `Σ x[k]·y[k]` over the common length, with four partial sums (for instruction-level
-/// parallelism; the rounding differs from a plain left-to-right sum only at the ulp level).
-#[inline]
-pub(super) fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let len = x.len().min(y.len());
-    let (x, y) = (&x[..len], &y[..len]);
-    let mut acc = [0.0f64; 4];
-    let mut xc = x.chunks_exact(4);
-    let mut yc = y.chunks_exact(4);
-    for (a, b) in (&mut xc).zip(&mut yc) {
-        acc[0] += a[0] * b[0];
-        acc[1] += a[1] * b[1];
-        acc[2] += a[2] * b[2];
-        acc[3] += a[3] * b[3];
-    }
-    let mut tail = 0.0;
-    for (a, b) in xc.remainder().iter().zip(yc.remainder()) {
-        tail += a * b;
-    }
-    (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
-}
-
 /// Euclidean norm of `x`, without spurious overflow or underflow.
 ///
 /// The fast path sums squares directly; only if that sum is outside the safe range is the

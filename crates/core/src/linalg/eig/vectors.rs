@@ -18,34 +18,13 @@
 //! eigenvalue with positive imaginary part).
 
 use super::kernels::{SAFMIN, ULP, copysign, ladiv, sqrt_abs_prod};
+use crate::linalg::dense::axpy;
 use crate::scalar::math;
 
 /// `T[r][c]` from the transposed storage.
 #[inline(always)]
 fn t(tt: &[f64], n: usize, r: usize, c: usize) -> f64 {
     tt[c * n + r]
-}
-
-/// `y[..] -= a · x[..]`.
-#[inline(always)]
-fn axpy_neg(a: f64, x: &[f64], y: &mut [f64]) {
-    if a == 0.0 {
-        return;
-    }
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi -= a * xi;
-    }
-}
-
-/// `y[..] += a · x[..]`.
-#[inline(always)]
-fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    if a == 0.0 {
-        return;
-    }
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
 }
 
 #[inline(always)]
@@ -109,8 +88,8 @@ pub(super) fn right_vectors(
                     }
                     xr[j1] = x[0];
                     xr[j2] = x[1];
-                    axpy_neg(x[0], &tt[j1 * n..j1 * n + j1], &mut xr[..j1]);
-                    axpy_neg(x[1], &tt[j2 * n..j2 * n + j1], &mut xr[..j1]);
+                    axpy(-x[0], &tt[j1 * n..j1 * n + j1], &mut xr[..j1]);
+                    axpy(-x[1], &tt[j2 * n..j2 * n + j1], &mut xr[..j1]);
                     j = j1;
                 } else {
                     let (mut x, mut scale, xnorm) = solve1_real(smin, t(tt, n, j2, j2), xr[j2], wr);
@@ -122,7 +101,7 @@ pub(super) fn right_vectors(
                         scal(scale, &mut xr[..=ki]);
                     }
                     xr[j2] = x;
-                    axpy_neg(x, &tt[j2 * n..j2 * n + j2], &mut xr[..j2]);
+                    axpy(-x, &tt[j2 * n..j2 * n + j2], &mut xr[..j2]);
                     j = j2;
                 }
             }
@@ -193,10 +172,10 @@ pub(super) fn right_vectors(
                     xi[j2] = x_i[1];
                     let c1 = &tt[j1 * n..j1 * n + j1];
                     let c2 = &tt[j2 * n..j2 * n + j1];
-                    axpy_neg(x_r[0], c1, &mut xr[..j1]);
-                    axpy_neg(x_r[1], c2, &mut xr[..j1]);
-                    axpy_neg(x_i[0], c1, &mut xi[..j1]);
-                    axpy_neg(x_i[1], c2, &mut xi[..j1]);
+                    axpy(-x_r[0], c1, &mut xr[..j1]);
+                    axpy(-x_r[1], c2, &mut xr[..j1]);
+                    axpy(-x_i[0], c1, &mut xi[..j1]);
+                    axpy(-x_i[1], c2, &mut xi[..j1]);
                     j = j1;
                 } else {
                     let (mut x_r, mut x_i, mut scale, xnorm) =
@@ -213,8 +192,8 @@ pub(super) fn right_vectors(
                     xr[j2] = x_r;
                     xi[j2] = x_i;
                     let c = &tt[j2 * n..j2 * n + j2];
-                    axpy_neg(x_r, c, &mut xr[..j2]);
-                    axpy_neg(x_i, c, &mut xi[..j2]);
+                    axpy(-x_r, c, &mut xr[..j2]);
+                    axpy(-x_i, c, &mut xi[..j2]);
                     j = j2;
                 }
             }
