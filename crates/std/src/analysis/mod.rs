@@ -10,7 +10,7 @@ mod sampling;
 pub mod unique;
 
 pub use finder::{FindResult, FixedPointFinder};
-pub use fixed_points::FixedPoints;
+pub use fixed_points::{FIELDS, Field, FieldType, FixedPoints, Values, Width};
 pub use pca::Pca;
 pub use report::sci;
 pub use sampling::{Samples, Trajectory, sample_states};

@@ -1,102 +1,60 @@
-//! The fixed-point file codec (std): every field of [`FixedPoints`], optional ones when present.
+//! The fixed-point file codec: every field of [`FIELDS`], the optional ones when present.
 
 use super::{
     ArrayData, ArrayName, CheckpointError, Elem, FileKind, Opened, Result, Scalar, Spec,
     encode_raw, open, raw_len, walk,
 };
-use crate::analysis::FixedPoints;
+use crate::analysis::{FIELDS, FieldType, FixedPoints, Values};
 use crate::find::newton::NewtonOutcome;
 
-/// Arrays of a fixed-point file, in file order. The first nine are required.
-const SPECS: [Spec; 19] = {
-    const fn s(name: &'static str, elem: Elem, required: bool) -> Spec {
-        Spec {
-            name,
-            elem,
-            required,
-        }
+/// How a field's elements are stored.
+fn elem(ty: FieldType) -> Elem {
+    match ty {
+        FieldType::F64 => Elem::F64,
+        FieldType::Usize => Elem::U64,
+        FieldType::Bool | FieldType::Newton => Elem::U8,
+        FieldType::I64 => Elem::I64,
     }
-    [
-        s("xstar", Elem::F64, true),
-        s("f_xstar", Elem::F64, true),
-        s("x_init", Elem::F64, true),
-        s("inputs", Elem::F64, true),
-        s("qstar", Elem::F64, true),
-        s("dq", Elem::F64, true),
-        s("n_iters", Elem::U64, true),
-        s("newton", Elem::U8, true),
-        s("is_slow", Elem::U8, true),
-        s("j_xstar", Elem::F64, false),
-        s("dfdu", Elem::F64, false),
-        s("eigval_re", Elem::F64, false),
-        s("eigval_im", Elem::F64, false),
-        s("eigvec_re", Elem::F64, false),
-        s("eigvec_im", Elem::F64, false),
-        s("is_stable", Elem::U8, false),
-        s("n_unstable", Elem::U64, false),
-        s("min_period", Elem::U64, false),
-        s("cond_id", Elem::I64, false),
-    ]
-};
-
-/// Row widths (elements per point) of each array of [`SPECS`].
-fn widths(s: u64, i: u64) -> Option<[u64; 19]> {
-    let ss = s.checked_mul(s)?;
-    let si = s.checked_mul(i)?;
-    Some([s, s, s, i, 1, 1, 1, 1, 1, ss, si, s, s, ss, ss, 1, 1, 1, 1])
 }
 
-fn expected_lens(n: u64, s: u64, i: u64) -> Option<[u64; 19]> {
-    let w = widths(s, i)?;
-    let mut out = [0u64; 19];
-    for (o, w) in out.iter_mut().zip(w) {
-        *o = n.checked_mul(w)?;
-    }
-    Some(out)
+/// The array records a fixed-point file may hold, in file order.
+fn specs() -> Vec<Spec> {
+    FIELDS
+        .iter()
+        .map(|f| Spec {
+            name: f.name,
+            elem: elem(f.ty),
+            required: f.required,
+        })
+        .collect()
+}
+
+/// Each field's length for `n` points of state size `s` and input size `i`.
+fn expected_lens(n: u64, s: u64, i: u64) -> Option<Vec<u64>> {
+    let (s, i) = (usize::try_from(s).ok()?, usize::try_from(i).ok()?);
+    FIELDS
+        .iter()
+        .map(|f| n.checked_mul(f.width.of(s, i)? as u64))
+        .collect()
 }
 
 /// Encodes fixed points. Every array's length must agree with `n`, `n_states` and `n_inputs`
 /// ([`CheckpointError::ArrayLength`] otherwise); values may be any f64 (NaN included).
 pub fn encode_fixed_points(fp: &FixedPoints) -> Result<Vec<u8>> {
-    type A<'a> = ArrayData<'a, f64>;
-    fn opt_f(v: &Option<Vec<f64>>) -> Option<ArrayData<'_, f64>> {
-        v.as_deref().map(ArrayData::F64)
-    }
-    let all: [Option<A<'_>>; 19] = [
-        Some(A::F64(&fp.xstar)),
-        Some(A::F64(&fp.f_xstar)),
-        Some(A::F64(&fp.x_init)),
-        Some(A::F64(&fp.inputs)),
-        Some(A::F64(&fp.qstar)),
-        Some(A::F64(&fp.dq)),
-        Some(A::Usize(&fp.n_iters)),
-        Some(A::Newton(&fp.newton)),
-        Some(A::Bool(&fp.is_slow)),
-        opt_f(&fp.j_xstar),
-        opt_f(&fp.dfdu),
-        opt_f(&fp.eigval_re),
-        opt_f(&fp.eigval_im),
-        opt_f(&fp.eigvec_re),
-        opt_f(&fp.eigvec_im),
-        fp.is_stable.as_deref().map(A::Bool),
-        fp.n_unstable.as_deref().map(A::Usize),
-        fp.min_period.as_deref().map(A::Usize),
-        fp.cond_id.as_deref().map(A::I64),
-    ];
     let lens = expected_lens(fp.n as u64, fp.n_states as u64, fp.n_inputs as u64).ok_or(
         CheckpointError::BadHeader("`n × n_states × n_states` overflows"),
     )?;
-    let mut arrays = Vec::new();
-    for ((spec, a), want) in SPECS.iter().zip(all).zip(lens) {
-        if let Some(a) = a {
+    let mut arrays: Vec<(&str, ArrayData<'_, f64>)> = Vec::new();
+    for (k, (field, want)) in FIELDS.iter().zip(lens).enumerate() {
+        if let Some(a) = fp.column(k) {
             if a.len() as u64 != want {
                 return Err(CheckpointError::ArrayLength {
-                    name: ArrayName::new(spec.name),
+                    name: ArrayName::new(field.name),
                     expected: want,
                     got: a.len() as u64,
                 });
             }
-            arrays.push((spec.name, a));
+            arrays.push((field.name, a));
         }
     }
     let mut specific = [0u8; 44];
@@ -122,38 +80,42 @@ pub fn encode_fixed_points(fp: &FixedPoints) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn f64s(d: &[u8]) -> Vec<f64> {
-    d.chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-        .collect()
+fn words(d: &[u8]) -> impl Iterator<Item = [u8; 8]> + '_ {
+    d.chunks_exact(8).map(|c| c.try_into().unwrap_or([0; 8]))
 }
 
-fn usizes(d: &[u8], name: &str) -> Result<Vec<usize>> {
-    d.chunks_exact(8)
-        .enumerate()
-        .map(|(index, c)| {
-            usize::try_from(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).map_err(|_| {
-                CheckpointError::BadValue {
-                    name: ArrayName::new(name),
-                    index,
-                }
-            })
-        })
-        .collect()
-}
-
-fn bools(d: &[u8], name: &str) -> Result<Vec<bool>> {
-    d.iter()
-        .enumerate()
-        .map(|(index, &b)| match b {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(CheckpointError::BadValue {
-                name: ArrayName::new(name),
-                index,
-            }),
-        })
-        .collect()
+/// A stored array's values, checked element by element.
+fn values(ty: FieldType, d: &[u8], name: &'static str) -> Result<Values> {
+    let bad = |index| CheckpointError::BadValue {
+        name: ArrayName::new(name),
+        index,
+    };
+    Ok(match ty {
+        FieldType::F64 => Values::F64(words(d).map(f64::from_le_bytes).collect()),
+        FieldType::I64 => Values::I64(words(d).map(i64::from_le_bytes).collect()),
+        FieldType::Usize => Values::Usize(
+            words(d)
+                .enumerate()
+                .map(|(k, w)| usize::try_from(u64::from_le_bytes(w)).map_err(|_| bad(k)))
+                .collect::<Result<_>>()?,
+        ),
+        FieldType::Bool => Values::Bool(
+            d.iter()
+                .enumerate()
+                .map(|(k, &b)| match b {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    _ => Err(bad(k)),
+                })
+                .collect::<Result<_>>()?,
+        ),
+        FieldType::Newton => Values::Newton(
+            d.iter()
+                .enumerate()
+                .map(|(k, &c)| NewtonOutcome::from_code(c).ok_or(bad(k)))
+                .collect::<Result<_>>()?,
+        ),
+    })
 }
 
 /// Decodes a fixed-point file, validating it completely first.
@@ -181,49 +143,25 @@ pub fn decode_fixed_points(buf: &[u8]) -> Result<FixedPoints> {
     let [n, s, i, period] = raw;
     let too_large = CheckpointError::BadHeader("the sizes are too large for this platform");
     let lens = expected_lens(n, s, i).ok_or(too_large.clone())?;
-    let mut found: [Option<&[u8]>; 19] = [None; 19];
-    walk(&mut r, n_arrays, &SPECS, &|k| Ok(lens[k]), &mut found)?;
+    let specs = specs();
+    let mut found: Vec<Option<&[u8]>> = vec![None; FIELDS.len()];
+    walk(&mut r, n_arrays, &specs, &|k| Ok(lens[k]), &mut found)?;
     let size = |v: u64| usize::try_from(v).map_err(|_| too_large.clone());
-    let req = |k: usize| found[k].ok_or(CheckpointError::MissingArray(SPECS[k].name));
-    let newton = req(7)?
-        .iter()
-        .enumerate()
-        .map(|(index, &c)| {
-            NewtonOutcome::from_code(c).ok_or(CheckpointError::BadValue {
-                name: ArrayName::new("newton"),
-                index,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let cond_id = found[18].map(|d| {
-        d.chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect()
-    });
-    Ok(FixedPoints {
+    let mut columns = Vec::with_capacity(FIELDS.len());
+    for (field, data) in FIELDS.iter().zip(&found) {
+        columns.push(data.map(|d| values(field.ty, d, field.name)).transpose()?);
+    }
+    let shape = FixedPoints {
         n: size(n)?,
         n_states: size(s)?,
         n_inputs: size(i)?,
         period: size(period)?,
-        xstar: f64s(req(0)?),
-        f_xstar: f64s(req(1)?),
-        x_init: f64s(req(2)?),
-        inputs: f64s(req(3)?),
-        qstar: f64s(req(4)?),
-        dq: f64s(req(5)?),
-        n_iters: usizes(req(6)?, "n_iters")?,
-        newton,
-        is_slow: bools(req(8)?, "is_slow")?,
-        j_xstar: found[9].map(f64s),
-        dfdu: found[10].map(f64s),
-        eigval_re: found[11].map(f64s),
-        eigval_im: found[12].map(f64s),
-        eigvec_re: found[13].map(f64s),
-        eigvec_im: found[14].map(f64s),
-        is_stable: found[15].map(|d| bools(d, "is_stable")).transpose()?,
-        n_unstable: found[16].map(|d| usizes(d, "n_unstable")).transpose()?,
-        min_period: found[17].map(|d| usizes(d, "min_period")).transpose()?,
-        cond_id,
         tol_unique,
-    })
+        ..FixedPoints::default()
+    };
+    let mut columns = columns.into_iter();
+    FixedPoints::from_columns(shape, |_| columns.next().flatten()).ok_or(
+        // `walk` has checked that every required array is present, with its type.
+        CheckpointError::BadHeader("internal: a field's values do not fit it"),
+    )
 }
