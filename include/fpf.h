@@ -14,7 +14,9 @@
 
 // Version of the C ABI (struct layouts, function signatures, constant values). It changes
 // whenever a compiled caller would have to be rebuilt; compare it with `fpf_abi_version()`.
-#define FPF_ABI_VERSION 1
+// 2: per-point fields are read by name (`fpf_fixed_points_field_*`); the per-field accessors
+// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone.
+#define FPF_ABI_VERSION 2
 
 // Result of every fallible C API call. `FPF_OK` is 0; each kind of failure has its own code,
 // and `fpf_last_error_message` says what exactly went wrong.
@@ -61,6 +63,10 @@ typedef struct fpf_pca fpf_pca;
 // A recurrent network in double precision: cell, readout `y = h W_out + b_out` and initial
 // state `h0`. Opaque; create with `fpf_rnn_new`, release with `fpf_rnn_free`.
 typedef struct fpf_rnn fpf_rnn;
+
+// Element type of a field, as `fpf_fixed_points_field_type` reports it and as the typed
+// readers take it.
+typedef uint32_t fpf_field_type;
 
 // Optimization method: `FPF_METHOD_JOINT`, `FPF_METHOD_SEQUENTIAL` or `FPF_METHOD_NEWTON`.
 typedef uint32_t fpf_method;
@@ -227,6 +233,18 @@ typedef struct {
 // How the Newton polish of a point ended.
 typedef uint8_t fpf_newton;
 
+// `double` values (`fpf_fixed_points_field_f64`).
+#define FPF_FIELD_F64 0
+
+// `size_t` counts (`fpf_fixed_points_field_size`).
+#define FPF_FIELD_SIZE 1
+
+// `uint8_t` flags (0/1) or Newton outcome codes (`FPF_NEWTON_*`) (`fpf_fixed_points_field_u8`).
+#define FPF_FIELD_U8 2
+
+// `int64_t` ids (`fpf_fixed_points_field_i64`).
+#define FPF_FIELD_I64 3
+
 // All states in one Adam optimizer.
 #define FPF_METHOD_JOINT 0
 
@@ -367,6 +385,108 @@ const char *fpf_version(void);
 // `buf` must be NULL or point to `cap` writable bytes.
 size_t fpf_last_error_message(char *buf, size_t cap);
 
+// Number of per-point fields a result has (the table `fpf_fixed_points_field_name`,
+// `_field_type` and `_field_width` describe, index 0 to this − 1).
+size_t fpf_fixed_points_n_fields(void);
+
+// Name of field `k` (`"xstar"`, `"qstar"`, `"j_xstar"`, …), a static NUL-terminated
+// string; NULL for `k` out of range.
+const char *fpf_fixed_points_field_name(size_t k);
+
+// Element type (`FPF_FIELD_*`) of field `k`; `UINT32_MAX` for `k` out of range.
+fpf_field_type fpf_fixed_points_field_type(size_t k);
+
+// Elements per point of field `k` in `fps` (1, state_dim, n_inputs, state_dim²,
+// state_dim·n_inputs), so that the field holds `fpf_fixed_points_len(fps)` times as many;
+// 0 if field `k` was not computed, `k` is out of range or `fps` is NULL.
+//
+// # Safety
+// `fps` must be NULL or a live handle.
+size_t fpf_fixed_points_field_width(const fpf_fixed_points *fps, size_t k);
+
+// Copies the `double` field `name` (`FPF_FIELD_F64`: `xstar`, `f_xstar`, `x_init`,
+// `inputs`, `qstar`, `dq`, `j_xstar`, `dfdu`, `eigval_re`, …) into `out`; `len` must be
+// its length. A field of another type is `FPF_BAD_OPTION`, an unknown name
+// `FPF_UNKNOWN_NAME`, a field that was not computed `FPF_BAD_OPTION`.
+//
+// # Safety
+// `fps` must be a live handle, `name` a NUL-terminated string, `out` `len` writable
+// elements.
+fpf_status fpf_fixed_points_field_f64(const fpf_fixed_points *fps,
+                                      const char *name,
+                                      double *out,
+                                      size_t len);
+
+// Copies the `size_t` field `name` (`FPF_FIELD_SIZE`: `n_iters`, `n_unstable`,
+// `min_period`) into `out`, as `fpf_fixed_points_field_f64`.
+//
+// # Safety
+// As `fpf_fixed_points_field_f64`.
+fpf_status fpf_fixed_points_field_size(const fpf_fixed_points *fps,
+                                       const char *name,
+                                       size_t *out,
+                                       size_t len);
+
+// Copies the `uint8_t` field `name` (`FPF_FIELD_U8`: flags `is_slow`, `is_stable` as 0/1;
+// `newton` as `FPF_NEWTON_*`) into `out`, as `fpf_fixed_points_field_f64`.
+//
+// # Safety
+// As `fpf_fixed_points_field_f64`.
+fpf_status fpf_fixed_points_field_u8(const fpf_fixed_points *fps,
+                                     const char *name,
+                                     uint8_t *out,
+                                     size_t len);
+
+// Copies the `int64_t` field `name` (`FPF_FIELD_I64`: `cond_id`) into `out`, as
+// `fpf_fixed_points_field_f64`.
+//
+// # Safety
+// As `fpf_fixed_points_field_f64`.
+fpf_status fpf_fixed_points_field_i64(const fpf_fixed_points *fps,
+                                      const char *name,
+                                      int64_t *out,
+                                      size_t len);
+
+// The fixed points x*, `n × state_dim` (the field `xstar`).
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_xstar(const fpf_fixed_points *fps, double *out, size_t len);
+
+// q at each point, `n` (the field `qstar`).
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_qstar(const fpf_fixed_points *fps, double *out, size_t len);
+
+// Stability (max |λ| < 1) as 0/1, `n` (the field `is_stable`). Needs the decomposition.
+//
+// # Safety
+// `fps` must be a live handle and `out` must hold `len` writable elements.
+fpf_status fpf_fixed_points_is_stable(const fpf_fixed_points *fps, uint8_t *out, size_t len);
+
+// Eigenvalues of each point's Jacobian, sorted by modulus (largest first): real parts in
+// `re`, imaginary parts in `im`, each `n × state_dim`; `len` = n·state_dim (the fields
+// `eigval_re`, `eigval_im`).
+//
+// # Safety
+// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
+fpf_status fpf_fixed_points_eigvals(const fpf_fixed_points *fps,
+                                    double *re,
+                                    double *im,
+                                    size_t len);
+
+// Right eigenvectors, `n × state_dim × state_dim` (column k of each block belongs to
+// eigenvalue k), real and imaginary parts; `len` = n·state_dim² (the fields `eigvec_re`,
+// `eigvec_im`).
+//
+// # Safety
+// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
+fpf_status fpf_fixed_points_eigvecs(const fpf_fixed_points *fps,
+                                    double *re,
+                                    double *im,
+                                    size_t len);
+
 // Fills `opts` with the defaults (those of the reference's API). NULL is ignored.
 //
 // # Safety
@@ -439,98 +559,6 @@ size_t fpf_fixed_points_len(const fpf_fixed_points *fps);
 // `fps` must be NULL or a live handle.
 size_t fpf_fixed_points_n_slow(const fpf_fixed_points *fps);
 
-// The fixed points x*, `n × state_dim`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_xstar(const fpf_fixed_points *fps, double *out, size_t len);
-
-// F(x*) (the k-fold map for period k), `n × state_dim`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_f_xstar(const fpf_fixed_points *fps, double *out, size_t len);
-
-// Initial states the points came from, `n × state_dim`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_x_init(const fpf_fixed_points *fps, double *out, size_t len);
-
-// Inputs, `n × n_inputs`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_inputs(const fpf_fixed_points *fps, double *out, size_t len);
-
-// q at each point, `n`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_qstar(const fpf_fixed_points *fps, double *out, size_t len);
-
-// |Δq| at the last optimizer step, `n`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_dq(const fpf_fixed_points *fps, double *out, size_t len);
-
-// Optimizer iterations, `n`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_n_iters(const fpf_fixed_points *fps, size_t *out, size_t len);
-
-// Stability (max |λ| < 1) as 0/1, `n`. Needs the decomposition.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_is_stable(const fpf_fixed_points *fps, uint8_t *out, size_t len);
-
-// Number of eigenvalues with |λ| > 1, `n`. Needs the decomposition.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_n_unstable(const fpf_fixed_points *fps, size_t *out, size_t len);
-
-// Jacobians dF/dx, `n × state_dim × state_dim`. Needs do_compute_jacobians.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_jacobians(const fpf_fixed_points *fps, double *out, size_t len);
-
-// Input Jacobians dF/du, `n × state_dim × n_inputs`. Needs do_compute_jacobians.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_dfdu(const fpf_fixed_points *fps, double *out, size_t len);
-
-// Minimal period of each point of a period-k search (1 = a fixed point of F), `n`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_min_period(const fpf_fixed_points *fps, size_t *out, size_t len);
-
-// Eigenvalues of each point's Jacobian, sorted by modulus (largest first): real parts in
-// `re`, imaginary parts in `im`, each `n × state_dim`; `len` = n·state_dim.
-//
-// # Safety
-// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
-fpf_status fpf_fixed_points_eigvals(const fpf_fixed_points *fps,
-                                    double *re,
-                                    double *im,
-                                    size_t len);
-
-// Right eigenvectors, `n × state_dim × state_dim` (column k of each block belongs to
-// eigenvalue k), real and imaginary parts; `len` = n·state_dim².
-//
-// # Safety
-// `fps` must be a live handle; `re`, `im` must hold `len` writable doubles.
-fpf_status fpf_fixed_points_eigvecs(const fpf_fixed_points *fps,
-                                    double *re,
-                                    double *im,
-                                    size_t len);
-
 // Writes the summary block (`=== Fixed Points Summary ===` …) into `buf` like
 // `fpf_last_error_message` does (truncated, NUL-terminated) and returns its full length.
 //
@@ -546,18 +574,6 @@ size_t fpf_fixed_points_summary(const fpf_fixed_points *fps, char *buf, size_t c
 fpf_status fpf_fixed_points_select(const fpf_fixed_points *fps,
                                    fpf_set which,
                                    fpf_fixed_points **out);
-
-// How each point's Newton polish ended (`FPF_NEWTON_*`), `n`.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_newton(const fpf_fixed_points *fps, uint8_t *out, size_t len);
-
-// 1 where q ≥ final_q_threshold (a slow point), `n`; all 0 in the default set.
-//
-// # Safety
-// `fps` must be a live handle and `out` must hold `len` writable elements.
-fpf_status fpf_fixed_points_is_slow(const fpf_fixed_points *fps, uint8_t *out, size_t len);
 
 // Fits `k` principal components to the `n_rows` rows of `data` (`n_rows × dim`, row-major).
 // On success `*out` receives a new handle (free it with `fpf_pca_free`).

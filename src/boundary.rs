@@ -200,3 +200,25 @@ pub(crate) unsafe fn write_c_string(
     }
     text.len()
 }
+
+/// Reads a NUL-terminated name (checked non-NULL) as UTF-8; `what` says what it names.
+///
+/// # Safety
+/// `name` must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn c_name<'a>(
+    name: *const std::os::raw::c_char,
+    what: &str,
+) -> FfiResult<&'a str> {
+    non_null(name, "name")?;
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(name) };
+    bytes.to_str().map_err(|_| {
+        FfiError::new(
+            fpf_status::FPF_UNKNOWN_NAME,
+            format!(
+                "{what} \"{}\" is not valid UTF-8",
+                bytes.to_bytes().escape_ascii()
+            ),
+        )
+    })
+}

@@ -20,6 +20,7 @@ mod boundary;
 mod checkpoint;
 mod eig;
 mod error;
+mod fields;
 mod finder;
 mod pca;
 mod rnn;
@@ -32,6 +33,7 @@ pub use checkpoint::{
 };
 pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};
+pub use fields::*;
 pub use finder::*;
 pub use pca::*;
 pub use rnn::{

@@ -1,10 +1,10 @@
 //! C ABI: models (`fpf_rnn`), their named parameters, single steps and whole trajectories.
 
-use std::ffi::CStr;
 use std::os::raw::c_char;
 
 use crate::boundary::{
-    FfiError, FfiResult, checked_len, fpf_status, guard, guard_value, non_null, slice, slice_mut,
+    FfiError, FfiResult, c_name, checked_len, fpf_status, guard, guard_value, non_null, slice,
+    slice_mut,
 };
 use fpf_core::cell::{CellKind, CellShape};
 use fpf_std::model::{Model, ModelError};
@@ -85,25 +85,6 @@ pub(crate) unsafe fn model_ref<'a>(rnn: *const fpf_rnn, name: &str) -> FfiResult
     non_null(rnn, name)?;
     // SAFETY: non-NULL; a live handle by the caller's contract.
     Ok(unsafe { &(*rnn).model })
-}
-
-/// Reads a NUL-terminated parameter name (checked non-NULL) as UTF-8.
-///
-/// # Safety
-/// `name` must be NULL or point to a NUL-terminated string.
-unsafe fn param_name<'a>(name: *const c_char) -> FfiResult<&'a str> {
-    non_null(name, "name")?;
-    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
-    let bytes = unsafe { CStr::from_ptr(name) };
-    bytes.to_str().map_err(|_| {
-        FfiError::new(
-            fpf_status::FPF_UNKNOWN_NAME,
-            format!(
-                "parameter name \"{}\" is not valid UTF-8",
-                bytes.to_bytes().escape_ascii()
-            ),
-        )
-    })
 }
 
 /// `n · m` doubles, checked for overflow and against the largest array Rust can address.
@@ -272,7 +253,7 @@ pub unsafe extern "C" fn fpf_rnn_param_len(
         non_null(name, "name")?;
         non_null(out_len, "out_len")?;
         // SAFETY: as above.
-        let name = unsafe { param_name(name) }?;
+        let name = unsafe { c_name(name, "parameter name") }?;
         let n = model.param_len(name).map_err(model_error)?;
         // SAFETY: non-NULL and writable by the caller's contract.
         unsafe { *out_len = n };
@@ -302,7 +283,7 @@ pub unsafe extern "C" fn fpf_rnn_set_param(
         non_null(name, "name")?;
         non_null(v, "v")?;
         // SAFETY: the caller's contract, forwarded.
-        let name = unsafe { param_name(name) }?;
+        let name = unsafe { c_name(name, "parameter name") }?;
         // SAFETY: `rnn` is non-NULL and live by the caller's contract.
         let model = unsafe { &mut (*rnn).model };
         let expected = model.param_len(name).map_err(model_error)?;
@@ -334,7 +315,7 @@ pub unsafe extern "C" fn fpf_rnn_get_param(
         non_null(name, "name")?;
         non_null(v, "v")?;
         // SAFETY: as above.
-        let name = unsafe { param_name(name) }?;
+        let name = unsafe { c_name(name, "parameter name") }?;
         let expected = model.param_len(name).map_err(model_error)?;
         expect_len(name, expected, len)?;
         let mut buf = vec![0.0; len];

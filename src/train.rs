@@ -14,7 +14,9 @@ use fpf_std::train::{EpochReport, Sequences, TrainError, TrainOptions, train};
 
 /// Version of the C ABI (struct layouts, function signatures, constant values). It changes
 /// whenever a compiled caller would have to be rebuilt; compare it with `fpf_abi_version()`.
-pub const FPF_ABI_VERSION: u32 = 1;
+/// 2: per-point fields are read by name (`fpf_fixed_points_field_*`); the per-field accessors
+/// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone.
+pub const FPF_ABI_VERSION: u32 = 2;
 
 /// The ABI version this library was built with (`FPF_ABI_VERSION` of its header). A caller
 /// compiled against a header with another value must not use the library.

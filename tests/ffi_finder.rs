@@ -536,13 +536,13 @@ fn select_reads_the_all_and_slow_sets() {
         assert!(ns > 0);
         let mut flags = vec![9u8; ns];
         assert_eq!(
-            fpf_fixed_points_is_slow(slow, flags.as_mut_ptr(), ns),
+            fpf_fixed_points_field_u8(slow, c"is_slow".as_ptr(), flags.as_mut_ptr(), ns),
             fpf_status::FPF_OK
         );
         assert!(flags.iter().all(|&f| f == 1));
         let mut newton = vec![9u8; ns];
         assert_eq!(
-            fpf_fixed_points_newton(slow, newton.as_mut_ptr(), ns),
+            fpf_fixed_points_field_u8(slow, c"newton".as_ptr(), newton.as_mut_ptr(), ns),
             fpf_status::FPF_OK
         );
         assert!(newton.iter().all(|&o| o == FPF_NEWTON_NOT_RUN));

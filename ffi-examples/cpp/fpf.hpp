@@ -113,11 +113,19 @@ public:
     std::size_t state_dim() const noexcept { return s_; }
     std::vector<double> xstar() const { return doubles(fpf_fixed_points_xstar, size() * s_); }
     std::vector<double> qstar() const { return doubles(fpf_fixed_points_qstar, size()); }
-    std::vector<double> inputs() const {
-        return doubles(fpf_fixed_points_inputs, size() * ni_);
-    }
-    std::vector<double> jacobians() const {
-        return doubles(fpf_fixed_points_jacobians, size() * s_ * s_);
+    std::vector<double> inputs() const { return field<double>("inputs"); }
+    std::vector<double> jacobians() const { return field<double>("j_xstar"); }
+    /// Any per-point field by name (`fpf_fixed_points_field_name` lists them), as its C
+    /// element type: double (FPF_FIELD_F64), std::size_t, std::uint8_t or std::int64_t.
+    /// n × width elements; empty if the field was not computed.
+    template <class T> std::vector<T> field(const char *name) const {
+        std::size_t k = 0, n = fpf_n_fields();
+        while (k < n && std::string(fpf_fixed_points_field_name(k)) != name) ++k;
+        if (k == n) throw Error(FPF_UNKNOWN_NAME, std::string("no fixed-point field ") + name);
+        std::size_t width = fpf_fixed_points_field_width(h_.get(), k);
+        std::vector<T> v(size() * width);
+        if (width > 0) check(read(name, v.data(), v.size()), name);
+        return v;
     }
     std::vector<bool> is_stable() const {
         std::vector<std::uint8_t> b(size());
@@ -144,6 +152,19 @@ public:
     }
 
 private:
+    static std::size_t fpf_n_fields() { return fpf_fixed_points_n_fields(); }
+    fpf_status read(const char *name, double *v, std::size_t n) const {
+        return fpf_fixed_points_field_f64(h_.get(), name, v, n);
+    }
+    fpf_status read(const char *name, std::size_t *v, std::size_t n) const {
+        return fpf_fixed_points_field_size(h_.get(), name, v, n);
+    }
+    fpf_status read(const char *name, std::uint8_t *v, std::size_t n) const {
+        return fpf_fixed_points_field_u8(h_.get(), name, v, n);
+    }
+    fpf_status read(const char *name, std::int64_t *v, std::size_t n) const {
+        return fpf_fixed_points_field_i64(h_.get(), name, v, n);
+    }
     using Getter = fpf_status (*)(const fpf_fixed_points *, double *, std::size_t);
     std::vector<double> doubles(Getter f, std::size_t n) const {
         std::vector<double> v(n);

@@ -27,7 +27,7 @@ __all__ = [
     "plot_fixed_points_3d", "lib", "version", "abi_version",
 ]
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 STATUS_NAMES = {
     0: "FPF_OK", 1: "FPF_NULL_POINTER", 2: "FPF_BAD_SIZE", 3: "FPF_LENGTH_MISMATCH",
@@ -161,14 +161,33 @@ _SIGS = {
     "fpf_pca_dim": (_sz, [_vp]),
     "fpf_pca_free": (None, [_vp]),
 }
-for _name in ("xstar", "f_xstar", "x_init", "inputs", "qstar", "dq", "jacobians", "dfdu"):
-    _SIGS[f"fpf_fixed_points_{_name}"] = (C.c_int, [_vp, _dp, _sz])
-for _name in ("n_iters", "n_unstable"):
-    _SIGS[f"fpf_fixed_points_{_name}"] = (C.c_int, [_vp, _szp, _sz])
-_SIGS["fpf_fixed_points_is_stable"] = (C.c_int, [_vp, _u8p, _sz])
+_SIGS.update({
+    "fpf_fixed_points_n_fields": (_sz, []),
+    "fpf_fixed_points_field_name": (C.c_char_p, [_sz]),
+    "fpf_fixed_points_field_type": (C.c_uint32, [_sz]),
+    "fpf_fixed_points_field_width": (_sz, [_vp, _sz]),
+})
+# The typed field readers, by FPF_FIELD_* element type: (C function, numpy dtype, pointer).
+_FIELD_READERS = {
+    0: ("fpf_fixed_points_field_f64", np.float64, _dp),
+    1: ("fpf_fixed_points_field_size", np.uintp, _szp),
+    2: ("fpf_fixed_points_field_u8", np.uint8, _u8p),
+    3: ("fpf_fixed_points_field_i64", np.int64, C.POINTER(C.c_int64)),
+}
+for _fn, _dt, _ptr in _FIELD_READERS.values():
+    _SIGS[_fn] = (C.c_int, [_vp, C.c_char_p, _ptr, _sz])
 for _name, (_res, _args) in _SIGS.items():
     _f = getattr(lib, _name)
     _f.restype, _f.argtypes = _res, _args
+
+# Per-point fields, from the library's own table: their index by C name, and the attribute
+# names FixedPoints uses (the reference's where it has one; eigen pairs as one complex array).
+_FIELD_INDEX = {lib.fpf_fixed_points_field_name(k).decode(): k
+                for k in range(lib.fpf_fixed_points_n_fields())}
+_RENAME = {"f_xstar": "F_xstar", "j_xstar": "J_xstar", "dfdu": "dFdu"}
+_COMPLEX = {"eigval": "eigval_J_xstar", "eigvec": "eigvec_J_xstar"}  # *_re + 1j * *_im
+_FP_FIELDS = tuple(_COMPLEX[f[:-3]] if f[:-3] in _COMPLEX else _RENAME.get(f, f)
+                   for f in _FIELD_INDEX if not (f[:-3] in _COMPLEX and f.endswith("_im")))
 
 if lib.fpf_abi_version() != ABI_VERSION:
     raise OSError(f"libfpf ABI {lib.fpf_abi_version()} but fpf.py expects {ABI_VERSION}")
@@ -393,46 +412,45 @@ class FixedPoints:
     """Fixed points as numpy arrays, named as in the reference. Arrays that were not computed
     (e.g. Jacobians of the `all` set) are None."""
 
-    _FIELDS = ("xstar", "F_xstar", "x_init", "inputs", "qstar", "dq", "n_iters", "J_xstar",
-               "dFdu", "eigval_J_xstar", "eigvec_J_xstar", "is_stable", "cond_id")
+    # Every per-point field of the library's table (_FP_FIELDS), under the reference's name
+    # where it has one.
 
     def __init__(self, n_states, n_inputs, **arrays):
         self.n_states, self.n_inputs = n_states, n_inputs
-        for f in self._FIELDS:
+        for f in _FP_FIELDS:
             setattr(self, f, arrays.get(f))
         self.n = 0 if self.xstar is None else int(self.xstar.shape[0])
 
     @classmethod
     def _from_handle(cls, h, S, I):
         n = int(lib.fpf_fixed_points_len(h))
-
-        def get(name, shape, dtype=np.float64, ptr=_dp):
-            out = np.empty(shape, dtype=dtype)
-            st = getattr(lib, f"fpf_fixed_points_{name}")(h, out.ctypes.data_as(ptr), out.size)
-            if st == 5:  # FPF_BAD_OPTION: not computed
-                return None
-            _check(st)
-            return out
-
-        a = {
-            "xstar": get("xstar", (n, S)), "F_xstar": get("f_xstar", (n, S)),
-            "x_init": get("x_init", (n, S)), "inputs": get("inputs", (n, I)),
-            "qstar": get("qstar", (n,)), "dq": get("dq", (n,)),
-            "n_iters": get("n_iters", (n,), np.uintp, _szp),
-            "J_xstar": get("jacobians", (n, S, S)), "dFdu": get("dfdu", (n, S, I)),
-        }
-        st = get("is_stable", (n,), np.uint8, _u8p)
-        a["is_stable"] = None if st is None else st.astype(bool)
-        re, im = np.empty((n, S)), np.empty((n, S))
-        st = lib.fpf_fixed_points_eigvals(h, _p(re), _p(im), re.size)
-        if st == 0:
-            a["eigval_J_xstar"] = re + 1j * im
-            vr, vi = np.empty((n, S, S)), np.empty((n, S, S))
-            _check(lib.fpf_fixed_points_eigvecs(h, _p(vr), _p(vi), vr.size))
-            a["eigvec_J_xstar"] = vr + 1j * vi
-        elif st != 5:
-            _check(st)
-        a["n_iters"] = a["n_iters"].astype(np.int64)
+        raw = {}
+        for k in range(int(lib.fpf_fixed_points_n_fields())):
+            name = lib.fpf_fixed_points_field_name(k).decode()
+            fn, dtype, ptr = _FIELD_READERS[int(lib.fpf_fixed_points_field_type(k))]
+            width = int(lib.fpf_fixed_points_field_width(h, k))
+            if width == 0:  # not computed
+                continue
+            out = np.empty(n * width, dtype=dtype)
+            _check(getattr(lib, fn)(h, name.encode(), out.ctypes.data_as(ptr), out.size))
+            raw[name] = out
+        matrices = {"j_xstar": (S, S), "eigvec_re": (S, S), "eigvec_im": (S, S), "dfdu": (S, I)}
+        for name, v in raw.items():
+            w = int(lib.fpf_fixed_points_field_width(h, _FIELD_INDEX[name]))
+            v = v.reshape((n,) + matrices.get(name, () if w == 1 else (w,)))
+            if v.dtype == np.uint8 and name != "newton":
+                v = v.astype(bool)
+            elif v.dtype == np.uintp:
+                v = v.astype(np.int64)
+            raw[name] = v
+        a = {}
+        for name, v in raw.items():
+            base = name[:-3]
+            if base in _COMPLEX:
+                if name.endswith("_re"):
+                    a[_COMPLEX[base]] = v + 1j * raw[base + "_im"]
+                continue
+            a[_RENAME.get(name, name)] = v
         return cls(S, I, **a)
 
     def __len__(self):
@@ -442,7 +460,7 @@ class FixedPoints:
         if isinstance(idx, (int, np.integer)):
             idx = [int(idx)]
         sub = {f: (None if getattr(self, f) is None else getattr(self, f)[idx])
-               for f in self._FIELDS}
+               for f in _FP_FIELDS}
         return FixedPoints(self.n_states, self.n_inputs, **sub)
 
     def n_stable(self):

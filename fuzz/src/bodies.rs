@@ -498,8 +498,8 @@ fn fuzz_inspect_fps(
     assert_eq!(fuzz_check(s, "fpf_fixed_points_xstar"), fpf_status::FPF_OK);
     assert!(fuzz_all_finite(&x), "FPF_OK with non-finite fixed points");
     let mut u = vec![0.0; n * ni];
-    let s = unsafe { fpf_fixed_points_inputs(fps, u.as_mut_ptr(), u.len()) };
-    assert_eq!(fuzz_check(s, "fpf_fixed_points_inputs"), fpf_status::FPF_OK);
+    let s = unsafe { fpf_fixed_points_field_f64(fps, c"inputs".as_ptr(), u.as_mut_ptr(), u.len()) };
+    assert_eq!(fuzz_check(s, "fpf_fixed_points_field_f64"), fpf_status::FPF_OK);
     let len = n * sd + r.upto(1);
     let (mut re, mut im) = (vec![0.0; len], vec![0.0; len]);
     let s = unsafe { fpf_fixed_points_eigvals(fps, re.as_mut_ptr(), im.as_mut_ptr(), len) };
@@ -509,8 +509,8 @@ fn fuzz_inspect_fps(
     let s = unsafe { fpf_fixed_points_eigvecs(fps, re.as_mut_ptr(), im.as_mut_ptr(), len) };
     fuzz_check(s, "fpf_fixed_points_eigvecs");
     let mut j = vec![0.0; len];
-    let s = unsafe { fpf_fixed_points_jacobians(fps, j.as_mut_ptr(), len) };
-    fuzz_check(s, "fpf_fixed_points_jacobians");
+    let s = unsafe { fpf_fixed_points_field_f64(fps, c"j_xstar".as_ptr(), j.as_mut_ptr(), len) };
+    fuzz_check(s, "fpf_fixed_points_field_f64");
     let mut buf = [0u8; 64];
     let _ = unsafe { fpf_fixed_points_summary(fps, buf.as_mut_ptr().cast(), buf.len()) };
     let which = r.enum_like(3);

@@ -270,7 +270,7 @@ fixed_points! {
     /// Number of eigenvalues with `|λ| > 1`.
     n_unstable: Option<Vec<usize>> = One,
     /// For period k > 1: the smallest period (a divisor of k) of each point; 1 means the
-    /// point is really a fixed point of F.
+    /// point is really a fixed point of F. Absent at period 1.
     min_period: Option<Vec<usize>> = One,
     /// Condition id of each point's initial state.
     cond_id: Option<Vec<i64>> = One,
