@@ -167,12 +167,18 @@ unsafe fn read_field<T: Element>(
     len: usize,
 ) -> fpf_status {
     guard(|| {
-        let k = FIELDS
-            .iter()
-            .position(|f| f.name == name)
-            .ok_or_else(|| FfiError::new(fpf_status::FPF_PANIC, format!("no field {name}")))?;
         // SAFETY: forwarded contract.
-        unsafe { read(fps, k, out, len) }
+        unsafe { read(fps, known(name)?, out, len) }
+    })
+}
+
+/// The index of a field this file names (an error only if the table lost it: a bug).
+fn known(name: &str) -> FfiResult<usize> {
+    FIELDS.iter().position(|f| f.name == name).ok_or_else(|| {
+        FfiError::new(
+            fpf_status::FPF_PANIC,
+            format!("internal: no fixed-point field `{name}`"),
+        )
     })
 }
 
@@ -352,7 +358,7 @@ unsafe fn read_pair(
         crate::boundary::non_null(re, "re")?;
         crate::boundary::non_null(im, "im")?;
         let f = unique(fps)?;
-        let [r, i] = names.map(|n| FIELDS.iter().position(|f| f.name == n).unwrap_or(0));
+        let (r, i) = (known(names[0])?, known(names[1])?);
         let (r, i) = (f64::collect(column(f, r)?), f64::collect(column(f, i)?));
         // SAFETY: forwarded contract; the first call checks `len`, which both share.
         unsafe {
