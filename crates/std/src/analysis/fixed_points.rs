@@ -114,6 +114,8 @@ trait Slot: Sized {
     const REQUIRED: bool;
     fn get(&self) -> Option<&Self::C>;
     fn make(c: Option<Self::C>) -> Option<Self>;
+    /// The slot with `f` applied to its column (an absent one stays absent).
+    fn map(&self, f: impl FnOnce(&Self::C) -> Self::C) -> Self;
 }
 
 impl<C: Column> Slot for C {
@@ -125,6 +127,9 @@ impl<C: Column> Slot for C {
     fn make(c: Option<C>) -> Option<Self> {
         c
     }
+    fn map(&self, f: impl FnOnce(&C) -> C) -> Self {
+        f(self)
+    }
 }
 
 impl<C: Column> Slot for Option<C> {
@@ -135,6 +140,9 @@ impl<C: Column> Slot for Option<C> {
     }
     fn make(c: Option<C>) -> Option<Self> {
         Some(c)
+    }
+    fn map(&self, f: impl FnOnce(&C) -> C) -> Self {
+        self.as_ref().map(f)
     }
 }
 
@@ -201,10 +209,7 @@ macro_rules! fixed_points {
                     n_states: s,
                     n_inputs: i,
                     period: self.period,
-                    $($name: Slot::make(
-                        self.$name.get().map(|v| pick(v, idx, w(Width::$width))),
-                    )
-                    .expect("a present field stays present"),)*
+                    $($name: Slot::map(&self.$name, |v| pick(v, idx, w(Width::$width))),)*
                     tol_unique: self.tol_unique,
                 }
             }
