@@ -4,6 +4,7 @@
 use fpf_core::cell::{Cell, CellKind, CellShape};
 use fpf_core::find::FinderOptions;
 use fpf_std::analysis::FixedPointFinder;
+use fpf_std::log::Log;
 
 fn read(name: &str) -> Vec<f64> {
     let path = format!(
@@ -33,7 +34,9 @@ fn main() {
         super_verbose: true,
         ..FinderOptions::default()
     };
-    let finder = FixedPointFinder::new(cell, opts).expect("options");
+    let finder = FixedPointFinder::new(cell, opts)
+        .expect("options")
+        .with_log(Log::to(|line: &str| println!("{line}")));
     println!("\n--- Fixed Point Analysis ---");
     let res = finder
         .find_fixed_points(&inits, &[0.0; 3], None, None)

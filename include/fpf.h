@@ -15,8 +15,10 @@
 // Version of the C ABI (struct layouts, function signatures, constant values). It changes
 // whenever a compiled caller would have to be rebuilt; compare it with `fpf_abi_version()`.
 // 2: per-point fields are read by name (`fpf_fixed_points_field_*`); the per-field accessors
-// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone.
-#define FPF_ABI_VERSION 2
+// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone. 3: the option structs
+// start with `struct_size` and end with a `log` callback; struct layouts are exported
+// (`fpf_struct_*`).
+#define FPF_ABI_VERSION 3
 
 // Result of every fallible C API call. `FPF_OK` is 0; each kind of failure has its own code,
 // and `fpf_last_error_message` says what exactly went wrong.
@@ -74,10 +76,20 @@ typedef uint32_t fpf_method;
 // Precision of the q-minimization: `FPF_DTYPE_FLOAT32` or `FPF_DTYPE_FLOAT64`.
 typedef uint32_t fpf_dtype;
 
-// Finder options. Fill with `fpf_finder_options_default`, then edit. Field names, defaults
-// and meanings follow the reference FixedPointFinder's `find_fixed_points` (the Rust docs of
-// `fpf_core::find::FinderOptions` say what each one does).
+// Receives each verbose or progress message of a call (UTF-8, NUL-terminated, without a
+// trailing newline; it may hold inner newlines) with the `log_user` pointer of the options.
+// The library prints nothing itself: with no callback (NULL) the messages are dropped.
+typedef void (*fpf_log_fn)(void *user, const char *message);
+
+// Finder options. Fill with `fpf_finder_options_default` (or `fpf_finder_options_init`),
+// then edit. Field names, defaults and meanings follow the reference FixedPointFinder's
+// `find_fixed_points` (the Rust docs of `fpf_core::find::FinderOptions` say what each one
+// does).
 typedef struct {
+  // Bytes of this struct as the caller compiled it (set by `fpf_finder_options_default`
+  // and `_init`): fields past it keep their defaults, and bytes past this library's struct
+  // must be zero.
+  size_t struct_size;
   // `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL`, `FPF_METHOD_NEWTON`.
   fpf_method method;
   // Iteration cap of the q-minimization (5000).
@@ -124,12 +136,16 @@ typedef struct {
   double final_q_threshold;
   // `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`.
   fpf_dtype dtype;
-  // Print the pipeline's steps to stdout (false).
+  // Send the pipeline's steps to `log` (false).
   bool verbose;
   // Print the optimizer every `n_iters_per_print_update` iterations (false).
   bool super_verbose;
   // Iterations between progress prints (100).
   size_t n_iters_per_print_update;
+  // Receives the `verbose` and `super_verbose` lines (NULL: they are dropped).
+  fpf_log_fn log;
+  // Passed to `log` unchanged.
+  void *log_user;
 } fpf_finder_options;
 
 // One iteration's statistics, passed to an `fpf_progress_fn`.
@@ -161,6 +177,9 @@ typedef bool (*fpf_progress_fn)(const fpf_progress *p, void *user);
 // Which set of points `fpf_fixed_points_select` returns.
 typedef uint32_t fpf_set;
 
+// Element type of a struct member, as `fpf_struct_member` reports it.
+typedef uint32_t fpf_member_type;
+
 // The kind of recurrent cell: one of the `FPF_CELL_*` constants. Any other value is rejected
 // with `FPF_BAD_OPTION`.
 typedef uint32_t fpf_cell;
@@ -170,8 +189,12 @@ typedef uint32_t fpf_cell;
 typedef uint32_t fpf_init;
 
 // Training options. Fill with `fpf_train_options_default` (the reference's `train_flipflop_rnn`
-// settings), then edit.
+// settings) or `fpf_train_options_init`, then edit.
 typedef struct {
+  // Bytes of this struct as the caller compiled it (set by `fpf_train_options_default` and
+  // `_init`): fields past it keep their defaults, and bytes past this library's struct
+  // must be zero.
+  size_t struct_size;
   // Adam learning rate (0.08).
   double learning_rate;
   // Trials per minibatch (128); the remainder of an epoch is dropped.
@@ -189,13 +212,17 @@ typedef struct {
   size_t lr_patience;
   // Epochs between validation losses and printed lines (10; 0 = none).
   size_t print_every;
-  // Print the tutorial's progress lines to stdout (false).
+  // Send the tutorial's progress lines to `log` (false).
   bool verbose;
   // Seed of the trial shuffling (0).
   uint64_t seed;
   // `FPF_DTYPE_FLOAT32` (default, like the reference: an f32 copy of the model is trained
   // and written back) or `FPF_DTYPE_FLOAT64` (trained in double precision).
   fpf_dtype dtype;
+  // Receives the `verbose` lines (NULL: they are dropped).
+  fpf_log_fn log;
+  // Passed to `log` unchanged.
+  void *log_user;
 } fpf_train_options;
 
 // One epoch's statistics, passed to an `fpf_train_progress_fn`.
@@ -283,6 +310,36 @@ typedef uint8_t fpf_newton;
 
 // The Newton iteration cap was reached.
 #define FPF_NEWTON_MAX_ITERS 4
+
+// `double`.
+#define FPF_MEMBER_F64 0
+
+// `size_t`.
+#define FPF_MEMBER_SIZE 1
+
+// `uint64_t`.
+#define FPF_MEMBER_U64 2
+
+// `bool`.
+#define FPF_MEMBER_BOOL 3
+
+// `uint32_t` (the enumerations: `fpf_method`, `fpf_dtype`, …).
+#define FPF_MEMBER_U32 4
+
+// A data or function pointer.
+#define FPF_MEMBER_POINTER 5
+
+#define F64 FPF_MEMBER_F64
+
+#define Size FPF_MEMBER_SIZE
+
+#define U64 FPF_MEMBER_U64
+
+#define Bool FPF_MEMBER_BOOL
+
+#define U32 FPF_MEMBER_U32
+
+#define Pointer FPF_MEMBER_POINTER
 
 // Elman cell `F = tanh(x W_ih + h W_hh + b_h)`.
 #define FPF_CELL_TANH 0
@@ -487,11 +544,21 @@ fpf_status fpf_fixed_points_eigvecs(const fpf_fixed_points *fps,
                                     double *im,
                                     size_t len);
 
-// Fills `opts` with the defaults (those of the reference's API). NULL is ignored.
+// Fills `opts` with the defaults (those of the reference's API) and `struct_size` =
+// `sizeof(fpf_finder_options)` of this header. NULL is ignored.
 //
 // # Safety
 // `opts` must be NULL or point to a writable `fpf_finder_options`.
 void fpf_finder_options_default(fpf_finder_options *opts);
+
+// Fills the caller's `struct_size`-byte options with the defaults this library knows,
+// zeroes any bytes past them and sets `struct_size`: the way to fill options compiled
+// against another version of this header (`fpf_finder_options_init(&o, sizeof o)`).
+// Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
+//
+// # Safety
+// `opts` must be NULL or point to `struct_size` writable bytes.
+fpf_status fpf_finder_options_init(fpf_finder_options *opts, size_t struct_size);
 
 // Finds the fixed points of `rnn` from `n_inits` initial states `inits`
 // (`n_inits × state_dim`) at constant inputs (`n_input_rows` = 1 shared row, or `n_inits`
@@ -574,6 +641,33 @@ size_t fpf_fixed_points_summary(const fpf_fixed_points *fps, char *buf, size_t c
 fpf_status fpf_fixed_points_select(const fpf_fixed_points *fps,
                                    fpf_set which,
                                    fpf_fixed_points **out);
+
+// `sizeof` the C struct `name` (`"fpf_finder_options"`, `"fpf_train_options"`,
+// `"fpf_progress"`, `"fpf_train_progress"`, `"fpf_train_report"`) in this library; 0 for
+// an unknown name or NULL.
+//
+// # Safety
+// `name` must be NULL or a NUL-terminated string.
+size_t fpf_struct_size(const char *name);
+
+// Number of members of the C struct `name`; 0 for an unknown name or NULL.
+//
+// # Safety
+// `name` must be NULL or a NUL-terminated string.
+size_t fpf_struct_n_members(const char *name);
+
+// Member `k` of the C struct `name`, in declaration order: its name (a static
+// NUL-terminated string), byte offset and element type (`FPF_MEMBER_*`). Errors:
+// `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME`, `FPF_BAD_SIZE` (`k` out of range); nothing is
+// written on error.
+//
+// # Safety
+// `name` must be a NUL-terminated string; the outputs writable.
+fpf_status fpf_struct_member(const char *name,
+                             size_t k,
+                             const char **member,
+                             size_t *offset,
+                             fpf_member_type *ty);
 
 // Fits `k` principal components to the `n_rows` rows of `data` (`n_rows × dim`, row-major).
 // On success `*out` receives a new handle (free it with `fpf_pca_free`).
@@ -819,12 +913,19 @@ fpf_status fpf_flipflop_generate(size_t n_bits,
                                  double *targets);
 
 // Fills `opts` with the defaults (the reference's `train_flipflop_rnn`: learning rate 0.08,
-// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision). NULL is
-// ignored.
+// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision) and
+// `struct_size` = `sizeof(fpf_train_options)` of this header. NULL is ignored.
 //
 // # Safety
 // `opts` must be NULL or point to a writable `fpf_train_options`.
 void fpf_train_options_default(fpf_train_options *opts);
+
+// Fills the caller's `struct_size`-byte options with the defaults this library knows,
+// zeroes any bytes past them and sets `struct_size` (as `fpf_finder_options_init`).
+//
+// # Safety
+// `opts` must be NULL or point to `struct_size` writable bytes.
+fpf_status fpf_train_options_init(fpf_train_options *opts, size_t struct_size);
 
 // Trains `rnn` by backpropagation through time on the mean squared error of its readout
 // (the reference's `train_flipflop_rnn`): `inputs` is `n_trials × n_time × n_inputs` and

@@ -5,7 +5,9 @@ use crate::boundary::{
     write_c_string,
 };
 use crate::eig::eig_error;
+use crate::log::{c_log, fpf_log_fn};
 use crate::rnn::fpf_rnn;
+use crate::versioned::{self, Versioned};
 use fpf_core::find::newton::NewtonOutcome;
 use fpf_core::find::{FindError, FinderOptions, Method, Progress};
 use fpf_std::analysis::{
@@ -29,12 +31,17 @@ pub const FPF_DTYPE_FLOAT32: fpf_dtype = 0;
 /// Double precision throughout.
 pub const FPF_DTYPE_FLOAT64: fpf_dtype = 1;
 
-/// Finder options. Fill with `fpf_finder_options_default`, then edit. Field names, defaults
-/// and meanings follow the reference FixedPointFinder's `find_fixed_points` (the Rust docs of
-/// `fpf_core::find::FinderOptions` say what each one does).
+/// Finder options. Fill with `fpf_finder_options_default` (or `fpf_finder_options_init`),
+/// then edit. Field names, defaults and meanings follow the reference FixedPointFinder's
+/// `find_fixed_points` (the Rust docs of `fpf_core::find::FinderOptions` say what each one
+/// does).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct fpf_finder_options {
+    /// Bytes of this struct as the caller compiled it (set by `fpf_finder_options_default`
+    /// and `_init`): fields past it keep their defaults, and bytes past this library's struct
+    /// must be zero.
+    pub struct_size: usize,
     /// `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL`, `FPF_METHOD_NEWTON`.
     pub method: fpf_method,
     /// Iteration cap of the q-minimization (5000).
@@ -81,52 +88,74 @@ pub struct fpf_finder_options {
     pub final_q_threshold: f64,
     /// `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`.
     pub dtype: fpf_dtype,
-    /// Print the pipeline's steps to stdout (false).
+    /// Send the pipeline's steps to `log` (false).
     pub verbose: bool,
     /// Print the optimizer every `n_iters_per_print_update` iterations (false).
     pub super_verbose: bool,
     /// Iterations between progress prints (100).
     pub n_iters_per_print_update: usize,
+    /// Receives the `verbose` and `super_verbose` lines (NULL: they are dropped).
+    pub log: fpf_log_fn,
+    /// Passed to `log` unchanged.
+    pub log_user: *mut c_void,
 }
 
-impl From<&FinderOptions> for fpf_finder_options {
-    fn from(o: &FinderOptions) -> Self {
-        fpf_finder_options {
+/// Builds `$ty { special fields…, every option both structs name alike… }` from `$src`: the
+/// one list of the options `FinderOptions` and `fpf_finder_options` share, for both
+/// conversions.
+macro_rules! finder_options {
+    ($ty:ident { $($special:tt)* } from $src:expr) => {{
+        let s = $src;
+        $ty {
+            $($special)*
+            max_iters: s.max_iters,
+            tol_q: s.tol_q,
+            tol_dq: s.tol_dq,
+            lr_init: s.lr_init,
+            lr_factor: s.lr_factor,
+            max_grad_norm: s.max_grad_norm,
+            adaptive_grad_clip: s.adaptive_grad_clip,
+            newton_polish: s.newton_polish,
+            newton_max_iters: s.newton_max_iters,
+            period: s.period,
+            do_compute_jacobians: s.do_compute_jacobians,
+            do_decompose_jacobians: s.do_decompose_jacobians,
+            tol_unique: s.tol_unique,
+            do_exclude_distance_outliers: s.do_exclude_distance_outliers,
+            outlier_distance_scale: s.outlier_distance_scale,
+            do_rerun_q_outliers: s.do_rerun_q_outliers,
+            outlier_q_scale: s.outlier_q_scale,
+            max_n_unique: s.max_n_unique,
+            final_q_threshold: s.final_q_threshold,
+            verbose: s.verbose,
+            super_verbose: s.super_verbose,
+            n_iters_per_print_update: s.n_iters_per_print_update,
+        }
+    }};
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first.
+unsafe impl Versioned for fpf_finder_options {
+    const NAME: &'static str = "fpf_finder_options";
+    fn defaults() -> Self {
+        let o = FinderOptions::default();
+        finder_options!(fpf_finder_options {
+            struct_size: size_of::<fpf_finder_options>(),
             method: match o.method {
                 Method::Joint => FPF_METHOD_JOINT,
                 Method::Sequential => FPF_METHOD_SEQUENTIAL,
                 Method::Newton => FPF_METHOD_NEWTON,
             },
-            max_iters: o.max_iters,
-            tol_q: o.tol_q,
-            tol_dq: o.tol_dq,
-            lr_init: o.lr_init,
-            lr_factor: o.lr_factor,
             lr_patience: o.lr_patience as usize,
             lr_cooldown: o.lr_cooldown as usize,
-            max_grad_norm: o.max_grad_norm,
-            adaptive_grad_clip: o.adaptive_grad_clip,
-            newton_polish: o.newton_polish,
-            newton_max_iters: o.newton_max_iters,
-            period: o.period,
-            do_compute_jacobians: o.do_compute_jacobians,
-            do_decompose_jacobians: o.do_decompose_jacobians,
-            tol_unique: o.tol_unique,
-            do_exclude_distance_outliers: o.do_exclude_distance_outliers,
-            outlier_distance_scale: o.outlier_distance_scale,
-            do_rerun_q_outliers: o.do_rerun_q_outliers,
-            outlier_q_scale: o.outlier_q_scale,
-            max_n_unique: o.max_n_unique,
-            final_q_threshold: o.final_q_threshold,
             dtype: if o.single_precision {
                 FPF_DTYPE_FLOAT32
             } else {
                 FPF_DTYPE_FLOAT64
             },
-            verbose: o.verbose,
-            super_verbose: o.super_verbose,
-            n_iters_per_print_update: o.n_iters_per_print_update,
-        }
+            log: None,
+            log_user: std::ptr::null_mut(),
+        } from &o)
     }
 }
 
@@ -151,41 +180,20 @@ impl fpf_finder_options {
         let small = |v: usize, name: &str| -> FfiResult<u32> {
             u32::try_from(v).map_err(|_| bad_option(name, "is too large"))
         };
-        let o = FinderOptions {
+        let o = finder_options!(FinderOptions {
             method,
-            max_iters: self.max_iters,
-            tol_q: self.tol_q,
-            tol_dq: self.tol_dq,
-            lr_init: self.lr_init,
-            lr_factor: self.lr_factor,
             lr_patience: small(self.lr_patience, "lr_patience")?,
             lr_cooldown: small(self.lr_cooldown, "lr_cooldown")?,
-            max_grad_norm: self.max_grad_norm,
-            adaptive_grad_clip: self.adaptive_grad_clip,
-            newton_polish: self.newton_polish,
-            newton_max_iters: self.newton_max_iters,
-            period: self.period,
-            do_compute_jacobians: self.do_compute_jacobians,
-            do_decompose_jacobians: self.do_decompose_jacobians,
-            tol_unique: self.tol_unique,
-            do_exclude_distance_outliers: self.do_exclude_distance_outliers,
-            outlier_distance_scale: self.outlier_distance_scale,
-            do_rerun_q_outliers: self.do_rerun_q_outliers,
-            outlier_q_scale: self.outlier_q_scale,
-            max_n_unique: self.max_n_unique,
-            final_q_threshold: self.final_q_threshold,
             single_precision,
-            verbose: self.verbose,
-            super_verbose: self.super_verbose,
-            n_iters_per_print_update: self.n_iters_per_print_update,
-        };
+        } from self);
         o.validate()
             .map_err(|e| FfiError::new(fpf_status::FPF_BAD_OPTION, e.to_string()))?;
         Ok(o)
     }
 }
 
-/// Fills `opts` with the defaults (those of the reference's API). NULL is ignored.
+/// Fills `opts` with the defaults (those of the reference's API) and `struct_size` =
+/// `sizeof(fpf_finder_options)` of this header. NULL is ignored.
 ///
 /// # Safety
 /// `opts` must be NULL or point to a writable `fpf_finder_options`.
@@ -194,9 +202,25 @@ pub unsafe extern "C" fn fpf_finder_options_default(opts: *mut fpf_finder_option
     guard_value((), || {
         if !opts.is_null() {
             // SAFETY: non-NULL, writable by the caller's contract.
-            unsafe { opts.write((&FinderOptions::default()).into()) };
+            unsafe { opts.write(fpf_finder_options::defaults()) };
         }
     })
+}
+
+/// Fills the caller's `struct_size`-byte options with the defaults this library knows,
+/// zeroes any bytes past them and sets `struct_size`: the way to fill options compiled
+/// against another version of this header (`fpf_finder_options_init(&o, sizeof o)`).
+/// Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
+///
+/// # Safety
+/// `opts` must be NULL or point to `struct_size` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_finder_options_init(
+    opts: *mut fpf_finder_options,
+    struct_size: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { versioned::init(opts, struct_size) })
 }
 
 /// One iteration's statistics, passed to an `fpf_progress_fn`.
@@ -306,7 +330,9 @@ pub unsafe extern "C" fn fpf_find_fixed_points_progress(
         crate::boundary::non_null(opts, "opts")?;
         crate::boundary::non_null(out, "out")?;
         // SAFETY: non-NULL checked; validity is the caller's contract.
-        let (rnn, opts) = unsafe { (&*rnn, &*opts) };
+        let rnn = unsafe { &*rnn };
+        // SAFETY: the caller's contract: `struct_size` readable bytes.
+        let opts = unsafe { versioned::read(opts, "opts")? };
         let o = opts.to_options()?;
         let model = &rnn.model;
         let (s, ni) = (model.state_dim(), model.n_inputs());
@@ -328,7 +354,9 @@ pub unsafe extern "C" fn fpf_find_fixed_points_progress(
         };
         finite(x, "inits")?;
         finite(u, "inputs")?;
-        let finder = FixedPointFinder::new(model.cell(), o).map_err(analysis_error)?;
+        let finder = FixedPointFinder::new(model.cell(), o)
+            .map_err(analysis_error)?
+            .with_log(c_log(opts.log, opts.log_user));
         let mut cb = |p: &Progress| -> bool {
             match progress {
                 None => true,

@@ -22,9 +22,12 @@ mod eig;
 mod error;
 mod fields;
 mod finder;
+mod layout;
+mod log;
 mod pca;
 mod rnn;
 mod train;
+mod versioned;
 
 pub use boundary::fpf_status;
 pub use checkpoint::{
@@ -35,6 +38,8 @@ pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};
 pub use fields::*;
 pub use finder::*;
+pub use layout::*;
+pub use log::fpf_log_fn;
 pub use pca::*;
 pub use rnn::{
     FPF_CELL_GRU, FPF_CELL_GRU_TORCH, FPF_CELL_INVALID, FPF_CELL_LSTM, FPF_CELL_TANH, fpf_cell,

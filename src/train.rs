@@ -10,13 +10,18 @@ use crate::rnn::{cell_kind, fpf_cell, fpf_rnn, into_handle, model_error};
 use fpf_core::cell::CellShape;
 use fpf_std::model::Model;
 use fpf_std::task::flipflop::{FlipFlop, MAX_VALUES, TaskError};
-use fpf_std::train::{EpochReport, Sequences, TrainError, TrainOptions, train};
+use fpf_std::train::{EpochReport, Sequences, TrainError, TrainOptions, train_logged};
+
+use crate::log::{c_log, fpf_log_fn};
+use crate::versioned::{self, Versioned};
 
 /// Version of the C ABI (struct layouts, function signatures, constant values). It changes
 /// whenever a compiled caller would have to be rebuilt; compare it with `fpf_abi_version()`.
 /// 2: per-point fields are read by name (`fpf_fixed_points_field_*`); the per-field accessors
-/// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone.
-pub const FPF_ABI_VERSION: u32 = 2;
+/// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone. 3: the option structs
+/// start with `struct_size` and end with a `log` callback; struct layouts are exported
+/// (`fpf_struct_*`).
+pub const FPF_ABI_VERSION: u32 = 3;
 
 /// The ABI version this library was built with (`FPF_ABI_VERSION` of its header). A caller
 /// compiled against a header with another value must not use the library.
@@ -159,10 +164,14 @@ pub unsafe extern "C" fn fpf_flipflop_generate(
 }
 
 /// Training options. Fill with `fpf_train_options_default` (the reference's `train_flipflop_rnn`
-/// settings), then edit.
+/// settings) or `fpf_train_options_init`, then edit.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct fpf_train_options {
+    /// Bytes of this struct as the caller compiled it (set by `fpf_train_options_default` and
+    /// `_init`): fields past it keep their defaults, and bytes past this library's struct
+    /// must be zero.
+    pub struct_size: usize,
     /// Adam learning rate (0.08).
     pub learning_rate: f64,
     /// Trials per minibatch (128); the remainder of an epoch is dropped.
@@ -180,30 +189,52 @@ pub struct fpf_train_options {
     pub lr_patience: usize,
     /// Epochs between validation losses and printed lines (10; 0 = none).
     pub print_every: usize,
-    /// Print the tutorial's progress lines to stdout (false).
+    /// Send the tutorial's progress lines to `log` (false).
     pub verbose: bool,
     /// Seed of the trial shuffling (0).
     pub seed: u64,
     /// `FPF_DTYPE_FLOAT32` (default, like the reference: an f32 copy of the model is trained
     /// and written back) or `FPF_DTYPE_FLOAT64` (trained in double precision).
     pub dtype: fpf_dtype,
+    /// Receives the `verbose` lines (NULL: they are dropped).
+    pub log: fpf_log_fn,
+    /// Passed to `log` unchanged.
+    pub log_user: *mut c_void,
 }
 
-impl From<&TrainOptions> for fpf_train_options {
-    fn from(o: &TrainOptions) -> Self {
-        fpf_train_options {
-            learning_rate: o.learning_rate,
-            batch_size: o.batch_size,
-            max_epochs: o.max_epochs,
-            min_loss: o.min_loss,
-            max_grad_norm: o.max_grad_norm,
-            lr_factor: o.lr_factor,
-            lr_patience: o.lr_patience as usize,
-            print_every: o.print_every,
-            verbose: o.verbose,
-            seed: o.seed,
-            dtype: FPF_DTYPE_FLOAT32,
+/// Builds `$ty { special fields…, every option both structs name alike… }` from `$src`: the
+/// one list of the options `TrainOptions` and `fpf_train_options` share, for both
+/// conversions.
+macro_rules! train_options {
+    ($ty:ident { $($special:tt)* } from $src:expr) => {{
+        let s = $src;
+        $ty {
+            $($special)*
+            learning_rate: s.learning_rate,
+            batch_size: s.batch_size,
+            max_epochs: s.max_epochs,
+            min_loss: s.min_loss,
+            max_grad_norm: s.max_grad_norm,
+            lr_factor: s.lr_factor,
+            print_every: s.print_every,
+            verbose: s.verbose,
+            seed: s.seed,
         }
+    }};
+}
+
+// SAFETY: #[repr(C)], `struct_size: usize` first.
+unsafe impl Versioned for fpf_train_options {
+    const NAME: &'static str = "fpf_train_options";
+    fn defaults() -> Self {
+        let o = TrainOptions::default();
+        train_options!(fpf_train_options {
+            struct_size: size_of::<fpf_train_options>(),
+            lr_patience: o.lr_patience as usize,
+            dtype: FPF_DTYPE_FLOAT32,
+            log: None,
+            log_user: std::ptr::null_mut(),
+        } from &o)
     }
 }
 
@@ -224,26 +255,15 @@ impl fpf_train_options {
                 format!("= {} is too large", self.lr_patience),
             )
         })?;
-        let o = TrainOptions {
-            learning_rate: self.learning_rate,
-            batch_size: self.batch_size,
-            max_epochs: self.max_epochs,
-            min_loss: self.min_loss,
-            max_grad_norm: self.max_grad_norm,
-            lr_factor: self.lr_factor,
-            lr_patience,
-            print_every: self.print_every,
-            verbose: self.verbose,
-            seed: self.seed,
-        };
+        let o = train_options!(TrainOptions { lr_patience, } from self);
         o.validate().map_err(train_error)?;
         Ok((o, single))
     }
 }
 
 /// Fills `opts` with the defaults (the reference's `train_flipflop_rnn`: learning rate 0.08,
-/// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision). NULL is
-/// ignored.
+/// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision) and
+/// `struct_size` = `sizeof(fpf_train_options)` of this header. NULL is ignored.
 ///
 /// # Safety
 /// `opts` must be NULL or point to a writable `fpf_train_options`.
@@ -252,9 +272,23 @@ pub unsafe extern "C" fn fpf_train_options_default(opts: *mut fpf_train_options)
     crate::boundary::guard_value((), || {
         if !opts.is_null() {
             // SAFETY: non-NULL, writable by the caller's contract.
-            unsafe { opts.write((&TrainOptions::default()).into()) };
+            unsafe { opts.write(fpf_train_options::defaults()) };
         }
     })
+}
+
+/// Fills the caller's `struct_size`-byte options with the defaults this library knows,
+/// zeroes any bytes past them and sets `struct_size` (as `fpf_finder_options_init`).
+///
+/// # Safety
+/// `opts` must be NULL or point to `struct_size` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_train_options_init(
+    opts: *mut fpf_train_options,
+    struct_size: usize,
+) -> fpf_status {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { versioned::init(opts, struct_size) })
 }
 
 /// One epoch's statistics, passed to an `fpf_train_progress_fn`.
@@ -365,7 +399,9 @@ pub unsafe extern "C" fn fpf_train(
             ));
         }
         // SAFETY: non-NULL; a valid struct by the caller's contract.
-        let (o, single) = unsafe { *opts }.to_options()?;
+        let c_opts = unsafe { versioned::read(opts, "opts")? };
+        let (o, single) = c_opts.to_options()?;
+        let log = c_log(c_opts.log, c_opts.log_user);
         // SAFETY: non-NULL; a live handle, not shared during the call (caller's contract).
         let model = unsafe { &mut (*rnn).model };
         let (ni, no) = (model.n_inputs(), model.n_outputs());
@@ -408,13 +444,13 @@ pub unsafe extern "C" fn fpf_train(
         // Train a copy so the model is unchanged on error.
         let report = if single {
             let mut m32 = model.to_f32();
-            let r = train(&mut m32, &train_set, valid_set.as_ref(), &o, Some(cb))
+            let r = train_logged(&mut m32, &train_set, valid_set.as_ref(), &o, Some(cb), &log)
                 .map_err(train_error)?;
             *model = m32.to_f64();
             r
         } else {
             let mut m64 = model.clone();
-            let r = train(&mut m64, &train_set, valid_set.as_ref(), &o, Some(cb))
+            let r = train_logged(&mut m64, &train_set, valid_set.as_ref(), &o, Some(cb), &log)
                 .map_err(train_error)?;
             *model = m64;
             r

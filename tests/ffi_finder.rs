@@ -552,3 +552,124 @@ fn select_reads_the_all_and_slow_sets() {
         fpf_rnn_free(rnn);
     }
 }
+
+unsafe extern "C" fn collect_line(
+    user: *mut std::os::raw::c_void,
+    msg: *const std::os::raw::c_char,
+) {
+    let lines = unsafe { &mut *user.cast::<Vec<String>>() };
+    lines.push(
+        unsafe { std::ffi::CStr::from_ptr(msg) }
+            .to_string_lossy()
+            .into_owned(),
+    );
+}
+
+/// Runs the fixture search with `o` and returns the lines its log callback received.
+fn logged_run(o: &fpf_finder_options, lines: &mut Vec<String>) -> fpf_status {
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let mut o = *o;
+    o.log_user = (lines as *mut Vec<String>).cast();
+    let mut fps = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points(rnn, &o, inits.as_ptr(), 64, [0.0; 3].as_ptr(), 1, &mut fps)
+    };
+    unsafe {
+        fpf_fixed_points_free(fps);
+        fpf_rnn_free(rnn);
+    }
+    st
+}
+
+#[test]
+fn verbose_lines_go_to_the_log_callback_only() {
+    let mut o = tutorial_options();
+    o.verbose = true;
+    o.log = Some(collect_line);
+    let mut lines = Vec::new();
+    assert_eq!(
+        logged_run(&o, &mut lines),
+        fpf_status::FPF_OK,
+        "{}",
+        last_error()
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Identified ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("Newton polish: ")),
+        "{lines:?}"
+    );
+    // Without a callback the same run says nothing (and the library prints nothing).
+    o.log = None;
+    let mut none = Vec::new();
+    assert_eq!(logged_run(&o, &mut none), fpf_status::FPF_OK);
+    assert!(none.is_empty());
+}
+
+#[test]
+fn options_shorter_than_this_library_take_defaults_past_struct_size() {
+    let mut o = tutorial_options();
+    assert_eq!(o.struct_size, size_of::<fpf_finder_options>());
+    o.verbose = true;
+    o.log = Some(collect_line);
+    // A caller whose struct ends before `verbose`: verbose and log are the defaults (off).
+    o.struct_size = std::mem::offset_of!(fpf_finder_options, verbose);
+    let mut lines = Vec::new();
+    assert_eq!(
+        logged_run(&o, &mut lines),
+        fpf_status::FPF_OK,
+        "{}",
+        last_error()
+    );
+    assert!(lines.is_empty(), "{lines:?}");
+    // Too short to hold even struct_size, or absurd: an error naming the field.
+    for bad in [0, 4, usize::MAX] {
+        o.struct_size = bad;
+        assert_eq!(
+            logged_run(&o, &mut lines),
+            fpf_status::FPF_BAD_SIZE,
+            "{bad}"
+        );
+        assert!(last_error().contains("struct_size"), "{}", last_error());
+    }
+}
+
+#[test]
+fn options_init_fills_a_longer_struct_and_rejects_unknown_set_bytes() {
+    #[repr(C)]
+    struct Newer {
+        o: fpf_finder_options,
+        future: [u64; 2],
+    }
+    let mut n = std::mem::MaybeUninit::<Newer>::uninit();
+    let st = unsafe { fpf_finder_options_init(n.as_mut_ptr().cast(), size_of::<Newer>()) };
+    assert_eq!(st, fpf_status::FPF_OK);
+    let mut n = unsafe { n.assume_init() };
+    assert_eq!((n.o.struct_size, n.future), (size_of::<Newer>(), [0, 0]));
+    assert_eq!((n.o.max_iters, n.o.tol_q), (5000, 1e-12));
+    n.o.tol_unique = 1e-2;
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let run = |o: &fpf_finder_options| {
+        let mut fps = null_mut();
+        let st = unsafe {
+            fpf_find_fixed_points(rnn, o, inits.as_ptr(), 64, [0.0; 3].as_ptr(), 1, &mut fps)
+        };
+        unsafe { fpf_fixed_points_free(fps) };
+        st
+    };
+    // Zero bytes past this library's struct: accepted.
+    assert_eq!(run(&n.o), fpf_status::FPF_OK, "{}", last_error());
+    // An option this library does not know, set: refused, never ignored.
+    n.future[1] = 7;
+    assert_eq!(run(&n.o), fpf_status::FPF_BAD_OPTION);
+    assert!(
+        last_error().contains("knows only its first"),
+        "{}",
+        last_error()
+    );
+    unsafe { fpf_rnn_free(rnn) };
+}

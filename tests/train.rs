@@ -9,6 +9,7 @@ use fpf_std::model::Model;
 use fpf_std::task::{FlipFlop, TaskError};
 use fpf_std::train::{
     EpochReport, Gradients, Sequences, TrainError, TrainOptions, loss, loss_and_grad, train,
+    train_logged,
 };
 use std::time::Instant;
 
@@ -551,4 +552,53 @@ fn tutorial_variants() {
         r.reached_target,
         r.final_train_loss
     );
+}
+
+#[test]
+fn verbose_lines_go_to_the_log_and_nowhere_else() {
+    let task = FlipFlop::new(2, 16, 0.5);
+    let tr = task.generate(16, 3).unwrap();
+    let va = task.generate(8, 4).unwrap();
+    let shape = CellShape::new(CellKind::Tanh, 2, 4);
+    let opts = TrainOptions {
+        batch_size: 8,
+        max_epochs: 12,
+        min_loss: 0.0,
+        print_every: 10,
+        verbose: true,
+        ..TrainOptions::default()
+    };
+    let mut lines = Vec::new();
+    let mut m = Model::<f64>::init_scaled(shape, 2, 1).unwrap();
+    {
+        let log = fpf_std::log::Log::to(|l: &str| lines.push(l.to_string()));
+        let rep = train_logged(
+            &mut m,
+            &tr.sequences(),
+            Some(&va.sequences()),
+            &opts,
+            None,
+            &log,
+        )
+        .unwrap();
+        assert_eq!(rep.epochs, 12);
+    }
+    let text = lines.join("\n");
+    for want in [
+        "Training FlipFlop RNN",
+        " Batch size: 8",
+        "Epoch    0: ",
+        "Epoch   10: ",
+        "Total epochs: 12",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("Epoch    1: "),
+        "prints only every 10th epoch:\n{text}"
+    );
+    // `train` is `train_logged` with no sink: the same model trained the same way.
+    let mut m2 = Model::<f64>::init_scaled(shape, 2, 1).unwrap();
+    train(&mut m2, &tr.sequences(), Some(&va.sequences()), &opts, None).unwrap();
+    assert_eq!(m, m2);
 }

@@ -16,9 +16,10 @@ mod plot;
 use fpf_core::cell::{CellKind, CellShape};
 use fpf_core::find::FinderOptions;
 use fpf_std::analysis::{FixedPointFinder, Pca, Trajectory};
+use fpf_std::log::Log;
 use fpf_std::model::Model;
 use fpf_std::task::flipflop::FlipFlop;
-use fpf_std::train::{TrainOptions, train};
+use fpf_std::train::{TrainOptions, train_logged};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -160,12 +161,13 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 seed: a.seed,
                 ..TrainOptions::default()
             };
-            let report = train(
+            let report = train_logged(
                 &mut model,
                 &train_data.sequences(),
                 Some(&valid_data.sequences()),
                 &opts,
                 None,
+                &Log::to(|line: &str| println!("{line}")),
             )?;
             if let Some(path) = &a.checkpoint {
                 fpf_std::checkpoint::save_model(&model, path)?;
@@ -200,7 +202,8 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
             super_verbose: true,
             ..FinderOptions::default()
         },
-    )?;
+    )?
+    .with_log(Log::to(|line: &str| println!("{line}")));
     let traj = Trajectory {
         states: &states,
         n_batch: 128,

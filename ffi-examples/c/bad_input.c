@@ -2,6 +2,7 @@
  * values, and checks the returned status, that outputs are untouched on failure, and that
  * nothing crashes or leaks (run it under valgrind). Exit status 0 iff every check passed. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -233,6 +234,43 @@ int main(void) {
     fo.dtype = 5;
     EXPECT(fpf_find_fixed_points(rnn, &fo, h, 2, x, 1, &fps), FPF_BAD_OPTION);
     fo.dtype = FPF_DTYPE_FLOAT64;
+    /* Versioned options: struct_size, a shorter (older) and a longer (newer) caller. */
+    TRUE_(fo.struct_size == sizeof fo);
+    fo.struct_size = 0;
+    EXPECT(fpf_find_fixed_points(rnn, &fo, h, 2, x, 1, &fps), FPF_BAD_SIZE);
+    {
+        struct { fpf_finder_options o; uint64_t future; } big;
+        EXPECT(fpf_finder_options_init(&big.o, sizeof big), FPF_OK);
+        TRUE_(big.o.struct_size == sizeof big && big.future == 0 && big.o.max_iters == 5000);
+        big.o.tol_unique = 1e-2;
+        big.future = 1;
+        EXPECT(fpf_find_fixed_points(rnn, &big.o, h, 2, x, 1, &fps), FPF_BAD_OPTION);
+        EXPECT(fpf_finder_options_init(NULL, sizeof big), FPF_NULL_POINTER);
+        EXPECT(fpf_finder_options_init(&big.o, 1), FPF_BAD_SIZE);
+    }
+    fpf_finder_options_default(&fo);
+    fo.tol_unique = 1e-2;
+    fo.dtype = FPF_DTYPE_FLOAT64;
+    /* The struct layout table. */
+    TRUE_(fpf_struct_size("fpf_finder_options") == sizeof(fpf_finder_options));
+    TRUE_(fpf_struct_size("fpf_train_report") == sizeof(fpf_train_report));
+    TRUE_(fpf_struct_size("no_such_struct") == 0 && fpf_struct_size(NULL) == 0);
+    {
+        const char *member = NULL;
+        size_t offset = 99;
+        fpf_member_type type = 99;
+        size_t last = fpf_struct_n_members("fpf_finder_options") - 1;
+        EXPECT(fpf_struct_member("fpf_finder_options", 1, &member, &offset, &type), FPF_OK);
+        TRUE_(strcmp(member, "method") == 0 && offset == offsetof(fpf_finder_options, method)
+              && type == FPF_MEMBER_U32);
+        EXPECT(fpf_struct_member("fpf_finder_options", last, &member, &offset, &type), FPF_OK);
+        TRUE_(strcmp(member, "log_user") == 0 && type == FPF_MEMBER_POINTER
+              && offset == offsetof(fpf_finder_options, log_user));
+        EXPECT(fpf_struct_member("fpf_finder_options", last + 1, &member, &offset, &type),
+               FPF_BAD_SIZE);
+        EXPECT(fpf_struct_member("nope", 0, &member, &offset, &type), FPF_UNKNOWN_NAME);
+        EXPECT(fpf_struct_member("fpf_progress", 0, NULL, &offset, &type), FPF_NULL_POINTER);
+    }
     fo.lr_init = nan;
     EXPECT(fpf_find_fixed_points(rnn, &fo, h, 2, x, 1, &fps), FPF_BAD_OPTION);
     fo.lr_init = 1.0;

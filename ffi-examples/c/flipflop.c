@@ -36,6 +36,11 @@
         }                                                                             \
     } while (0)
 
+/* The library prints nothing itself: its verbose lines come here (`user` is the stream). */
+static void print_line(void *user, const char *message) {
+    fprintf((FILE *)user, "%s\n", message);
+}
+
 static bool print_epoch(const fpf_train_progress *p, void *user) {
     (void)user;
     if (p->epoch % 10 == 0) {
@@ -119,6 +124,9 @@ int main(int argc, char **argv) {
     fopts.final_q_threshold = 1e-6;
     fopts.tol_unique = 1e-2;
     fopts.outlier_distance_scale = 10.0;
+    fopts.verbose = true;
+    fopts.log = print_line;
+    fopts.log_user = stdout;
     CHECK(fpf_find_fixed_points(rnn, &fopts, inits, N_INITS, zero_input, 1, &fps));
 
     len = fpf_fixed_points_summary(fps, NULL, 0);

@@ -27,7 +27,7 @@ __all__ = [
     "plot_fixed_points_3d", "lib", "version", "abi_version",
 ]
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 STATUS_NAMES = {
     0: "FPF_OK", 1: "FPF_NULL_POINTER", 2: "FPF_BAD_SIZE", 3: "FPF_LENGTH_MISMATCH",
@@ -85,41 +85,44 @@ _szp = C.POINTER(C.c_size_t)
 _vp = C.c_void_p
 
 
-class FinderOptions(C.Structure):
-    _fields_ = [
-        ("method", C.c_uint32), ("max_iters", _sz), ("tol_q", C.c_double),
-        ("tol_dq", C.c_double), ("lr_init", C.c_double), ("lr_factor", C.c_double),
-        ("lr_patience", _sz), ("lr_cooldown", _sz), ("max_grad_norm", C.c_double),
-        ("adaptive_grad_clip", C.c_double), ("newton_polish", C.c_bool),
-        ("newton_max_iters", _sz), ("period", _sz), ("do_compute_jacobians", C.c_bool),
-        ("do_decompose_jacobians", C.c_bool), ("tol_unique", C.c_double),
-        ("do_exclude_distance_outliers", C.c_bool), ("outlier_distance_scale", C.c_double),
-        ("do_rerun_q_outliers", C.c_bool), ("outlier_q_scale", C.c_double),
-        ("max_n_unique", _sz), ("final_q_threshold", C.c_double), ("dtype", C.c_uint32),
-        ("verbose", C.c_bool), ("super_verbose", C.c_bool),
-        ("n_iters_per_print_update", _sz),
-    ]
+# The C structs, mirrored from the layout the library itself reports (fpf_struct_*), so
+# that no copy of them is kept here.
+_MEMBER_CTYPES = {0: C.c_double, 1: _sz, 2: C.c_uint64, 3: C.c_bool, 4: C.c_uint32, 5: _vp}
+lib.fpf_struct_size.restype, lib.fpf_struct_size.argtypes = _sz, [C.c_char_p]
+lib.fpf_struct_n_members.restype, lib.fpf_struct_n_members.argtypes = _sz, [C.c_char_p]
+lib.fpf_struct_member.restype = C.c_int
+lib.fpf_struct_member.argtypes = [C.c_char_p, _sz, C.POINTER(C.c_char_p), C.POINTER(_sz),
+                                  C.POINTER(C.c_uint32)]
 
 
-class TrainOptions(C.Structure):
-    _fields_ = [
-        ("learning_rate", C.c_double), ("batch_size", _sz), ("max_epochs", _sz),
-        ("min_loss", C.c_double), ("max_grad_norm", C.c_double), ("lr_factor", C.c_double),
-        ("lr_patience", _sz), ("print_every", _sz), ("verbose", C.c_bool),
-        ("seed", C.c_uint64), ("dtype", C.c_uint32),
-    ]
+def _mirror(c_name, py_name):
+    name = c_name.encode()
+    members = []
+    for k in range(lib.fpf_struct_n_members(name)):
+        m, off, ty = C.c_char_p(), _sz(), C.c_uint32()
+        if lib.fpf_struct_member(name, k, C.byref(m), C.byref(off), C.byref(ty)) != 0:
+            raise OSError(f"libfpf cannot describe {c_name} member {k}")
+        members.append((m.value.decode(), _MEMBER_CTYPES[ty.value], off.value))
+    cls = type(py_name, (C.Structure,), {"_fields_": [(n, t) for n, t, _ in members]})
+    if (not members or C.sizeof(cls) != lib.fpf_struct_size(name)
+            or any(getattr(cls, n).offset != o for n, _, o in members)):
+        raise OSError(f"libfpf's {c_name} does not lay out as ctypes would")
+    return cls
 
 
-class TrainProgress(C.Structure):
-    _fields_ = [("epoch", _sz), ("train_loss", C.c_double), ("valid_loss", C.c_double),
-                ("learning_rate", C.c_double)]
+FinderOptions = _mirror("fpf_finder_options", "FinderOptions")
+TrainOptions = _mirror("fpf_train_options", "TrainOptions")
+TrainProgress = _mirror("fpf_train_progress", "TrainProgress")
+TrainReport = _mirror("fpf_train_report", "TrainReport")
+
+# The library prints nothing: its verbose lines come through this callback, to sys.stdout
+# (so notebooks and contextlib.redirect_stdout see them).
+LOG_FN = C.CFUNCTYPE(None, _vp, C.c_char_p)
+_LOG_TO_STDOUT = LOG_FN(lambda _user, message: print(message.decode()))
 
 
-class TrainReport(C.Structure):
-    _fields_ = [("epochs", _sz), ("final_train_loss", C.c_double),
-                ("final_valid_loss", C.c_double), ("reached_target", C.c_bool),
-                ("cancelled", C.c_bool)]
-
+def _log_to_stdout(opts):
+    opts.log = C.cast(_LOG_TO_STDOUT, _vp).value
 
 TRAIN_PROGRESS_FN = C.CFUNCTYPE(C.c_bool, C.POINTER(TrainProgress), _vp)
 
@@ -368,6 +371,8 @@ def train_flipflop_rnn(rnn, train_data, valid_data=None, learning_rate=0.08, bat
     o.min_loss, o.print_every, o.seed = min_loss, print_every, int(seed) % 2**64
     o.max_grad_norm, o.lr_factor, o.lr_patience = max_grad_norm, lr_factor, lr_patience
     o.dtype = DTYPES[dtype]
+    o.verbose = bool(verbose)
+    _log_to_stdout(o)
     x, y = _arr(train_data["inputs"]), _arr(train_data["targets"])
     n, T = x.shape[:2]
     if valid_data is not None:
@@ -378,31 +383,15 @@ def train_flipflop_rnn(rnn, train_data, valid_data=None, learning_rate=0.08, bat
     else:
         vxp, vyp, nv = None, None, 0
     losses = []
-    if verbose:
-        print("\n" + "=" * 70 + "\nTraining FlipFlop RNN (libfpf)\n" + "=" * 70)
-        print(f"\nTraining parameters:\n Batch size: {batch_size}\n"
-              f" Learning rate:{learning_rate:.6f} ({'Fixed' if lr_factor == 1.0 else 'Plateau'})")
 
     def on_epoch(p, _user):
-        e = p.contents
-        losses.append(e.train_loss)
-        if verbose and print_every and e.epoch % print_every == 0:
-            vl = "" if np.isnan(e.valid_loss) else f", valid_loss = {e.valid_loss:.6f}"
-            print(f"Epoch {e.epoch:4d}: train_loss = {e.train_loss:.6f}{vl}")
+        losses.append(p.contents.train_loss)
         return True
 
     cb = TRAIN_PROGRESS_FN(on_epoch)
     rep = TrainReport()
     _check(lib.fpf_train(rnn.handle, C.byref(o), _p(x), _p(y), n, T, vxp, vyp, nv, cb, None,
                          C.byref(rep)))
-    if verbose:
-        if rep.reached_target:
-            print(f"\nReached target loss {min_loss:.2e} at epoch {rep.epochs - 1}")
-        print("\n" + "=" * 70 + "\nTraining Complete!\n" + "=" * 70)
-        print(f"Final training loss: {rep.final_train_loss:.6f}")
-        if valid_data is not None:
-            print(f"Final validation loss: {rep.final_valid_loss:.6f}")
-        print(f"Total epochs: {rep.epochs}")
     return losses
 
 
@@ -496,7 +485,8 @@ class FixedPointFinder:
         self.rnn = rnn_model
         self.opts = FinderOptions()
         lib.fpf_finder_options_default(C.byref(self.opts))
-        names = {f[0] for f in FinderOptions._fields_}
+        _log_to_stdout(self.opts)
+        names = {f[0] for f in FinderOptions._fields_} - {"struct_size", "log", "log_user"}
         for key, value in options.items():
             if key not in names:
                 raise TypeError(f"unknown FixedPointFinder option {key!r}")

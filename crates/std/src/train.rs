@@ -20,6 +20,7 @@ use core::fmt;
 use crate::analysis::sci;
 use crate::cell::{Cell, WeightsMut};
 use crate::linalg::dense::{axpy, dot};
+use crate::log::Log;
 use crate::model::Model;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
 use crate::random::Gaussian;
@@ -275,7 +276,7 @@ pub struct TrainOptions {
     pub lr_patience: u32,
     /// Epochs between printed lines (and validation losses); 10. 0 = none.
     pub print_every: usize,
-    /// Print the tutorial's progress lines to stdout.
+    /// Send the tutorial's progress lines to the [`Log`] given to [`train_logged`].
     pub verbose: bool,
     /// Seed of the trial shuffling, 0.
     pub seed: u64,
@@ -673,8 +674,8 @@ pub fn loss_and_grad<T: Real>(
 
 const BANNER: &str = "======================================================================";
 
-/// Trains `model` in place on `train` (see the module docs), printing the tutorial's lines if
-/// `opts.verbose`. `progress`, if given, is called after every epoch; returning `false` stops
+/// Trains `model` in place on `train` (see the module docs); the `verbose` lines are
+/// discarded (see [`train_logged`]). `progress`, if given, is called after every epoch; returning `false` stops
 /// training (the report then has `cancelled` set).
 ///
 /// Errors: invalid options, data that do not fit the model or are not finite, fewer training
@@ -685,7 +686,19 @@ pub fn train<T: Real>(
     train: &Sequences<'_>,
     valid: Option<&Sequences<'_>>,
     opts: &TrainOptions,
+    progress: Option<&mut dyn FnMut(&EpochReport) -> bool>,
+) -> Result<TrainReport, TrainError> {
+    train_logged(model, train, valid, opts, progress, &Log::none())
+}
+
+/// [`train`], with the `verbose` lines (the tutorial's printout) sent to `log`.
+pub fn train_logged<T: Real>(
+    model: &mut Model<T>,
+    train: &Sequences<'_>,
+    valid: Option<&Sequences<'_>>,
+    opts: &TrainOptions,
     mut progress: Option<&mut dyn FnMut(&EpochReport) -> bool>,
+    log: &Log<'_>,
 ) -> Result<TrainReport, TrainError> {
     opts.validate()?;
     train.validate_for(model, "train")?;
@@ -716,18 +729,18 @@ pub fn train<T: Real>(
     let mut t_adam = 0u64;
 
     if opts.verbose {
-        println!("\n{BANNER}");
-        println!("Training FlipFlop RNN");
-        println!("{BANNER}");
-        println!("\nTraining parameters:");
-        println!(" Batch size: {bs}");
+        log.line(&format!("\n{BANNER}"));
+        log.line("Training FlipFlop RNN");
+        log.line(BANNER);
+        log.line("\nTraining parameters:");
+        log.line(&format!(" Batch size: {bs}"));
         if opts.lr_factor < 1.0 {
-            println!(
+            log.line(&format!(
                 " Learning rate:{:.6} (Plateau: factor {}, patience {})",
                 opts.learning_rate, opts.lr_factor, opts.lr_patience
-            );
+            ));
         } else {
-            println!(" Learning rate:{:.6} (Fixed)", opts.learning_rate);
+            log.line(&format!(" Learning rate:{:.6} (Fixed)", opts.learning_rate));
         }
     }
 
@@ -779,10 +792,10 @@ pub fn train<T: Real>(
         };
         if opts.verbose && print_epoch {
             match valid_loss {
-                Some(vl) => {
-                    println!("Epoch {epoch:4}: train_loss = {epoch_loss:.6}, valid_loss = {vl:.6}")
-                }
-                None => println!("Epoch {epoch:4}: train_loss = {epoch_loss:.6}"),
+                Some(vl) => log.line(&format!(
+                    "Epoch {epoch:4}: train_loss = {epoch_loss:.6}, valid_loss = {vl:.6}"
+                )),
+                None => log.line(&format!("Epoch {epoch:4}: train_loss = {epoch_loss:.6}")),
             }
         }
         if let Some(cb) = progress.as_mut() {
@@ -800,10 +813,10 @@ pub fn train<T: Real>(
         if epoch_loss < opts.min_loss {
             reached_target = true;
             if opts.verbose {
-                println!(
+                log.line(&format!(
                     "\nReached target loss {} at epoch {epoch}",
                     sci(opts.min_loss, 2)
-                );
+                ));
             }
             break;
         }
@@ -814,14 +827,14 @@ pub fn train<T: Real>(
 
     let final_valid_loss = valid.map(|d| ws.loss(model, d));
     if opts.verbose {
-        println!("\n{BANNER}");
-        println!("Training Complete!");
-        println!("{BANNER}");
-        println!("Final training loss: {epoch_loss:.6}");
+        log.line(&format!("\n{BANNER}"));
+        log.line("Training Complete!");
+        log.line(BANNER);
+        log.line(&format!("Final training loss: {epoch_loss:.6}"));
         if let Some(vl) = final_valid_loss {
-            println!("Final validation loss: {vl:.6}");
+            log.line(&format!("Final validation loss: {vl:.6}"));
         }
-        println!("Total epochs: {epochs}");
+        log.line(&format!("Total epochs: {epochs}"));
     }
     Ok(TrainReport {
         epochs,

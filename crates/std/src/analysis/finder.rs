@@ -13,6 +13,7 @@ use crate::find::newton::{self, NewtonOutcome};
 use crate::find::qmin::{self, QminOutput, Stop};
 use crate::find::{FinderOptions, Method, Progress};
 use crate::linalg::eig;
+use crate::log::Log;
 use std::time::Instant;
 
 /// What [`FixedPointFinder::find_fixed_points`] returns.
@@ -30,6 +31,7 @@ pub struct FindResult {
 pub struct FixedPointFinder<'a> {
     cell: Cell<'a, f64>,
     opts: FinderOptions,
+    log: Log<'a>,
 }
 
 /// A progress callback: return `false` to stop.
@@ -40,7 +42,18 @@ impl<'a> FixedPointFinder<'a> {
     pub fn new(cell: Cell<'a, f64>, opts: FinderOptions) -> Result<Self, AnalysisError> {
         opts.validate()
             .map_err(|e| AnalysisError::Find(crate::find::FindError::Option(e)))?;
-        Ok(FixedPointFinder { cell, opts })
+        Ok(FixedPointFinder {
+            cell,
+            opts,
+            log: Log::none(),
+        })
+    }
+
+    /// Sends the `verbose` and `super_verbose` lines (the tutorial's printout) to `log`;
+    /// without one they are discarded.
+    pub fn with_log(mut self, log: Log<'a>) -> Self {
+        self.log = log;
+        self
     }
 
     /// The options.
@@ -50,7 +63,7 @@ impl<'a> FixedPointFinder<'a> {
 
     fn say(&self, msg: &str) {
         if self.opts.verbose {
-            println!("{msg}");
+            self.log.line(msg);
         }
     }
 
@@ -231,7 +244,7 @@ impl<'a> FixedPointFinder<'a> {
         let mut printer = |p: &Progress| -> bool {
             if super_verbose && p.iter > 0 && p.iter % every == 0 && !p.done {
                 let avg = start.elapsed().as_secs_f64() / p.iter as f64;
-                println!(
+                self.log.line(&format!(
                     "Iter: {}, q = {} +/- {}, dq = {} +/- {}, lr = {}, avg iter time = {} sec.",
                     p.iter,
                     sci(p.q_mean, 2),
@@ -240,7 +253,7 @@ impl<'a> FixedPointFinder<'a> {
                     sci(p.dq_std, 2),
                     sci(p.lr, 2),
                     sci(avg, 2)
-                );
+                ));
             }
             match user.as_mut() {
                 Some(f) => f(p),
