@@ -12,10 +12,7 @@ use fpf_std::log::Log;
 
 /// A fixture array: its shape and values.
 fn read(fixture: &str, name: &str) -> (Vec<usize>, Vec<f64>) {
-    let path = format!(
-        "{}/tests/data/{fixture}/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/data/{fixture}/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut lines = text.lines();
     let shape = lines
@@ -38,7 +35,12 @@ fn main() {
         .unwrap_or_else(|| "flipflop3_h4_s42".to_string());
     let (ih_shape, w_ih) = read(&fixture, "w_ih.txt");
     let (n_inputs, n_hidden) = (ih_shape[0], ih_shape[1]);
-    let params = [w_ih, read(&fixture, "w_hh.txt").1, read(&fixture, "b_h.txt").1].concat();
+    let params = [
+        w_ih,
+        read(&fixture, "w_hh.txt").1,
+        read(&fixture, "b_h.txt").1,
+    ]
+    .concat();
     let inits = read(&fixture, "inits.txt").1;
     let shape = CellShape::new(CellKind::Tanh, n_inputs, n_hidden);
     let cell = Cell::from_flat(shape, &params).expect("shape");

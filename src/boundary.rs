@@ -35,7 +35,8 @@ pub enum fpf_status {
     FPF_BAD_SIZE = 2,
     /// An array's length does not match what the object needs.
     FPF_LENGTH_MISMATCH = 3,
-    /// A value is NaN or infinite.
+    /// A value is NaN or infinite, or too large for the precision asked for (beyond ±3.4e38
+    /// in single precision; the message says which).
     FPF_NOT_FINITE = 4,
     /// An option or enum value is out of range.
     FPF_BAD_OPTION = 5,
@@ -132,8 +133,25 @@ pub(crate) fn checked_len(n: usize, m: usize, what: &str) -> FfiResult<usize> {
 /// writers for the returned lifetime.
 pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize, name: &str) -> FfiResult<&'a [T]> {
     non_null(p, name)?;
+    addressable::<T>(len, name)?;
     // SAFETY: non-NULL checked; validity is the caller's contract, documented in the header.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Checks that `len` elements of `T` fit in one object (at most `isize::MAX` bytes): a
+/// longer slice is undefined behaviour even before anything reads it, and no caller's
+/// buffer can be that long.
+fn addressable<T>(len: usize, name: &str) -> FfiResult<()> {
+    match len.checked_mul(size_of::<T>()) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
+        _ => Err(FfiError::new(
+            fpf_status::FPF_BAD_SIZE,
+            format!(
+                "`{name}` would hold {len} elements of {} bytes, more than any buffer can",
+                size_of::<T>()
+            ),
+        )),
+    }
 }
 
 /// Borrows `len` writable elements at `p` (checked non-NULL).
@@ -142,6 +160,7 @@ pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize, name: &str) -> FfiRes
 /// `p` must point to `len` writable elements, not aliased for the returned lifetime.
 pub(crate) unsafe fn slice_mut<'a, T>(p: *mut T, len: usize, name: &str) -> FfiResult<&'a mut [T]> {
     non_null(p, name)?;
+    addressable::<T>(len, name)?;
     // SAFETY: as for `slice`.
     Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
 }
@@ -191,7 +210,11 @@ pub(crate) unsafe fn write_c_string(
     cap: usize,
 ) -> usize {
     if !buf.is_null() && cap > 0 {
-        let n = text.len().min(cap - 1);
+        // Truncate on a character boundary, so the copy is valid UTF-8.
+        let mut n = text.len().min(cap - 1);
+        while !text.is_char_boundary(n) {
+            n -= 1;
+        }
         // SAFETY: `buf` has `cap` writable bytes and n < cap.
         unsafe {
             std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);

@@ -258,7 +258,7 @@ pub struct fpf_fixed_points {
     pub(crate) result: FindResult,
 }
 
-fn analysis_error(e: AnalysisError) -> FfiError {
+pub(crate) fn analysis_error(e: AnalysisError) -> FfiError {
     let status = match &e {
         AnalysisError::Find(f) => match f {
             FindError::Option(_) => fpf_status::FPF_BAD_OPTION,
@@ -270,7 +270,9 @@ fn analysis_error(e: AnalysisError) -> FfiError {
         AnalysisError::Eig { error, .. } => eig_error(*error).status,
         AnalysisError::Bad { .. } => fpf_status::FPF_BAD_OPTION,
         AnalysisError::Length { .. } => fpf_status::FPF_LENGTH_MISMATCH,
-        AnalysisError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
+        AnalysisError::NotFinite { .. } | AnalysisError::OverflowsSingle { .. } => {
+            fpf_status::FPF_NOT_FINITE
+        }
     };
     FfiError::new(status, e.to_string())
 }

@@ -5,7 +5,7 @@ use crate::boundary::{
     FfiError, FfiResult, checked_len, copy_out, finite, fpf_status, guard, guard_value, non_null,
     slice, slice_mut,
 };
-use crate::eig::eig_error;
+use crate::finder::analysis_error;
 use fpf_std::analysis::{AnalysisError, Pca};
 
 /// A fitted PCA: mean, `k` unit-norm principal axes by decreasing variance, and the fraction
@@ -15,15 +15,12 @@ pub struct fpf_pca {
     pub(crate) pca: Pca,
 }
 
+/// As the finder's errors, but PCA's out-of-range arguments are all sizes.
 fn pca_error(e: AnalysisError) -> FfiError {
-    let status = match &e {
-        AnalysisError::Eig { error, .. } => eig_error(*error).status,
-        AnalysisError::Bad { .. } => fpf_status::FPF_BAD_SIZE,
-        AnalysisError::Length { .. } => fpf_status::FPF_LENGTH_MISMATCH,
-        AnalysisError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
-        AnalysisError::Find(_) => fpf_status::FPF_PANIC,
-    };
-    FfiError::new(status, e.to_string())
+    match e {
+        AnalysisError::Bad { .. } => FfiError::new(fpf_status::FPF_BAD_SIZE, e.to_string()),
+        e => analysis_error(e),
+    }
 }
 
 fn pca_ref<'a>(pca: *const fpf_pca) -> FfiResult<&'a Pca> {

@@ -328,6 +328,23 @@ pub struct fpf_train_report {
     pub cancelled: bool,
 }
 
+/// Single-precision training would turn a finite value beyond ±3.4e38 into an infinity:
+/// refuse it with a message that says so.
+fn fits_single(v: &[f64], what: &str) -> FfiResult<()> {
+    match fpf_core::scalar::first_beyond_f32(v) {
+        None => Ok(()),
+        Some(i) => Err(FfiError::new(
+            fpf_status::FPF_NOT_FINITE,
+            format!(
+                "`{what}`[{i}] = {:e} overflows single precision (|v| > {:e}); train with \
+                 FPF_DTYPE_FLOAT64",
+                v[i],
+                f32::MAX
+            ),
+        )),
+    }
+}
+
 fn train_error(e: TrainError) -> FfiError {
     let status = match &e {
         TrainError::BadOption { .. } => fpf_status::FPF_BAD_OPTION,
@@ -443,6 +460,16 @@ pub unsafe extern "C" fn fpf_train(
         let cb: &mut dyn FnMut(&EpochReport) -> bool = &mut cb;
         // Train a copy so the model is unchanged on error.
         let report = if single {
+            fits_single(model.params(), "the cell parameters")?;
+            fits_single(model.w_out(), "w_out")?;
+            fits_single(model.b_out(), "b_out")?;
+            fits_single(model.h0(), "h0")?;
+            fits_single(train_set.inputs, "inputs")?;
+            fits_single(train_set.targets, "targets")?;
+            if let Some(v) = &valid_set {
+                fits_single(v.inputs, "valid_inputs")?;
+                fits_single(v.targets, "valid_targets")?;
+            }
             let mut m32 = model.to_f32();
             let r = train_logged(&mut m32, &train_set, valid_set.as_ref(), &o, Some(cb), &log)
                 .map_err(train_error)?;

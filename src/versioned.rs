@@ -37,8 +37,8 @@ pub(crate) unsafe fn read<T: Versioned>(p: *const T, arg: &str) -> FfiResult<T> 
         ));
     }
     if size > ours {
-        // SAFETY: `size` readable bytes by the caller's contract.
-        let extra = unsafe { std::slice::from_raw_parts(p.cast::<u8>().add(ours), size - ours) };
+        // SAFETY: `size` (≤ isize::MAX, checked above) readable bytes by the caller's contract.
+        let extra = unsafe { crate::boundary::slice(p.cast::<u8>().add(ours), size - ours, arg)? };
         if let Some(at) = extra.iter().position(|&b| b != 0) {
             return Err(FfiError::new(
                 fpf_status::FPF_BAD_OPTION,

@@ -673,3 +673,95 @@ fn options_init_fills_a_longer_struct_and_rejects_unknown_set_bytes() {
     );
     unsafe { fpf_rnn_free(rnn) };
 }
+
+#[test]
+fn finite_values_too_large_for_single_precision_are_named_as_such() {
+    let rnn = fixture_rnn();
+    let mut inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    inits[5] = 1e39;
+    let mut o = tutorial_options();
+    o.dtype = FPF_DTYPE_FLOAT32;
+    let mut fps = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points(rnn, &o, inits.as_ptr(), 8, [0.0; 3].as_ptr(), 1, &mut fps)
+    };
+    assert_eq!(st, fpf_status::FPF_NOT_FINITE);
+    let msg = last_error();
+    assert!(
+        msg.contains("initial states`[5]") && msg.contains("overflows single precision"),
+        "{msg}"
+    );
+    // In double precision the same state is a valid (if distant) start.
+    o.dtype = FPF_DTYPE_FLOAT64;
+    let st = unsafe {
+        fpf_find_fixed_points(rnn, &o, inits.as_ptr(), 8, [0.0; 3].as_ptr(), 1, &mut fps)
+    };
+    assert_eq!(st, fpf_status::FPF_OK, "{}", last_error());
+    unsafe {
+        fpf_fixed_points_free(fps);
+        fpf_rnn_free(rnn);
+    }
+}
+
+#[test]
+fn truncated_error_messages_stay_utf8() {
+    // A message with multi-byte characters ("×"), cut at every capacity.
+    let mut out = [0.0; 4];
+    let st = unsafe {
+        fpf_sample_states(
+            out.as_ptr(),
+            usize::MAX,
+            2,
+            1,
+            null(),
+            1,
+            0.0,
+            1,
+            out.as_mut_ptr(),
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_BAD_SIZE);
+    let full = last_error();
+    assert!(full.contains('×'), "{full}");
+    for cap in 1..full.len() + 2 {
+        let mut buf = vec![0xFFu8; cap];
+        let n = unsafe { fpf_last_error_message(buf.as_mut_ptr().cast(), cap) };
+        assert_eq!(n, full.len());
+        let end = buf.iter().position(|&b| b == 0).expect("NUL-terminated");
+        let text = std::str::from_utf8(&buf[..end]).expect("valid UTF-8 at every cut");
+        assert!(full.starts_with(text));
+        assert!(
+            end + 4 > cap.min(full.len() + 1) - 1,
+            "cut at most one character short"
+        );
+    }
+}
+
+#[test]
+fn slices_no_buffer_can_have_are_refused() {
+    let rnn = fixture_rnn();
+    let o = tutorial_options();
+    let x = [0.0; 4];
+    let mut fps = null_mut();
+    // 2^61 states × 4 doubles fits in size_t but no buffer: refused before any slice exists.
+    let st =
+        unsafe { fpf_find_fixed_points(rnn, &o, x.as_ptr(), 1 << 61, x.as_ptr(), 1, &mut fps) };
+    assert_eq!(st, fpf_status::FPF_BAD_SIZE, "{}", last_error());
+    assert!(fps.is_null());
+    let mut out = [0.0; 4];
+    let st = unsafe {
+        fpf_sample_states(
+            x.as_ptr(),
+            1 << 30,
+            1 << 30,
+            4,
+            null(),
+            1,
+            0.0,
+            1,
+            out.as_mut_ptr(),
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_BAD_SIZE, "{}", last_error());
+    unsafe { fpf_rnn_free(rnn) };
+}

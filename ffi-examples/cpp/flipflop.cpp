@@ -28,6 +28,17 @@ int main(int argc, char **argv) {
         });
         std::printf("Training: %zu epochs, final loss %.6f\n", report.epochs,
                     report.final_train_loss);
+        // An exception thrown by a callback comes back out of the wrapper, not lost.
+        try {
+            fpf::Rnn scratch(FPF_CELL_TANH, bits, 4, bits, seed, FPF_INIT_SCALED);
+            scratch.train(topts, train, nullptr, [](const fpf_train_progress &) -> bool {
+                throw std::runtime_error("stop from the callback");
+            });
+            std::fprintf(stderr, "error: the callback's exception was swallowed\n");
+            return 1;
+        } catch (const std::runtime_error &e) {
+            std::printf("Callback exception rethrown: %s\n", e.what());
+        }
 
         auto [outputs, states] = rnn.run(test.inputs, n_test, n_time);
         (void)outputs;

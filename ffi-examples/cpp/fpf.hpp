@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -213,24 +214,33 @@ public:
     }
 
     /// Trains on n_trials × n_time sequences; `on_epoch(const fpf_train_progress&) -> bool`
-    /// is called after every epoch (return false to stop).
+    /// is called after every epoch (return false to stop). An exception thrown by `on_epoch`
+    /// stops training and is rethrown here once the C call has returned (it never unwinds
+    /// through the C library).
     template <class F>
     fpf_train_report train(const fpf_train_options &o, const FlipFlopData &train_set,
                            const FlipFlopData *valid, F on_epoch) {
+        struct Call {
+            F *f;
+            std::exception_ptr error;
+        } call{&on_epoch, nullptr};
         fpf_train_report r{};
         auto tramp = [](const fpf_train_progress *p, void *user) -> bool {
+            auto *c = static_cast<Call *>(user);
             try {
-                return (*static_cast<F *>(user))(*p);
+                return (*c->f)(*p);
             } catch (...) {
-                return false;  // never let an exception unwind through the C library
+                c->error = std::current_exception();
+                return false;
             }
         };
-        check(fpf_train(h_.get(), &o, train_set.inputs.data(), train_set.targets.data(),
-                        train_set.n_trials, train_set.n_time,
-                        valid ? valid->inputs.data() : nullptr,
-                        valid ? valid->targets.data() : nullptr, valid ? valid->n_trials : 0,
-                        tramp, &on_epoch, &r),
-              "fpf_train");
+        fpf_status st = fpf_train(h_.get(), &o, train_set.inputs.data(),
+                                  train_set.targets.data(), train_set.n_trials,
+                                  train_set.n_time, valid ? valid->inputs.data() : nullptr,
+                                  valid ? valid->targets.data() : nullptr,
+                                  valid ? valid->n_trials : 0, tramp, &call, &r);
+        if (call.error) std::rethrow_exception(call.error);
+        check(st, "fpf_train");
         return r;
     }
 

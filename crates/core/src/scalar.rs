@@ -78,6 +78,13 @@ pub trait Real:
     }
 }
 
+/// Index of the first value of `v` that single precision cannot hold (`|x| > f32::MAX`:
+/// finite in f64 but an infinity as f32), if any. NaN and infinities are not reported here.
+pub fn first_beyond_f32(v: &[f64]) -> Option<usize> {
+    v.iter()
+        .position(|x| x.abs() > f32::MAX as f64 && x.is_finite())
+}
+
 /// Double-precision functions for the kernel's f64 work (the eigen solver, statistics,
 /// random numbers), from the one math backend.
 pub mod math {

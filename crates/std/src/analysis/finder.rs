@@ -2,11 +2,11 @@
 //! order: optimize → unique → drop distance outliers → optional rerun of q outliers →
 //! `max_n_unique` → Jacobians → eigendecomposition → `final_q_threshold` filter.
 
-use super::AnalysisError;
 use super::fixed_points::FixedPoints;
 use super::report::sci;
 use super::sampling::{Trajectory, sample_states};
 use super::unique::{median, within_distance};
+use super::{AnalysisError, to_single};
 use crate::cell::Cell;
 use crate::find::map::{jacobian, jacobian_work_len};
 use crate::find::newton::{self, NewtonOutcome};
@@ -266,10 +266,10 @@ impl<'a> FixedPointFinder<'a> {
             printer(p)
         };
         let report = if opts.single_precision {
-            let p32: Vec<f32> = flat_params(&self.cell).iter().map(|&v| v as f32).collect();
+            let p32 = to_single(&flat_params(&self.cell), "cell parameters")?;
             let cell32 = Cell::from_flat(shape, &p32)?;
-            let rows32: Vec<f32> = rows.iter().map(|&v| v as f32).collect();
-            let mut x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let rows32 = to_single(rows, "inputs")?;
+            let mut x32 = to_single(&x, "initial states")?;
             let (mut q32, mut fx32, mut dq32) = (vec![0f32; n], vec![0f32; n * s], vec![0f32; n]);
             let mut work = vec![0f32; qmin::work_len(&cell32, n, &opts)];
             let r = qmin::minimize(

@@ -54,6 +54,28 @@ pub enum AnalysisError {
         /// Flat index of the first bad value.
         index: usize,
     },
+    /// A finite value is too large for single precision (`|v| > f32::MAX`), which the
+    /// `single_precision` search would turn into an infinity.
+    OverflowsSingle {
+        /// The array.
+        what: &'static str,
+        /// Flat index of the first such value.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+}
+
+/// `v` in single precision, or the error naming the first value too large for it.
+pub(crate) fn to_single(v: &[f64], what: &'static str) -> Result<Vec<f32>, AnalysisError> {
+    match crate::scalar::first_beyond_f32(v) {
+        Some(index) => Err(AnalysisError::OverflowsSingle {
+            what,
+            index,
+            value: v[index],
+        }),
+        None => Ok(v.iter().map(|&x| x as f32).collect()),
+    }
 }
 
 impl AnalysisError {
@@ -85,6 +107,12 @@ impl core::fmt::Display for AnalysisError {
             AnalysisError::NotFinite { what, index } => {
                 write!(f, "`{what}`[{index}] is NaN or infinite")
             }
+            AnalysisError::OverflowsSingle { what, index, value } => write!(
+                f,
+                "`{what}`[{index}] = {value:e} overflows single precision (|v| > {:e}); \
+                 search in double precision",
+                f32::MAX
+            ),
         }
     }
 }
