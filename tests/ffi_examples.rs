@@ -1,12 +1,19 @@
 //! Builds and runs the C, C++ and Python examples of `ffi-examples/` against the library of
 //! this build profile (target/release for `cargo test --release`, target/debug otherwise).
 //! The binaries go to a temporary directory (`make OUT=…`), so the source tree stays clean.
-//! Each part prints a SKIP line and passes when its tool (make, cc, c++, python3 + numpy)
-//! is missing.
+//! Outside CI, a part whose tool (make, cc, c++, python3 + numpy) is missing prints a SKIP
+//! line and passes; under CI (`CI` set, as `.ci/run` runs) a missing tool fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+
+/// A missing tool: a failure under CI, a visible skip elsewhere.
+fn missing(what: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "{what} (CI must have it: .ci/run installs it)");
+    println!("SKIP {what}");
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -117,7 +124,7 @@ fn assert_eight_stable(stdout: &str) {
 #[test]
 fn c_examples_build_and_run() {
     if !have("make", "--version") || !have("cc", "--version") {
-        println!("SKIP c_examples_build_and_run: make or cc not found");
+        missing("c_examples_build_and_run: make or cc not found");
         return;
     }
     let out = temp_dir("c");
@@ -137,7 +144,7 @@ fn c_examples_build_and_run() {
 #[test]
 fn cpp_example_builds_and_runs() {
     if !have("make", "--version") || !have("c++", "--version") {
-        println!("SKIP cpp_example_builds_and_runs: make or c++ not found");
+        missing("cpp_example_builds_and_runs: make or c++ not found");
         return;
     }
     let out = temp_dir("cpp");
@@ -155,7 +162,7 @@ fn python_examples_run() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !numpy {
-        println!("SKIP python_examples_run: python3 with numpy not available");
+        missing("python_examples_run: python3 with numpy not available");
         return;
     }
     let libs = ensure_libs();

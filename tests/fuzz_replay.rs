@@ -3,7 +3,7 @@
 //! `fuzz/regressions/<target>/`, without a fuzzer: no input may panic, and every C status
 //! must be a documented one other than `FPF_PANIC`.
 //!
-//! `cargo test --test fuzz_replay -- --ignored write_seed_corpus` (re)writes the checkpoint
+//! `FPF_WRITE_FUZZ_SEEDS=1 cargo test --test fuzz_replay seed_corpus` (re)writes the checkpoint
 //! seeds of `fuzz/corpus_min/checkpoint_decode/`.
 
 use std::path::{Path, PathBuf};
@@ -127,20 +127,36 @@ fn seed_checkpoints() -> Vec<Vec<u8>> {
     out
 }
 
+/// The committed checkpoint seeds of `fuzz/corpus_min/checkpoint_decode/` are what
+/// [`seed_checkpoints`] makes (each whole, truncated to half, and with one bit flipped).
+/// `FPF_WRITE_FUZZ_SEEDS=1 cargo test --test fuzz_replay seed_corpus` rewrites them; no other
+/// run writes to the source tree.
 #[test]
-#[ignore = "writes fuzz/corpus_min/checkpoint_decode/seed_*"]
-fn write_seed_corpus() {
+fn seed_corpus_matches_its_generator() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus_min/checkpoint_decode");
-    std::fs::create_dir_all(&dir).unwrap();
+    let write = std::env::var_os("FPF_WRITE_FUZZ_SEEDS").is_some_and(|v| v == "1");
+    if write {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
     for (k, b) in seed_checkpoints().iter().enumerate() {
-        std::fs::write(dir.join(format!("seed_{k:02}")), b).unwrap();
-        std::fs::write(
-            dir.join(format!("seed_{k:02}_truncated")),
-            &b[..b.len() / 2],
-        )
-        .unwrap();
-        let mut f = b.clone();
-        f[b.len() / 3] ^= 0x10;
-        std::fs::write(dir.join(format!("seed_{k:02}_flipped")), f).unwrap();
+        let mut flipped = b.clone();
+        flipped[b.len() / 3] ^= 0x10;
+        for (name, bytes) in [
+            (format!("seed_{k:02}"), b.clone()),
+            (format!("seed_{k:02}_truncated"), b[..b.len() / 2].to_vec()),
+            (format!("seed_{k:02}_flipped"), flipped),
+        ] {
+            let path = dir.join(&name);
+            if write {
+                std::fs::write(&path, &bytes).unwrap();
+            } else {
+                let committed = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    committed == bytes,
+                    "{name} is stale: run FPF_WRITE_FUZZ_SEEDS=1 cargo test --test fuzz_replay \
+                     seed_corpus"
+                );
+            }
+        }
     }
 }
