@@ -615,9 +615,9 @@ pub struct Opened<'a> {
     pub r: Reader<'a>,
 }
 
-/// Checks, in this order: empty, magic, kind, version, announced length (truncated or
-/// trailing bytes), checksum; then reads the common header.
-pub fn open(buf: &[u8], expect: FileKind) -> Result<Opened<'_>> {
+/// The kind a buffer's magic names: [`CheckpointError::Empty`], [`CheckpointError::BadMagic`],
+/// or [`CheckpointError::Truncated`] for a buffer shorter than a magic that starts like one.
+fn magic_kind(buf: &[u8]) -> Result<FileKind> {
     let len = buf.len();
     if len == 0 {
         return Err(CheckpointError::Empty);
@@ -630,13 +630,43 @@ pub fn open(buf: &[u8], expect: FileKind) -> Result<Opened<'_>> {
             Err(CheckpointError::BadMagic)
         };
     }
-    let found = if head == MODEL_MAGIC {
-        FileKind::Model
+    if head == MODEL_MAGIC {
+        Ok(FileKind::Model)
     } else if head == FIXED_POINTS_MAGIC {
-        FileKind::FixedPoints
+        Ok(FileKind::FixedPoints)
     } else {
-        return Err(CheckpointError::BadMagic);
-    };
+        Err(CheckpointError::BadMagic)
+    }
+}
+
+/// Checks the first [`COMMON_HEADER_LEN`] bytes `head` of a checkpoint of `len` bytes:
+/// the magic, and that the announced total length is `len`. Lets a reader refuse a file
+/// that is not a checkpoint (or is truncated, or has trailing bytes) before reading it all.
+pub fn check_prefix(head: &[u8], len: u64) -> Result<FileKind> {
+    let kind = magic_kind(head)?;
+    if head.len() < COMMON_HEADER_LEN {
+        return Err(CheckpointError::Truncated { at: head.len() });
+    }
+    let total = le_u64(head, 16);
+    if len < total {
+        return Err(CheckpointError::Truncated {
+            at: usize::try_from(len).unwrap_or(usize::MAX),
+        });
+    }
+    if len > total {
+        return Err(CheckpointError::TrailingBytes {
+            expected: total,
+            got: usize::try_from(len).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(kind)
+}
+
+/// Checks, in this order: empty, magic, kind, version, announced length (truncated or
+/// trailing bytes), checksum; then reads the common header.
+pub fn open(buf: &[u8], expect: FileKind) -> Result<Opened<'_>> {
+    let len = buf.len();
+    let found = magic_kind(buf)?;
     if found != expect {
         return Err(CheckpointError::WrongKind {
             expected: expect,

@@ -15,8 +15,8 @@ mod fixed_points;
 mod model;
 
 pub use file::{
-    load_fixed_points, load_into, load_model, read_file, save_fixed_points, save_model,
-    write_atomic, write_atomic_with,
+    STALE_TEMP_AGE, load_fixed_points, load_into, load_model, read_file, save_fixed_points,
+    save_model, write_atomic, write_atomic_with,
 };
 pub use fixed_points::{decode_fixed_points, encode_fixed_points};
 pub use model::{decode_model, decode_model_f64, decode_model_into, encode_model};
