@@ -31,7 +31,8 @@ typedef enum {
   FPF_BAD_SIZE = 2,
   // An array's length does not match what the object needs.
   FPF_LENGTH_MISMATCH = 3,
-  // A value is NaN or infinite.
+  // A value is NaN or infinite, or too large for the precision asked for (beyond ±3.4e38
+  // in single precision; the message says which).
   FPF_NOT_FINITE = 4,
   // An option or enum value is out of range.
   FPF_BAD_OPTION = 5,
