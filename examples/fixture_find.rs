@@ -65,7 +65,7 @@ fn main() {
         .expect("find");
     let secs = t.elapsed().as_secs_f64();
     println!("\n--- Fixed Point Analysis Results ---");
-    res.unique.print_summary();
+    print!("{}", res.summary());
     println!("\nDetailed Fixed Point Information (Top 10):");
     print!("{}", res.unique.table(10));
     println!("\nWhole find (optimize, Newton, uniqueness, Jacobians, eigenvectors): {secs:.3} s");

@@ -500,9 +500,13 @@ pub unsafe extern "C" fn fpf_fixed_points_summary(
     cap: usize,
 ) -> usize {
     guard_value(0, || {
-        let Ok(f) = unique(fps) else { return 0 };
+        if fps.is_null() {
+            return 0;
+        }
+        // SAFETY: non-NULL; a live handle by the caller's contract.
+        let r = unsafe { &(*fps).result };
         // SAFETY: forwarded contract.
-        unsafe { write_c_string(&f.summary(), buf, cap) }
+        unsafe { write_c_string(&r.summary(), buf, cap) }
     })
 }
 

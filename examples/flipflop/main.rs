@@ -217,7 +217,7 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let fps = &res.unique;
 
     println!("\n--- Fixed Point Analysis Results ---");
-    fps.print_summary();
+    print!("{}", res.summary());
     if fps.n > 0 {
         println!("\nDetailed Fixed Point Information (Top 10):");
         print!("{}", fps.table(10));

@@ -27,6 +27,28 @@ pub struct FindResult {
     pub all: FixedPoints,
 }
 
+/// A point is a fixed point only if its q is below `final_q_threshold` and, where Newton
+/// polished it, Newton converged: a point Newton could not take to q < 1e-24 (it stalled on a
+/// slow region, or the Jacobian was singular) is a slow point even when its q is small.
+fn is_slow(q: f64, newton: Option<NewtonOutcome>, final_q_threshold: f64) -> bool {
+    q >= final_q_threshold || newton.is_some_and(|o| o != NewtonOutcome::Converged)
+}
+
+impl FindResult {
+    /// The tutorial's summary block of the fixed points, then the number of slow points the
+    /// search set apart (when there are any): points of small q that are not fixed points.
+    pub fn summary(&self) -> String {
+        let mut s = self.unique.summary();
+        if self.slow.n > 0 {
+            s.push_str(&format!(
+                "Slow points (q >= final_q_threshold, or Newton did not converge): {}\n",
+                self.slow.n
+            ));
+        }
+        s
+    }
+}
+
 /// The fixed-point finder for one cell (in f64; single-precision runs convert internally).
 pub struct FixedPointFinder<'a> {
     cell: Cell<'a, f64>,
@@ -197,12 +219,19 @@ impl<'a> FixedPointFinder<'a> {
             "Applying final q-value filter (q < {})...",
             sci(thr, 1)
         ));
-        let good: Vec<usize> = (0..unique.n).filter(|&i| unique.qstar[i] < thr).collect();
-        let slow_idx: Vec<usize> = (0..unique.n).filter(|&i| unique.qstar[i] >= thr).collect();
+        let slow_at = |i: usize| is_slow(unique.qstar[i], unique.newton[i], thr);
+        let good: Vec<usize> = (0..unique.n).filter(|&i| !slow_at(i)).collect();
+        let slow_idx: Vec<usize> = (0..unique.n).filter(|&i| slow_at(i)).collect();
         if !slow_idx.is_empty() {
+            let stalled = slow_idx
+                .iter()
+                .filter(|&&i| unique.qstar[i] < thr)
+                .count();
             self.say(&format!(
-                "Excluded {} low-quality fixed points.",
-                slow_idx.len()
+                "Excluded {} low-quality fixed points ({} of them below the threshold, where \
+                 Newton did not converge: slow points).",
+                slow_idx.len(),
+                stalled
             ));
         }
         let slow = unique.subset(&slow_idx);
@@ -371,7 +400,7 @@ impl<'a> FixedPointFinder<'a> {
             n_states: s,
             n_inputs: ni,
             period: opts.period,
-            is_slow: q.iter().map(|&v| v >= thr).collect(),
+            is_slow: q.iter().zip(&outcome).map(|(&v, &o)| is_slow(v, o, thr)).collect(),
             xstar: x,
             f_xstar: fx,
             x_init: inits.to_vec(),
