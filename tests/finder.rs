@@ -659,3 +659,75 @@ fn cooldown_spaces_out_the_rate_drops_and_newton_cap_is_honored() {
     )));
     assert!(all.newton.contains(&Some(NewtonOutcome::MaxIters)));
 }
+
+/// A 4-unit GRU trained on the 3-bit flip-flop with the tutorial's settings has a saturated
+/// slow region where q sinks below `final_q_threshold` without a fixed point: Newton stalls
+/// there. Those points are slow points, not fixed points; the true ones (8 stable, 27 in all
+/// for this seed) are exactly the points Newton converged on.
+#[test]
+fn stalled_newton_points_are_slow_points_not_fixed_points() {
+    use fpf_core::find::newton::NewtonOutcome;
+    use fpf_std::task::flipflop::FlipFlop;
+    use fpf_std::train::{TrainOptions, train};
+    let task = FlipFlop::new(3, 64, 0.5);
+    let (tr, te) = (
+        task.generate(512, 42).unwrap(),
+        task.generate(128, 44).unwrap(),
+    );
+    let shape = CellShape::new(CellKind::Gru, 3, 4);
+    let mut m = fpf_std::model::Model::<f32>::init_random(shape, 3, 42).unwrap();
+    let opts = TrainOptions {
+        seed: 42,
+        ..TrainOptions::default()
+    };
+    assert!(
+        train(&mut m, &tr.sequences(), None, &opts, None)
+            .unwrap()
+            .reached_target
+    );
+    let m = m.to_f64();
+    let s = m.state_dim();
+    let (mut y, mut h) = (vec![0.0; 128 * 64 * 3], vec![0.0; 128 * 64 * s]);
+    m.run(&te.inputs, 128, 64, &mut y, &mut h).unwrap();
+    let finder = FixedPointFinder::new(
+        m.cell(),
+        FinderOptions {
+            lr_init: 0.02,
+            tol_q: 1e-4,
+            final_q_threshold: 1e-6,
+            tol_unique: 1e-2,
+            ..FinderOptions::default()
+        },
+    )
+    .unwrap();
+    let traj = Trajectory {
+        states: &h,
+        n_batch: 128,
+        n_time: 64,
+        n_states: s,
+        valid: None,
+    };
+    let r = finder
+        .find_from_trajectory(&traj, &[0.0; 3], 1024, 0.4, 42)
+        .unwrap();
+    let u = &r.unique;
+    assert_eq!((u.n, u.n_stable()), (27, 8), "{}", r.summary());
+    for i in 0..u.n {
+        assert_eq!(u.newton[i], Some(NewtonOutcome::Converged), "point {i}");
+        assert!(u.qstar[i] < 1e-20, "point {i}: q = {:e}", u.qstar[i]);
+    }
+    // The slow region: many points below the q threshold that Newton could not converge.
+    let stalled = (0..r.slow.n)
+        .filter(|&i| r.slow.qstar[i] < 1e-6 && r.slow.newton[i] != Some(NewtonOutcome::Converged))
+        .count();
+    assert!(stalled > 50, "{} slow points, {stalled} stalled", r.slow.n);
+    assert!(r.summary().contains(&format!(
+        "Slow points (q >= final_q_threshold, or Newton did not converge): {}",
+        r.slow.n
+    )));
+    // Every state flagged slow in `all` is one the unique/slow split agrees with.
+    let all_stalled = (0..r.all.n)
+        .filter(|&i| r.all.qstar[i] < 1e-6 && r.all.newton[i] != Some(NewtonOutcome::Converged))
+        .all(|i| r.all.is_slow[i]);
+    assert!(all_stalled);
+}

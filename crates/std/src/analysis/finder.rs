@@ -223,10 +223,7 @@ impl<'a> FixedPointFinder<'a> {
         let good: Vec<usize> = (0..unique.n).filter(|&i| !slow_at(i)).collect();
         let slow_idx: Vec<usize> = (0..unique.n).filter(|&i| slow_at(i)).collect();
         if !slow_idx.is_empty() {
-            let stalled = slow_idx
-                .iter()
-                .filter(|&&i| unique.qstar[i] < thr)
-                .count();
+            let stalled = slow_idx.iter().filter(|&&i| unique.qstar[i] < thr).count();
             self.say(&format!(
                 "Excluded {} low-quality fixed points ({} of them below the threshold, where \
                  Newton did not converge: slow points).",
@@ -400,7 +397,11 @@ impl<'a> FixedPointFinder<'a> {
             n_states: s,
             n_inputs: ni,
             period: opts.period,
-            is_slow: q.iter().zip(&outcome).map(|(&v, &o)| is_slow(v, o, thr)).collect(),
+            is_slow: q
+                .iter()
+                .zip(&outcome)
+                .map(|(&v, &o)| is_slow(v, o, thr))
+                .collect(),
             xstar: x,
             f_xstar: fx,
             x_init: inits.to_vec(),
