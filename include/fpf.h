@@ -17,7 +17,7 @@
 // 2: per-point fields are read by name (`fpf_fixed_points_field_*`); the per-field accessors
 // of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone. 3: the option structs
 // start with `struct_size` and end with a `log` callback; struct layouts are exported
-// (`fpf_struct_*`).
+// (`fpf_struct_*`); a handle in use by a running call is `FPF_BUSY` to changes.
 #define FPF_ABI_VERSION 3
 
 // Result of every fallible C API call. `FPF_OK` is 0; each kind of failure has its own code,
@@ -50,6 +50,9 @@ typedef enum {
   FPF_BAD_FORMAT = 11,
   // A checkpoint does not match the model it is loaded into.
   FPF_MISMATCH = 12,
+  // The handle is in use by a running call (this call came from one of its callbacks) and
+  // cannot be changed until that call returns.
+  FPF_BUSY = 13,
   // An internal error: a panic caught at the boundary (a bug; please report it).
   FPF_PANIC = 99,
 } fpf_status;
@@ -65,6 +68,12 @@ typedef struct fpf_pca fpf_pca;
 
 // A recurrent network in double precision: cell, readout `y = h W_out + b_out` and initial
 // state `h0`. Opaque; create with `fpf_rnn_new`, release with `fpf_rnn_free`.
+//
+// While a call with callbacks runs on a handle (`fpf_find_fixed_points_progress`,
+// `fpf_train`), its callbacks may read the handle (get_param, run, checkpoint_save: during
+// training they see the weights of the epoch just finished), but calls that would change
+// it (`fpf_rnn_set_param`, `fpf_checkpoint_load_into`) fail with `FPF_BUSY`, and
+// `fpf_rnn_free` only marks it: the running call frees it when it returns.
 typedef struct fpf_rnn fpf_rnn;
 
 // Element type of a field, as `fpf_fixed_points_field_type` reports it and as the typed

@@ -54,6 +54,9 @@ pub enum fpf_status {
     FPF_BAD_FORMAT = 11,
     /// A checkpoint does not match the model it is loaded into.
     FPF_MISMATCH = 12,
+    /// The handle is in use by a running call (this call came from one of its callbacks) and
+    /// cannot be changed until that call returns.
+    FPF_BUSY = 13,
     /// An internal error: a panic caught at the boundary (a bug; please report it).
     FPF_PANIC = 99,
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use crate::boundary::{FfiError, FfiResult, fpf_status, guard, non_null};
 use crate::finder::fpf_fixed_points;
-use crate::rnn::{fpf_rnn, into_handle, model_ref};
+use crate::rnn::{fpf_rnn, into_handle, model_mut, model_ref};
 use fpf_std::analysis::{FindResult, FixedPoints};
 use fpf_std::checkpoint::{self, CheckpointError, FileError};
 
@@ -118,15 +118,14 @@ pub unsafe extern "C" fn fpf_checkpoint_load_into(
         // SAFETY: forwarded contract.
         let path = unsafe { c_path(path)? };
         // SAFETY: non-NULL; a live, unshared handle by the caller's contract.
-        let rnn = unsafe { &mut *rnn };
-        let m = &rnn.model;
+        let m = unsafe { model_mut(rnn)? };
         let model = checkpoint::read_file(path)
             .and_then(|b| {
                 checkpoint::decode_header(&b)?.check_shape(m.shape(), m.n_outputs())?;
                 Ok(checkpoint::decode_model_f64(&b)?)
             })
             .map_err(|e| checkpoint_error(e, path, false))?;
-        rnn.model = model;
+        *m = model;
         Ok(())
     })
 }

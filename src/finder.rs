@@ -6,7 +6,7 @@ use crate::boundary::{
 };
 use crate::eig::eig_error;
 use crate::log::{c_log, fpf_log_fn};
-use crate::rnn::fpf_rnn;
+use crate::rnn::{InUse, fpf_rnn};
 use crate::versioned::{self, Versioned};
 use fpf_core::find::newton::NewtonOutcome;
 use fpf_core::find::{FindError, FinderOptions, Method, Progress};
@@ -332,6 +332,10 @@ pub unsafe extern "C" fn fpf_find_fixed_points_progress(
         crate::boundary::non_null(opts, "opts")?;
         crate::boundary::non_null(out, "out")?;
         // SAFETY: non-NULL checked; validity is the caller's contract.
+        // Held for the call: the progress callback may read the handle, not change or free
+        // it (a free is carried out when this call returns).
+        // SAFETY: non-NULL; live by the caller's contract.
+        let _hold = unsafe { InUse::hold(rnn) };
         let rnn = unsafe { &*rnn };
         // SAFETY: the caller's contract: `struct_size` readable bytes.
         let opts = unsafe { versioned::read(opts, "opts")? };

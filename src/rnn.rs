@@ -2,6 +2,8 @@
 
 use std::os::raw::c_char;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use crate::boundary::{
     FfiError, FfiResult, c_name, checked_len, fpf_status, guard, guard_value, non_null, slice,
     slice_mut,
@@ -26,8 +28,64 @@ pub const FPF_CELL_INVALID: fpf_cell = 0xFFFF_FFFF;
 
 /// A recurrent network in double precision: cell, readout `y = h W_out + b_out` and initial
 /// state `h0`. Opaque; create with `fpf_rnn_new`, release with `fpf_rnn_free`.
+///
+/// While a call with callbacks runs on a handle (`fpf_find_fixed_points_progress`,
+/// `fpf_train`), its callbacks may read the handle (get_param, run, checkpoint_save: during
+/// training they see the weights of the epoch just finished), but calls that would change
+/// it (`fpf_rnn_set_param`, `fpf_checkpoint_load_into`) fail with `FPF_BUSY`, and
+/// `fpf_rnn_free` only marks it: the running call frees it when it returns.
 pub struct fpf_rnn {
     pub(crate) model: Model<f64>,
+    /// Running calls that hold the handle (see [`InUse`]).
+    users: AtomicUsize,
+    /// `fpf_rnn_free` came while in use: the last user frees the handle.
+    free_requested: AtomicBool,
+}
+
+/// A running call's hold on a handle: while one exists the handle cannot be changed and a
+/// free is deferred to the drop of the last hold.
+pub(crate) struct InUse(*mut fpf_rnn);
+
+impl InUse {
+    /// Holds `rnn` (non-NULL, live).
+    ///
+    /// # Safety
+    /// `rnn` must be a live handle.
+    pub(crate) unsafe fn hold(rnn: *const fpf_rnn) -> InUse {
+        // SAFETY: live by the caller's contract; the counter is atomic.
+        unsafe { (*rnn).users.fetch_add(1, Ordering::AcqRel) };
+        InUse(rnn.cast_mut())
+    }
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        // SAFETY: the handle stays live while held (a free is deferred to here).
+        let last = unsafe { (*self.0).users.fetch_sub(1, Ordering::AcqRel) } == 1;
+        // SAFETY: as above; the last holder frees a handle whose free was requested.
+        if last && unsafe { (*self.0).free_requested.load(Ordering::Acquire) } {
+            drop(unsafe { Box::from_raw(self.0) });
+        }
+    }
+}
+
+/// The model behind a handle, for a call that changes it: `FPF_BUSY` while a running call
+/// holds the handle (e.g. from inside that call's callback).
+///
+/// # Safety
+/// `rnn` must be NULL or a live handle not used by another thread.
+pub(crate) unsafe fn model_mut<'a>(rnn: *mut fpf_rnn) -> FfiResult<&'a mut Model<f64>> {
+    non_null(rnn, "rnn")?;
+    // SAFETY: non-NULL and live by the caller's contract.
+    if unsafe { (*rnn).users.load(Ordering::Acquire) } > 0 {
+        return Err(FfiError::new(
+            fpf_status::FPF_BUSY,
+            "`rnn` is in use by a running call (its callbacks may read it, not change it); \
+             change it after that call returns",
+        ));
+    }
+    // SAFETY: no running call borrows the model.
+    Ok(unsafe { &mut (*rnn).model })
 }
 
 /// The cell kind of a C `fpf_cell` value.
@@ -73,7 +131,11 @@ pub(crate) fn model_error(e: ModelError) -> FfiError {
 
 /// Moves a model into a new handle for C (release with `fpf_rnn_free`).
 pub(crate) fn into_handle(model: Model<f64>) -> *mut fpf_rnn {
-    Box::into_raw(Box::new(fpf_rnn { model }))
+    Box::into_raw(Box::new(fpf_rnn {
+        model,
+        users: AtomicUsize::new(0),
+        free_requested: AtomicBool::new(false),
+    }))
 }
 
 /// Borrows the model behind a handle (checked non-NULL).
@@ -150,8 +212,14 @@ pub unsafe extern "C" fn fpf_rnn_new(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fpf_rnn_free(rnn: *mut fpf_rnn) {
     guard_value((), || {
-        if !rnn.is_null() {
-            // SAFETY: a live handle created by `into_handle` (Box::into_raw), freed once.
+        if rnn.is_null() {
+            return;
+        }
+        // SAFETY: a live handle created by `into_handle` (Box::into_raw), freed once.
+        let h = unsafe { &*rnn };
+        h.free_requested.store(true, Ordering::Release);
+        if h.users.load(Ordering::Acquire) == 0 {
+            // SAFETY: no running call holds it; freed once.
             drop(unsafe { Box::from_raw(rnn) });
         }
     })
@@ -285,7 +353,7 @@ pub unsafe extern "C" fn fpf_rnn_set_param(
         // SAFETY: the caller's contract, forwarded.
         let name = unsafe { c_name(name, "parameter name") }?;
         // SAFETY: `rnn` is non-NULL and live by the caller's contract.
-        let model = unsafe { &mut (*rnn).model };
+        let model = unsafe { model_mut(rnn) }?;
         let expected = model.param_len(name).map_err(model_error)?;
         expect_len(name, expected, len)?;
         // SAFETY: `v` points to `len` readable doubles by the caller's contract.

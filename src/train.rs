@@ -6,7 +6,7 @@ use crate::boundary::{
     FfiError, FfiResult, checked_len, fpf_status, guard, non_null, slice, slice_mut,
 };
 use crate::finder::{FPF_DTYPE_FLOAT32, FPF_DTYPE_FLOAT64, fpf_dtype};
-use crate::rnn::{cell_kind, fpf_cell, fpf_rnn, into_handle, model_error};
+use crate::rnn::{InUse, cell_kind, fpf_cell, fpf_rnn, into_handle, model_error};
 use fpf_core::cell::CellShape;
 use fpf_std::model::Model;
 use fpf_std::task::flipflop::{FlipFlop, MAX_VALUES, TaskError};
@@ -20,7 +20,7 @@ use crate::versioned::{self, Versioned};
 /// 2: per-point fields are read by name (`fpf_fixed_points_field_*`); the per-field accessors
 /// of 1 other than xstar, qstar, is_stable, eigvals and eigvecs are gone. 3: the option structs
 /// start with `struct_size` and end with a `log` callback; struct layouts are exported
-/// (`fpf_struct_*`).
+/// (`fpf_struct_*`); a handle in use by a running call is `FPF_BUSY` to changes.
 pub const FPF_ABI_VERSION: u32 = 3;
 
 /// The ABI version this library was built with (`FPF_ABI_VERSION` of its header). A caller
@@ -328,6 +328,30 @@ pub struct fpf_train_report {
     pub cancelled: bool,
 }
 
+/// Calls the C progress callback for an epoch (true without one).
+///
+/// # Safety
+/// `progress` must be safe to call with `user`.
+unsafe fn report_epoch(
+    progress: fpf_train_progress_fn,
+    user: *mut c_void,
+    e: &EpochReport,
+) -> bool {
+    match progress {
+        None => true,
+        Some(f) => {
+            let p = fpf_train_progress {
+                epoch: e.epoch,
+                train_loss: e.train_loss,
+                valid_loss: e.valid_loss.unwrap_or(f64::NAN),
+                learning_rate: e.learning_rate,
+            };
+            // SAFETY: the caller vouches for the callback.
+            unsafe { f(&p, user) }
+        }
+    }
+}
+
 /// Single-precision training would turn a finite value beyond ±3.4e38 into an infinity:
 /// refuse it with a message that says so.
 fn fits_single(v: &[f64], what: &str) -> FfiResult<()> {
@@ -419,9 +443,14 @@ pub unsafe extern "C" fn fpf_train(
         let c_opts = unsafe { versioned::read(opts, "opts")? };
         let (o, single) = c_opts.to_options()?;
         let log = c_log(c_opts.log, c_opts.log_user);
-        // SAFETY: non-NULL; a live handle, not shared during the call (caller's contract).
-        let model = unsafe { &mut (*rnn).model };
-        let (ni, no) = (model.n_inputs(), model.n_outputs());
+        // Hold the handle for the call: its callback may read it (and sees each epoch's
+        // weights) but not change or free it. Train a copy, so that the handle is written
+        // only between epochs and restored if training fails.
+        // SAFETY: non-NULL; a live handle by the caller's contract.
+        let _hold = unsafe { InUse::hold(rnn) };
+        // SAFETY: live; nothing changes the model while held.
+        let original = unsafe { (*rnn).model.clone() };
+        let (ni, no) = (original.n_inputs(), original.n_outputs());
         let seqs = |x: *const f64, y: *const f64, n: usize, name: &str| -> FfiResult<_> {
             let lx = array_len(n, n_time, ni, name)?;
             let ly = array_len(n, n_time, no, name)?;
@@ -442,46 +471,51 @@ pub unsafe extern "C" fn fpf_train(
         } else {
             None
         };
-        let mut cb = |e: &EpochReport| -> bool {
-            match progress {
-                None => true,
-                Some(f) => {
-                    let p = fpf_train_progress {
-                        epoch: e.epoch,
-                        train_loss: e.train_loss,
-                        valid_loss: e.valid_loss.unwrap_or(f64::NAN),
-                        learning_rate: e.learning_rate,
-                    };
-                    // SAFETY: the caller vouches for the callback.
-                    unsafe { f(&p, user) }
-                }
+        let valid_ref = valid_set.as_ref();
+        let result = if single {
+            for (v, what) in [
+                (original.params(), "the cell parameters"),
+                (original.w_out(), "w_out"),
+                (original.b_out(), "b_out"),
+                (original.h0(), "h0"),
+                (train_set.inputs, "inputs"),
+                (train_set.targets, "targets"),
+            ] {
+                fits_single(v, what)?;
             }
-        };
-        let cb: &mut dyn FnMut(&EpochReport) -> bool = &mut cb;
-        // Train a copy so the model is unchanged on error.
-        let report = if single {
-            fits_single(model.params(), "the cell parameters")?;
-            fits_single(model.w_out(), "w_out")?;
-            fits_single(model.b_out(), "b_out")?;
-            fits_single(model.h0(), "h0")?;
-            fits_single(train_set.inputs, "inputs")?;
-            fits_single(train_set.targets, "targets")?;
-            if let Some(v) = &valid_set {
+            if let Some(v) = valid_ref {
                 fits_single(v.inputs, "valid_inputs")?;
                 fits_single(v.targets, "valid_targets")?;
             }
-            let mut m32 = model.to_f32();
-            let r = train_logged(&mut m32, &train_set, valid_set.as_ref(), &o, Some(cb), &log)
-                .map_err(train_error)?;
-            *model = m32.to_f64();
-            r
+            let mut m32 = original.to_f32();
+            let mut cb = |e: &EpochReport, m: &Model<f32>| {
+                // SAFETY: held; no reference to the handle's model is alive here.
+                unsafe { (*rnn).model = m.to_f64() };
+                // SAFETY: the caller vouches for the callback.
+                unsafe { report_epoch(progress, user, e) }
+            };
+            train_logged(&mut m32, &train_set, valid_ref, &o, Some(&mut cb), &log)
+                .map(|r| (r, m32.to_f64()))
         } else {
-            let mut m64 = model.clone();
-            let r = train_logged(&mut m64, &train_set, valid_set.as_ref(), &o, Some(cb), &log)
-                .map_err(train_error)?;
-            *model = m64;
-            r
+            let mut m64 = original.clone();
+            let mut cb = |e: &EpochReport, m: &Model<f64>| {
+                // SAFETY: held; no reference to the handle's model is alive here.
+                unsafe { (*rnn).model = m.clone() };
+                // SAFETY: the caller vouches for the callback.
+                unsafe { report_epoch(progress, user, e) }
+            };
+            train_logged(&mut m64, &train_set, valid_ref, &o, Some(&mut cb), &log).map(|r| (r, m64))
         };
+        let (report, model) = match result {
+            Ok((report, trained)) => (report, trained),
+            Err(e) => {
+                // SAFETY: held; no reference to the handle's model is alive here.
+                unsafe { (*rnn).model = original };
+                return Err(train_error(e));
+            }
+        };
+        // SAFETY: as above.
+        unsafe { (*rnn).model = model };
         if !out_report.is_null() {
             let r = fpf_train_report {
                 epochs: report.epochs,

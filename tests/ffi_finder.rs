@@ -765,3 +765,148 @@ fn slices_no_buffer_can_have_are_refused() {
     assert_eq!(st, fpf_status::FPF_BAD_SIZE, "{}", last_error());
     unsafe { fpf_rnn_free(rnn) };
 }
+
+struct Reentry {
+    rnn: *mut fpf_rnn,
+    statuses: Vec<fpf_status>,
+    free: bool,
+}
+
+unsafe extern "C" fn reenter_find(
+    _p: *const fpf_progress,
+    user: *mut std::os::raw::c_void,
+) -> bool {
+    let r = unsafe { &mut *user.cast::<Reentry>() };
+    if r.statuses.is_empty() {
+        let w = [0.0; 16];
+        r.statuses
+            .push(unsafe { fpf_rnn_set_param(r.rnn, c"w_hh".as_ptr(), w.as_ptr(), 16) });
+        let path = c"/nonexistent-dir/never-read.fpf";
+        r.statuses
+            .push(unsafe { fpf_checkpoint_load_into(r.rnn, path.as_ptr()) });
+        // Reading is fine during the search.
+        let mut v = [0.0; 16];
+        r.statuses
+            .push(unsafe { fpf_rnn_get_param(r.rnn, c"w_hh".as_ptr(), v.as_mut_ptr(), 16) });
+        if r.free {
+            unsafe { fpf_rnn_free(r.rnn) };
+        }
+    }
+    true
+}
+
+#[test]
+fn a_callback_cannot_change_or_free_the_handle_its_search_reads() {
+    for free in [false, true] {
+        let rnn = fixture_rnn();
+        let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+        let o = tutorial_options();
+        let mut r = Reentry {
+            rnn,
+            statuses: Vec::new(),
+            free,
+        };
+        let mut fps = null_mut();
+        let st = unsafe {
+            fpf_find_fixed_points_progress(
+                rnn,
+                &o,
+                inits.as_ptr(),
+                64,
+                [0.0; 3].as_ptr(),
+                1,
+                Some(reenter_find),
+                (&mut r as *mut Reentry).cast(),
+                &mut fps,
+            )
+        };
+        assert_eq!(st, fpf_status::FPF_OK, "{}", last_error());
+        assert_eq!(
+            r.statuses,
+            [
+                fpf_status::FPF_BUSY,
+                fpf_status::FPF_BUSY,
+                fpf_status::FPF_OK
+            ]
+        );
+        assert!(unsafe { fpf_fixed_points_len(fps) } > 0);
+        unsafe { fpf_fixed_points_free(fps) };
+        if !free {
+            // Not held any more: changes go through again.
+            let w = [0.0; 16];
+            let st = unsafe { fpf_rnn_set_param(rnn, c"w_hh".as_ptr(), w.as_ptr(), 16) };
+            assert_eq!(st, fpf_status::FPF_OK);
+            unsafe { fpf_rnn_free(rnn) };
+        } // else: freed by the search when it returned (valgrind and ASan runs check this)
+    }
+}
+
+struct TrainWatch {
+    rnn: *mut fpf_rnn,
+    w_hh: Vec<Vec<f64>>,
+    set: Vec<fpf_status>,
+}
+
+unsafe extern "C" fn watch_epoch(
+    _p: *const fpf_train_progress,
+    user: *mut std::os::raw::c_void,
+) -> bool {
+    let t = unsafe { &mut *user.cast::<TrainWatch>() };
+    let mut v = vec![0.0; 16];
+    let st = unsafe { fpf_rnn_get_param(t.rnn, c"w_hh".as_ptr(), v.as_mut_ptr(), 16) };
+    assert_eq!(st, fpf_status::FPF_OK);
+    t.w_hh.push(v.clone());
+    t.set
+        .push(unsafe { fpf_rnn_set_param(t.rnn, c"w_hh".as_ptr(), v.as_ptr(), 16) });
+    true
+}
+
+#[test]
+fn a_training_callback_sees_the_current_weights_and_cannot_change_them() {
+    let rnn = fixture_rnn();
+    let (n, t) = (32usize, 16usize);
+    let (mut x, mut y) = (vec![0.0; n * t * 3], vec![0.0; n * t * 3]);
+    assert_eq!(
+        unsafe { fpf_flipflop_generate(3, t, 0.5, n, 7, x.as_mut_ptr(), y.as_mut_ptr()) },
+        fpf_status::FPF_OK
+    );
+    let mut before = vec![0.0; 16];
+    unsafe { fpf_rnn_get_param(rnn, c"w_hh".as_ptr(), before.as_mut_ptr(), 16) };
+    let mut o = std::mem::MaybeUninit::<fpf_train_options>::uninit();
+    unsafe { fpf_train_options_default(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    o.batch_size = 16;
+    o.max_epochs = 3;
+    o.min_loss = 0.0;
+    o.dtype = FPF_DTYPE_FLOAT64;
+    let mut w = TrainWatch {
+        rnn,
+        w_hh: Vec::new(),
+        set: Vec::new(),
+    };
+    let st = unsafe {
+        fpf_train(
+            rnn,
+            &o,
+            x.as_ptr(),
+            y.as_ptr(),
+            n,
+            t,
+            null(),
+            null(),
+            0,
+            Some(watch_epoch),
+            (&mut w as *mut TrainWatch).cast(),
+            null_mut(),
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_OK, "{}", last_error());
+    assert_eq!(w.set, [fpf_status::FPF_BUSY; 3]);
+    // Each epoch's weights, all different, none the initial ones; the last is what remains.
+    assert_ne!(w.w_hh[0], before);
+    assert_ne!(w.w_hh[1], w.w_hh[0]);
+    let mut after = vec![0.0; 16];
+    unsafe { fpf_rnn_get_param(rnn, c"w_hh".as_ptr(), after.as_mut_ptr(), 16) };
+    assert_eq!(&after, w.w_hh.last().unwrap());
+    unsafe { fpf_rnn_free(rnn) };
+}

@@ -301,7 +301,7 @@ fn progress_callback_sees_every_epoch_and_can_cancel() {
     let va = task.generate(16, 10).unwrap();
     let mut model = Model::<f64>::init_scaled(CellShape::new(CellKind::Lstm, 2, 4), 2, 1).unwrap();
     let mut seen: Vec<EpochReport> = Vec::new();
-    let mut cb = |r: &EpochReport| {
+    let mut cb = |r: &EpochReport, _: &Model<_>| {
         seen.push(*r);
         r.epoch < 4
     };
@@ -355,7 +355,7 @@ fn plateau_and_clipping_options_run() {
     let tr = task.generate(64, 9).unwrap();
     let mut model = Model::<f64>::init_scaled(CellShape::new(CellKind::Tanh, 2, 4), 2, 1).unwrap();
     let mut lrs = Vec::new();
-    let mut cb = |r: &EpochReport| {
+    let mut cb = |r: &EpochReport, _: &Model<_>| {
         lrs.push(r.learning_rate);
         true
     };

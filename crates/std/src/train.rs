@@ -339,6 +339,10 @@ impl TrainOptions {
     }
 }
 
+/// The progress callback of [`train`]: after every epoch, its statistics and the model as
+/// trained so far; returning `false` stops training.
+pub type ProgressFn<'a, T> = &'a mut dyn FnMut(&EpochReport, &Model<T>) -> bool;
+
 /// One epoch's statistics, passed to the progress callback.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochReport {
@@ -686,7 +690,7 @@ pub fn train<T: Real>(
     train: &Sequences<'_>,
     valid: Option<&Sequences<'_>>,
     opts: &TrainOptions,
-    progress: Option<&mut dyn FnMut(&EpochReport) -> bool>,
+    progress: Option<ProgressFn<'_, T>>,
 ) -> Result<TrainReport, TrainError> {
     train_logged(model, train, valid, opts, progress, &Log::none())
 }
@@ -697,7 +701,7 @@ pub fn train_logged<T: Real>(
     train: &Sequences<'_>,
     valid: Option<&Sequences<'_>>,
     opts: &TrainOptions,
-    mut progress: Option<&mut dyn FnMut(&EpochReport) -> bool>,
+    mut progress: Option<ProgressFn<'_, T>>,
     log: &Log<'_>,
 ) -> Result<TrainReport, TrainError> {
     opts.validate()?;
@@ -805,7 +809,7 @@ pub fn train_logged<T: Real>(
                 valid_loss,
                 learning_rate: lr,
             };
-            if !cb(&report) {
+            if !cb(&report, model) {
                 cancelled = true;
                 break;
             }
