@@ -53,6 +53,9 @@ typedef enum {
   // The handle is in use by a running call (this call came from one of its callbacks) and
   // cannot be changed until that call returns.
   FPF_BUSY = 13,
+  // Memory for a buffer the call needs could not be allocated (the message names it and
+  // its size); nothing was changed.
+  FPF_OUT_OF_MEMORY = 14,
   // An internal error: a panic caught at the boundary (a bug; please report it).
   FPF_PANIC = 99,
 } fpf_status;

@@ -57,6 +57,9 @@ pub enum fpf_status {
     /// The handle is in use by a running call (this call came from one of its callbacks) and
     /// cannot be changed until that call returns.
     FPF_BUSY = 13,
+    /// Memory for a buffer the call needs could not be allocated (the message names it and
+    /// its size); nothing was changed.
+    FPF_OUT_OF_MEMORY = 14,
     /// An internal error: a panic caught at the boundary (a bug; please report it).
     FPF_PANIC = 99,
 }
@@ -166,6 +169,12 @@ pub(crate) unsafe fn slice_mut<'a, T>(p: *mut T, len: usize, name: &str) -> FfiR
     addressable::<T>(len, name)?;
     // SAFETY: as for `slice`.
     Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
+}
+
+impl From<fpf_std::memory::OutOfMemory> for FfiError {
+    fn from(e: fpf_std::memory::OutOfMemory) -> Self {
+        FfiError::new(fpf_status::FPF_OUT_OF_MEMORY, e.to_string())
+    }
 }
 
 /// Checks that every value is finite, naming the array.

@@ -2,6 +2,7 @@
 
 use crate::boundary::{FfiError, checked_len, finite, fpf_status, guard, slice, slice_mut};
 use fpf_core::linalg::eig::{self, EigError};
+use fpf_std::memory::filled;
 
 /// Largest matrix size `fpf_eig` accepts.
 pub const FPF_EIG_MAX_N: usize = 1 << 13;
@@ -53,11 +54,18 @@ pub unsafe extern "C" fn fpf_eig(
             }
         };
         finite(a, "a")?;
-        let mut work = vec![0.0; eig::work_len(n, want_vectors)];
-        let mut re = vec![0.0; n];
-        let mut im = vec![0.0; n];
+        let mut work = filled(
+            eig::work_len(n, want_vectors),
+            0.0,
+            "eigen solver workspace",
+        )?;
+        let mut re = filled(n, 0.0, "eigenvalues")?;
+        let mut im = filled(n, 0.0, "eigenvalues")?;
         let (mut vr, mut vi) = if want_vectors {
-            (vec![0.0; nn], vec![0.0; nn])
+            (
+                filled(nn, 0.0, "eigenvectors")?,
+                filled(nn, 0.0, "eigenvectors")?,
+            )
         } else {
             (Vec::new(), Vec::new())
         };

@@ -273,6 +273,7 @@ pub(crate) fn analysis_error(e: AnalysisError) -> FfiError {
         AnalysisError::NotFinite { .. } | AnalysisError::OverflowsSingle { .. } => {
             fpf_status::FPF_NOT_FINITE
         }
+        AnalysisError::OutOfMemory(_) => fpf_status::FPF_OUT_OF_MEMORY,
     };
     FfiError::new(status, e.to_string())
 }

@@ -125,6 +125,7 @@ pub(crate) fn model_error(e: ModelError) -> FfiError {
         ModelError::Length { .. } => fpf_status::FPF_LENGTH_MISMATCH,
         ModelError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
         ModelError::Diverged { .. } => fpf_status::FPF_DIVERGED,
+        ModelError::OutOfMemory(_) => fpf_status::FPF_OUT_OF_MEMORY,
     };
     FfiError::new(status, e.to_string())
 }

@@ -98,6 +98,7 @@ fn array_len(n_trials: usize, n_time: usize, width: usize, what: &str) -> FfiRes
 fn task_error(e: TaskError) -> FfiError {
     let status = match &e {
         TaskError::Bad { what: "p", .. } => fpf_status::FPF_BAD_OPTION,
+        TaskError::OutOfMemory(_) => fpf_status::FPF_OUT_OF_MEMORY,
         _ => fpf_status::FPF_BAD_SIZE,
     };
     FfiError::new(status, e.to_string())
@@ -377,6 +378,7 @@ fn train_error(e: TrainError) -> FfiError {
         TrainError::Length { .. } | TrainError::Mismatch { .. } => fpf_status::FPF_LENGTH_MISMATCH,
         TrainError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
         TrainError::Diverged { .. } => fpf_status::FPF_DIVERGED,
+        TrainError::OutOfMemory(_) => fpf_status::FPF_OUT_OF_MEMORY,
     };
     FfiError::new(status, e.to_string())
 }

@@ -33,7 +33,7 @@ STATUS_NAMES = {
     0: "FPF_OK", 1: "FPF_NULL_POINTER", 2: "FPF_BAD_SIZE", 3: "FPF_LENGTH_MISMATCH",
     4: "FPF_NOT_FINITE", 5: "FPF_BAD_OPTION", 6: "FPF_UNKNOWN_NAME", 7: "FPF_NO_CONVERGENCE",
     8: "FPF_DIVERGED", 9: "FPF_CANCELLED", 10: "FPF_IO", 11: "FPF_BAD_FORMAT",
-    12: "FPF_MISMATCH", 13: "FPF_BUSY", 99: "FPF_PANIC",
+    12: "FPF_MISMATCH", 13: "FPF_BUSY", 14: "FPF_OUT_OF_MEMORY", 99: "FPF_PANIC",
 }
 CELLS = {"tanh": 0, "gru": 1, "gru_torch": 2, "lstm": 3}
 INITS = {"tutorial": 0, "scaled": 1}

@@ -10,6 +10,7 @@
 //! - [`model`]: a cell with a readout and an initial state, named parameters, trajectories;
 //! - [`analysis`]: the finder pipeline, [`analysis::FixedPoints`], reports, sampling, PCA;
 //! - [`train`]: backpropagation through time; [`task`]: the flip-flop task;
+//! - [`memory`]: caller-sized allocations that fail with an error, not an abort;
 //! - [`log`]: the caller's sink for verbose and progress lines (the library never prints);
 //! - [`checkpoint`]: the kernel's codec plus models and fixed points in files written
 //!   atomically.
@@ -23,6 +24,7 @@ pub use fpf_core::{Real, cell, find, linalg, model_shape, optim, random, scalar}
 pub mod analysis;
 pub mod checkpoint;
 pub mod log;
+pub mod memory;
 pub mod model;
 pub mod task;
 pub mod train;

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::memory::{OutOfMemory, filled};
 use crate::random::Gaussian;
 
 use crate::cell::names::{self, ParamSpec};
@@ -87,6 +88,14 @@ pub enum ModelError {
         /// The first offending index.
         index: usize,
     },
+    /// The model's arrays could not be allocated.
+    OutOfMemory(OutOfMemory),
+}
+
+impl From<OutOfMemory> for ModelError {
+    fn from(e: OutOfMemory) -> Self {
+        ModelError::OutOfMemory(e)
+    }
 }
 
 impl fmt::Display for ModelError {
@@ -139,6 +148,7 @@ impl fmt::Display for ModelError {
                 f,
                 "`{name}`[{index}] overflowed to NaN or infinity: the weights are too large"
             ),
+            ModelError::OutOfMemory(e) => e.fmt(f),
         }
     }
 }
@@ -249,10 +259,10 @@ impl<T: Real> Model<T> {
         Ok(Model {
             shape,
             n_outputs,
-            params: vec![T::ZERO; shape.n_params()],
-            w_out: vec![T::ZERO; shape.n_hidden * n_outputs],
-            b_out: vec![T::ZERO; n_outputs],
-            h0: vec![T::ZERO; shape.state_dim()],
+            params: filled(shape.n_params(), T::ZERO, "cell parameters")?,
+            w_out: filled(shape.n_hidden * n_outputs, T::ZERO, "w_out")?,
+            b_out: filled(n_outputs, T::ZERO, "b_out")?,
+            h0: filled(shape.state_dim(), T::ZERO, "h0")?,
             rnn_bias: Vec::new(),
         })
     }

@@ -21,6 +21,7 @@ use crate::analysis::sci;
 use crate::cell::{Cell, WeightsMut};
 use crate::linalg::dense::{axpy, dot};
 use crate::log::Log;
+use crate::memory::{OutOfMemory, filled};
 use crate::model::Model;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
 use crate::random::Gaussian;
@@ -198,6 +199,8 @@ pub enum TrainError {
         /// The batch loss.
         loss: f64,
     },
+    /// The training workspace could not be allocated.
+    OutOfMemory(OutOfMemory),
 }
 
 impl fmt::Display for TrainError {
@@ -250,6 +253,7 @@ impl fmt::Display for TrainError {
                 "training diverged at epoch {epoch}, batch {batch}: the loss ({loss}) or its \
                  gradient is not finite (try a smaller learning_rate or max_grad_norm > 0)"
             ),
+            TrainError::OutOfMemory(e) => e.fmt(f),
         }
     }
 }
@@ -467,25 +471,29 @@ struct Bptt<T> {
 }
 
 impl<T: Real> Bptt<T> {
-    fn new(model: &Model<T>, cap_trials: usize, cap_time: usize) -> Self {
+    fn new(model: &Model<T>, cap_trials: usize, cap_time: usize) -> Result<Self, OutOfMemory> {
         let s = model.shape();
-        let steps = cap_trials * cap_time;
+        let steps = cap_trials.saturating_mul(cap_time);
         let sd = s.state_dim();
-        Bptt {
+        let zeros = |n: usize, what| filled(n, T::ZERO, what);
+        Ok(Bptt {
             cap_trials,
             cap_time,
-            x: vec![T::ZERO; steps * s.n_inputs],
-            states: vec![T::ZERO; steps * sd],
-            caches: vec![T::ZERO; steps * s.cache_len()],
-            resid: vec![T::ZERO; steps * model.n_outputs()],
-            w_out_t: vec![T::ZERO; model.n_outputs() * s.n_hidden],
-            g_w_out_t: vec![T::ZERO; model.n_outputs() * s.n_hidden],
-            y: vec![T::ZERO; model.n_outputs()],
-            dy: vec![T::ZERO; model.n_outputs()],
-            g: vec![T::ZERO; sd],
-            gh: vec![T::ZERO; sd],
-            scratch: vec![T::ZERO; s.scratch_len()],
-        }
+            x: zeros(steps.saturating_mul(s.n_inputs), "training inputs")?,
+            states: zeros(steps.saturating_mul(sd), "training states")?,
+            caches: zeros(steps.saturating_mul(s.cache_len()), "training caches")?,
+            resid: zeros(
+                steps.saturating_mul(model.n_outputs()),
+                "training residuals",
+            )?,
+            w_out_t: zeros(model.n_outputs() * s.n_hidden, "w_out")?,
+            g_w_out_t: zeros(model.n_outputs() * s.n_hidden, "w_out gradient")?,
+            y: zeros(model.n_outputs(), "outputs")?,
+            dy: zeros(model.n_outputs(), "outputs")?,
+            g: zeros(sd, "state gradient")?,
+            gh: zeros(sd, "state gradient")?,
+            scratch: zeros(s.scratch_len(), "scratch")?,
+        })
     }
 
     /// Mean squared error of the trials `trial(0..n)` of `data` (validated, `n ≤ cap_trials`,
@@ -649,7 +657,7 @@ fn cell_vjp<T: Real>(
 pub fn loss<T: Real>(model: &Model<T>, data: &Sequences<'_>) -> Result<f64, TrainError> {
     data.validate_for(model, "data")?;
     let cap = data.n_trials.min(1024);
-    let mut ws = Bptt::new(model, cap, data.n_time);
+    let mut ws = Bptt::new(model, cap, data.n_time).map_err(TrainError::OutOfMemory)?;
     Ok(ws.loss(model, data))
 }
 
@@ -670,7 +678,7 @@ pub fn loss_and_grad<T: Real>(
             got: grad.flat.len(),
         });
     }
-    let mut ws = Bptt::new(model, data.n_trials, data.n_time);
+    let mut ws = Bptt::new(model, data.n_trials, data.n_time).map_err(TrainError::OutOfMemory)?;
     grad.clear();
     let sse = ws.run(model, data, data.n_trials, |k| k, Some(grad));
     Ok(sse / (data.n_trials * data.n_time * data.n_outputs) as f64)
@@ -720,7 +728,7 @@ pub fn train_logged<T: Real>(
     let cap_time = valid.map_or(train.n_time, |v| v.n_time.max(train.n_time));
 
     // Every buffer, once.
-    let mut ws = Bptt::new(model, bs, cap_time);
+    let mut ws = Bptt::new(model, bs, cap_time).map_err(TrainError::OutOfMemory)?;
     let mut grad = Gradients::zeros(model);
     let mut m = vec![T::ZERO; grad.flat.len()];
     let mut v = vec![T::ZERO; grad.flat.len()];

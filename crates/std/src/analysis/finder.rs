@@ -14,6 +14,7 @@ use crate::find::qmin::{self, QminOutput, Stop};
 use crate::find::{FinderOptions, Method, Progress};
 use crate::linalg::eig;
 use crate::log::Log;
+use crate::memory::{copied, filled, with_capacity};
 use std::time::Instant;
 
 /// What [`FixedPointFinder::find_fixed_points`] returns.
@@ -129,9 +130,13 @@ impl<'a> FixedPointFinder<'a> {
         }
         let n = inits.len() / s;
         let rows: Vec<f64> = if inputs.len() == ni {
-            inputs.repeat(n)
+            let mut r = with_capacity(n.saturating_mul(ni), "input rows")?;
+            for _ in 0..n {
+                r.extend_from_slice(inputs);
+            }
+            r
         } else if inputs.len() == n * ni {
-            inputs.to_vec()
+            copied(inputs, "input rows")?
         } else {
             return Err(AnalysisError::length("inputs", ni, inputs.len()));
         };
@@ -257,11 +262,11 @@ impl<'a> FixedPointFinder<'a> {
                 method.name()
             ));
         }
-        let mut x = inits.to_vec();
-        let mut q = vec![0.0; n];
-        let mut fx = vec![0.0; n * s];
-        let mut dq = vec![0.0; n];
-        let mut n_iters = vec![0usize; n];
+        let mut x = copied(inits, "states")?;
+        let mut q = filled(n, 0.0, "q")?;
+        let mut fx = filled(n * s, 0.0, "F(x)")?;
+        let mut dq = filled(n, 0.0, "dq")?;
+        let mut n_iters = filled(n, 0usize, "iterations")?;
 
         let start = Instant::now();
         let mut user = progress;
@@ -296,8 +301,10 @@ impl<'a> FixedPointFinder<'a> {
             let cell32 = Cell::from_flat(shape, &p32)?;
             let rows32 = to_single(rows, "inputs")?;
             let mut x32 = to_single(&x, "initial states")?;
-            let (mut q32, mut fx32, mut dq32) = (vec![0f32; n], vec![0f32; n * s], vec![0f32; n]);
-            let mut work = vec![0f32; qmin::work_len(&cell32, n, &opts)];
+            let mut q32 = filled(n, 0f32, "q")?;
+            let mut fx32 = filled(n * s, 0f32, "F(x)")?;
+            let mut dq32 = filled(n, 0f32, "dq")?;
+            let mut work = filled(qmin::work_len(&cell32, n, &opts), 0f32, "workspace")?;
             let r = qmin::minimize(
                 &cell32,
                 &opts,
@@ -318,7 +325,7 @@ impl<'a> FixedPointFinder<'a> {
             widen(&dq32, &mut dq);
             r
         } else {
-            let mut work = vec![0f64; qmin::work_len(&self.cell, n, &opts)];
+            let mut work = filled(qmin::work_len(&self.cell, n, &opts), 0f64, "workspace")?;
             qmin::minimize(
                 &self.cell,
                 &opts,
@@ -358,7 +365,7 @@ impl<'a> FixedPointFinder<'a> {
         }
 
         // Newton polish in f64.
-        let mut outcome = vec![None; n];
+        let mut outcome = filled(n, None, "Newton outcomes")?;
         if opts.newton_polish || method == Method::Newton {
             let mut work = vec![0f64; newton::work_len(&self.cell, opts.period)];
             let mut piv = vec![0usize; s];
@@ -404,8 +411,8 @@ impl<'a> FixedPointFinder<'a> {
                 .collect(),
             xstar: x,
             f_xstar: fx,
-            x_init: inits.to_vec(),
-            inputs: rows.to_vec(),
+            x_init: copied(inits, "initial states")?,
+            inputs: copied(rows, "inputs")?,
             qstar: q,
             dq,
             n_iters,

@@ -18,6 +18,7 @@ pub use sampling::{Samples, Trajectory, sample_states};
 use crate::cell::ShapeError;
 use crate::find::FindError;
 use crate::linalg::eig::EigError;
+use crate::memory::OutOfMemory;
 
 /// Why the pipeline failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +55,8 @@ pub enum AnalysisError {
         /// Flat index of the first bad value.
         index: usize,
     },
+    /// A buffer the pipeline needs could not be allocated.
+    OutOfMemory(OutOfMemory),
     /// A finite value is too large for single precision (`|v| > f32::MAX`), which the
     /// `single_precision` search would turn into an infinity.
     OverflowsSingle {
@@ -74,7 +77,11 @@ pub(crate) fn to_single(v: &[f64], what: &'static str) -> Result<Vec<f32>, Analy
             index,
             value: v[index],
         }),
-        None => Ok(v.iter().map(|&x| x as f32).collect()),
+        None => {
+            let mut out = crate::memory::with_capacity(v.len(), what)?;
+            out.extend(v.iter().map(|&x| x as f32));
+            Ok(out)
+        }
     }
 }
 
@@ -107,6 +114,7 @@ impl core::fmt::Display for AnalysisError {
             AnalysisError::NotFinite { what, index } => {
                 write!(f, "`{what}`[{index}] is NaN or infinite")
             }
+            AnalysisError::OutOfMemory(e) => e.fmt(f),
             AnalysisError::OverflowsSingle { what, index, value } => write!(
                 f,
                 "`{what}`[{index}] = {value:e} overflows single precision (|v| > {:e}); \
@@ -118,6 +126,12 @@ impl core::fmt::Display for AnalysisError {
 }
 
 impl std::error::Error for AnalysisError {}
+
+impl From<OutOfMemory> for AnalysisError {
+    fn from(e: OutOfMemory) -> Self {
+        AnalysisError::OutOfMemory(e)
+    }
+}
 
 impl From<FindError> for AnalysisError {
     fn from(e: FindError) -> Self {

@@ -3,6 +3,7 @@
 
 use super::AnalysisError;
 use crate::linalg::eig;
+use crate::memory::filled;
 
 /// A fitted PCA: mean, components (rows, unit norm, by decreasing variance) and the variance
 /// each explains.
@@ -53,7 +54,7 @@ impl Pca {
         for m in mean.iter_mut() {
             *m /= n as f64;
         }
-        let mut cov = vec![0.0; dim * dim];
+        let mut cov = filled(dim * dim, 0.0, "covariance")?;
         let mut centered = vec![0.0; dim];
         for row in data.chunks_exact(dim) {
             for (c, (v, m)) in centered.iter_mut().zip(row.iter().zip(&mean)) {
@@ -73,9 +74,15 @@ impl Pca {
                 cov[j * dim + i] = v;
             }
         }
-        let mut work = vec![0.0; eig::work_len(dim, true)];
-        let (mut re, mut im) = (vec![0.0; dim], vec![0.0; dim]);
-        let (mut vr, mut vi) = (vec![0.0; dim * dim], vec![0.0; dim * dim]);
+        let mut work = filled(eig::work_len(dim, true), 0.0, "eigen solver workspace")?;
+        let (mut re, mut im) = (
+            filled(dim, 0.0, "eigenvalues")?,
+            filled(dim, 0.0, "eigenvalues")?,
+        );
+        let (mut vr, mut vi) = (
+            filled(dim * dim, 0.0, "eigenvectors")?,
+            filled(dim * dim, 0.0, "eigenvectors")?,
+        );
         eig::eig(
             dim,
             &cov,
@@ -132,7 +139,7 @@ impl Pca {
             ));
         }
         let k = self.k();
-        let mut out = Vec::with_capacity(data.len() / self.dim * k);
+        let mut out = crate::memory::with_capacity(data.len() / self.dim * k, "projections")?;
         for row in data.chunks_exact(self.dim) {
             for c in self.components.chunks_exact(self.dim) {
                 out.push(

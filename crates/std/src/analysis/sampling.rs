@@ -1,6 +1,7 @@
 //! Initial states for the finder, drawn from a state trajectory.
 
 use super::AnalysisError;
+use crate::memory::with_capacity;
 use crate::random::Gaussian;
 
 /// A state trajectory `[n_batch × n_time × n_states]`, row-major, with an optional validity
@@ -89,10 +90,12 @@ pub fn sample_states(
         pool.truncate(n);
         pool
     } else {
-        (0..n).map(|_| valid[rng.below(valid.len())]).collect()
+        let mut picks = with_capacity(n, "sampled indices")?;
+        picks.extend((0..n).map(|_| valid[rng.below(valid.len())]));
+        picks
     };
-    let mut states = Vec::with_capacity(n * s);
-    let mut origin = Vec::with_capacity(n);
+    let mut states = with_capacity(n.saturating_mul(s), "sampled states")?;
+    let mut origin = with_capacity(n, "sample origins")?;
     for &k in &picks {
         states.extend_from_slice(&traj.states[k * s..(k + 1) * s]);
         origin.push((k / t, k % t));

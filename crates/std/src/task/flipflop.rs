@@ -5,6 +5,7 @@
 //! its most recent pulse. Since every trial starts with a pulse on every bit, every target is
 //! ±1.
 
+use crate::memory::{OutOfMemory, filled};
 use crate::random::Gaussian;
 use crate::train::Sequences;
 use core::fmt;
@@ -33,6 +34,8 @@ pub enum TaskError {
         /// Channels.
         n_bits: usize,
     },
+    /// The data could not be allocated.
+    OutOfMemory(OutOfMemory),
 }
 
 impl fmt::Display for TaskError {
@@ -52,6 +55,7 @@ impl fmt::Display for TaskError {
                 "{n_trials} trials × {n_time} steps × {n_bits} bits is too large (more than \
                  {MAX_VALUES} values)"
             ),
+            TaskError::OutOfMemory(e) => e.fmt(f),
         }
     }
 }
@@ -148,7 +152,7 @@ impl FlipFlop {
                 n_bits: nb,
             })?;
         let mut rng = Gaussian::new(seed);
-        let mut inputs = vec![0.0f64; len];
+        let mut inputs = filled(len, 0.0f64, "inputs").map_err(TaskError::OutOfMemory)?;
         for v in inputs.iter_mut() {
             *v = if rng.uniform() < self.p { 1.0 } else { 0.0 };
         }
@@ -161,7 +165,7 @@ impl FlipFlop {
             *v *= sign;
         }
         // The target holds the last pulse; t = 0 always pulses, so it is never 0.
-        let mut targets = vec![0.0f64; len];
+        let mut targets = filled(len, 0.0f64, "targets").map_err(TaskError::OutOfMemory)?;
         for (x, y) in inputs.chunks_exact(nb).zip(targets.chunks_exact_mut(nb)) {
             y.copy_from_slice(x);
         }
