@@ -1,21 +1,27 @@
-//! The joint q-minimization on 1024 states × 16 hidden tanh units (f32 and f64), per
-//! iteration, next to its floor measured in the same run: the bare batched products
-//! `H W_hh` and `D W_hhᵀ` over the same states. Also the whole find (1024 inits, Newton on)
-//! on the flip-flop fixture network.
+//! The joint q-minimization of a tanh cell per iteration, next to its floor measured in the
+//! same run (`common/floor.rs`: the two products a joint iteration needs, done by
+//! matrixmultiply's GEMM, plus one elementwise pass over the states), at the sizes the
+//! targets name: H = 16, 64, 256 with 1024 states and H = 64 with 8192 (f32), and H = 64 in
+//! f64. Then the whole find (Newton, Jacobians, eigenvectors) on the two trained fixture
+//! networks of tests/data.
+//!
+//! `cargo bench --bench finder`; each sample is `ITERS` iterations.
+
+#[path = "common/floor.rs"]
+mod floor;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use floor::Floor;
 use fpf_core::Real;
 use fpf_core::cell::{Cell, CellKind, CellShape};
 use fpf_core::find::FinderOptions;
 use fpf_core::find::qmin::{self, QminOutput};
-use fpf_core::linalg::dense::{mat_vec, vec_mat};
 use fpf_std::analysis::FixedPointFinder;
 use std::hint::black_box;
+use std::time::Duration;
 
-const N: usize = 1024;
-const H: usize = 16;
 const I: usize = 3;
-const ITERS: usize = 20;
+const ITERS: usize = 5;
 
 fn lcg(seed: &mut u64) -> f64 {
     *seed = seed
@@ -24,45 +30,29 @@ fn lcg(seed: &mut u64) -> f64 {
     ((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
 }
 
-fn joint<T: Real>(c: &mut Criterion) {
+fn joint<T: Real>(c: &mut Criterion, n: usize, h: usize) {
     let mut seed = 3u64;
-    let shape = CellShape::new(CellKind::Tanh, I, H);
+    let shape = CellShape::new(CellKind::Tanh, I, h);
+    let scale = 1.5 / (h as f64).sqrt();
     let p: Vec<T> = (0..shape.n_params())
-        .map(|_| T::from_f64(lcg(&mut seed) * 0.6))
+        .map(|_| T::from_f64(lcg(&mut seed) * scale))
         .collect();
     let cell = Cell::from_flat(shape, &p).unwrap();
-    let x0: Vec<T> = (0..N * H).map(|_| T::from_f64(lcg(&mut seed))).collect();
-    let w_hh = &p[I * H..I * H + H * H];
+    let x0: Vec<T> = (0..n * h).map(|_| T::from_f64(lcg(&mut seed))).collect();
+    let w_hh = &p[I * h..I * h + h * h];
     let mut g = c.benchmark_group(format!(
-        "finder_joint_{}_{N}x{H}_per_{ITERS}_iters",
+        "joint_tanh_{}_n{n}_h{h}_per_{ITERS}_iters",
         T::NAME
     ));
-    g.sample_size(20);
-    // Floor: per iteration, y_i = h_i W_hh and z_i = W_hh d_i for every state.
-    let mut y = [T::ZERO; N * H];
-    let mut z = [T::ZERO; N * H];
-    g.bench_function(BenchmarkId::new("floor_HW_and_DWt", N), |b| {
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
+    let mut fl = Floor::<T>::new(n, h);
+    g.bench_function(BenchmarkId::new("floor_gemm", n), |b| {
+        let mut x = x0.clone();
         b.iter(|| {
             for _ in 0..ITERS {
-                for i in 0..N {
-                    vec_mat(
-                        &x0[i * H..(i + 1) * H],
-                        w_hh,
-                        H,
-                        H,
-                        &mut y[i * H..(i + 1) * H],
-                        false,
-                    );
-                    mat_vec(
-                        w_hh,
-                        H,
-                        &y[i * H..(i + 1) * H],
-                        &mut z[i * H..(i + 1) * H],
-                        false,
-                    );
-                }
+                fl.iteration(&mut x, w_hh);
             }
-            black_box(&z);
+            black_box(&x);
         })
     });
     let opts = FinderOptions {
@@ -72,15 +62,15 @@ fn joint<T: Real>(c: &mut Criterion) {
         lr_init: 0.01,
         ..FinderOptions::default()
     };
-    let mut work = vec![T::ZERO; qmin::work_len(&cell, N, &opts)];
+    let mut work = vec![T::ZERO; qmin::work_len(&cell, n, &opts)];
     let (mut q, mut fx, mut dq, mut it) = (
-        vec![T::ZERO; N],
-        vec![T::ZERO; N * H],
-        vec![T::ZERO; N],
-        vec![0usize; N],
+        vec![T::ZERO; n],
+        vec![T::ZERO; n * h],
+        vec![T::ZERO; n],
+        vec![0usize; n],
     );
     let zero = vec![T::ZERO; I];
-    g.bench_function(BenchmarkId::new("qmin_joint", N), |b| {
+    g.bench_function(BenchmarkId::new("qmin_joint", n), |b| {
         b.iter(|| {
             let mut x = x0.clone();
             qmin::minimize(
@@ -104,11 +94,9 @@ fn joint<T: Real>(c: &mut Criterion) {
     g.finish();
 }
 
-fn read(name: &str) -> Vec<f64> {
-    let path = format!(
-        "{}/tests/data/flipflop3_h4_s42/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+/// A fixture array of tests/data.
+fn read(fixture: &str, name: &str) -> Vec<f64> {
+    let path = format!("{}/tests/data/{fixture}/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .skip(1)
@@ -117,10 +105,15 @@ fn read(name: &str) -> Vec<f64> {
         .collect()
 }
 
-fn whole_find(c: &mut Criterion) {
-    let p = [read("w_ih.txt"), read("w_hh.txt"), read("b_h.txt")].concat();
-    let inits = read("inits.txt");
-    let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, 3, 4), &p).unwrap();
+fn whole_find(c: &mut Criterion, fixture: &str, h: usize) {
+    let p = [
+        read(fixture, "w_ih.txt"),
+        read(fixture, "w_hh.txt"),
+        read(fixture, "b_h.txt"),
+    ]
+    .concat();
+    let inits = read(fixture, "inits.txt");
+    let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, 3, h), &p).unwrap();
     let opts = FinderOptions {
         lr_init: 0.02,
         tol_q: 1e-4,
@@ -129,8 +122,8 @@ fn whole_find(c: &mut Criterion) {
         ..FinderOptions::default()
     };
     let finder = FixedPointFinder::new(cell, opts).unwrap();
-    let mut g = c.benchmark_group("find_flipflop3_h4_1024_inits");
-    g.sample_size(20);
+    let mut g = c.benchmark_group(format!("find_{fixture}_1024_inits"));
+    g.sample_size(10);
     g.bench_function("whole_pipeline_newton_on", |b| {
         b.iter(|| {
             black_box(
@@ -144,9 +137,12 @@ fn whole_find(c: &mut Criterion) {
 }
 
 fn benches(c: &mut Criterion) {
-    joint::<f32>(c);
-    joint::<f64>(c);
-    whole_find(c);
+    for (n, h) in [(1024, 16), (1024, 64), (1024, 256), (8192, 64)] {
+        joint::<f32>(c, n, h);
+    }
+    joint::<f64>(c, 1024, 64);
+    whole_find(c, "flipflop3_h4_s42", 4);
+    whole_find(c, "flipflop3_h64_s42", 64);
 }
 
 criterion_group!(finder, benches);

@@ -1,0 +1,101 @@
+//! The scaling table of the joint q-minimization (tanh cell, f32, one thread) next to its
+//! floor in the same run (benches/common/floor.rs: two GEMMs by matrixmultiply plus one
+//! elementwise pass): `cargo run --release --example scaling [iterations]`.
+//!
+//! For H ∈ {16, 64, 128, 256, 512} and n ∈ {1024, 8192} it prints µs per iteration,
+//! GFLOP/s (by the floor's count, 4·n·H²) and the ratio to the floor.
+
+#[path = "../benches/common/floor.rs"]
+mod floor;
+
+use std::time::Instant;
+
+use floor::{Floor, flops};
+use fpf_core::cell::{Cell, CellKind, CellShape};
+use fpf_core::find::FinderOptions;
+use fpf_core::find::qmin::{self, QminOutput};
+
+fn lcg(seed: &mut u64) -> f32 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) as f32
+}
+
+/// Seconds per iteration of `f(iters)`, best of three runs.
+fn per_iter(iters: usize, mut f: impl FnMut(usize)) -> f64 {
+    f(1); // warm up
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            f(iters);
+            t.elapsed().as_secs_f64() / iters as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    let iters: usize = std::env::args()
+        .nth(1)
+        .map_or(3, |a| a.parse().expect("iterations"));
+    println!(
+        "joint q-minimization, tanh, f32, one thread; floor = 2 GEMMs (matrixmultiply) + 1 pass"
+    );
+    println!(
+        "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7}",
+        "H", "n", "libfpf µs", "GFLOP/s", "floor µs", "GFLOP/s", "ratio"
+    );
+    for h in [16usize, 64, 128, 256, 512] {
+        for n in [1024usize, 8192] {
+            let mut seed = 7u64;
+            let shape = CellShape::new(CellKind::Tanh, 3, h);
+            let scale = 1.5 / (h as f32).sqrt();
+            let p: Vec<f32> = (0..shape.n_params())
+                .map(|_| lcg(&mut seed) * scale)
+                .collect();
+            let cell = Cell::from_flat(shape, &p).unwrap();
+            let x0: Vec<f32> = (0..n * h).map(|_| lcg(&mut seed)).collect();
+            let w_hh = &p[3 * h..3 * h + h * h];
+            let mut fl = Floor::<f32>::new(n, h);
+            let mut x = x0.clone();
+            let floor_s = per_iter(iters, |k| {
+                for _ in 0..k {
+                    fl.iteration(&mut x, w_hh);
+                }
+            });
+            let (mut q, mut fx, mut dq, mut it) = (
+                vec![0f32; n],
+                vec![0f32; n * h],
+                vec![0f32; n],
+                vec![0usize; n],
+            );
+            let ours = per_iter(iters, |k| {
+                let opts = FinderOptions {
+                    max_iters: k,
+                    tol_q: 0.0,
+                    tol_dq: 0.0,
+                    lr_init: 0.01,
+                    ..FinderOptions::default()
+                };
+                let mut work = vec![0f32; qmin::work_len(&cell, n, &opts)];
+                let mut x = x0.clone();
+                let out = QminOutput {
+                    q: &mut q,
+                    fx: &mut fx,
+                    dq: &mut dq,
+                    n_iters: &mut it,
+                };
+                qmin::minimize(&cell, &opts, &[0.0; 3], &mut x, out, &mut work, None).unwrap();
+            });
+            let f = flops(n, h);
+            println!(
+                "{h:>5} {n:>6} {:>12.1} {:>9.1} {:>12.1} {:>9.1} {:>6.1}x",
+                ours * 1e6,
+                f / ours * 1e-9,
+                floor_s * 1e6,
+                f / floor_s * 1e-9,
+                ours / floor_s
+            );
+        }
+    }
+}
