@@ -42,5 +42,6 @@ pub mod model_shape;
 pub mod optim;
 pub mod random;
 pub mod scalar;
+mod split;
 
 pub use scalar::Real;

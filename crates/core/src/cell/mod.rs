@@ -324,29 +324,34 @@ impl<'a, T: Real> Cell<'a, T> {
     }
 
     /// [`Cell::step`] for callers that validated the lengths once for a whole batch (with
-    /// [`Cell::step`]'s checks). Wrong lengths panic on a slice bound, never anything worse.
+    /// [`Cell::step`]'s checks). Never panics in release builds: a slice shorter than
+    /// [`Cell::step`] requires stops the step early and leaves `h_next` and `cache`
+    /// unspecified (debug builds panic), never anything worse.
     #[inline]
     pub fn step_unchecked(&self, x: &[T], h: &[T], h_next: &mut [T], cache: &mut [T]) {
         let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
-        match self.shape.kind {
+        let done = match self.shape.kind {
             CellKind::Tanh => tanh::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::Gru => gru::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::GruTorch => gru_torch::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::Lstm => lstm::step(i, n, &self.w, x, h, h_next, cache),
-        }
+        };
+        debug_assert!(done.is_some(), "Cell::step_unchecked: a slice is too short");
     }
 
     /// Column of a Jacobian: `out = ∂F/∂h_j` (`Direction::State(j)`) or `∂F/∂x_k`
-    /// (`Direction::Input(k)`), given `step`'s cache.
+    /// (`Direction::Input(k)`), given `step`'s cache. Callers check the lengths first; a slice
+    /// that is still too short, or an index out of range, stops it early (debug builds panic).
     #[inline]
     fn column(&self, dir: Direction, x: &[T], h: &[T], cache: &[T], out: &mut [T], s: &mut [T]) {
         let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
-        match self.shape.kind {
+        let done = match self.shape.kind {
             CellKind::Tanh => tanh::column(i, n, &self.w, dir, cache, out, s),
             CellKind::Gru => gru::column(i, n, &self.w, dir, x, h, cache, out, s),
             CellKind::GruTorch => gru_torch::column(i, n, &self.w, dir, h, cache, out, s),
             CellKind::Lstm => lstm::column(i, n, &self.w, dir, h, cache, out, s),
-        }
+        };
+        debug_assert!(done.is_some(), "Cell::column: a slice is too short");
     }
 
     /// State Jacobian `J[i][j] = ∂F_i/∂h_j` (`S × S`, row-major) at the point of the `step`
@@ -365,11 +370,12 @@ impl<'a, T: Real> Cell<'a, T> {
         let sd = s.state_dim();
         self.check_derivative_args(x, h, cache, scratch)?;
         check("jacobian", sd * sd, jac.len())?;
-        let (col, rest) = scratch.split_at_mut(sd);
+        let (col, rest) = self.split_scratch(scratch)?;
         for j in 0..sd {
             self.column(Direction::State(j), x, h, cache, col, rest);
-            for (r, &v) in col.iter().enumerate() {
-                jac[r * sd + j] = v;
+            // Row r of J gets col[r] in column j.
+            for (row, &v) in jac.chunks_exact_mut(sd).zip(col.iter()) {
+                row[j] = v;
             }
         }
         Ok(())
@@ -389,14 +395,30 @@ impl<'a, T: Real> Cell<'a, T> {
         let (sd, ni) = (s.state_dim(), s.n_inputs);
         self.check_derivative_args(x, h, cache, scratch)?;
         check("input_jacobian", sd * ni, jac.len())?;
-        let (col, rest) = scratch.split_at_mut(sd);
+        let (col, rest) = self.split_scratch(scratch)?;
         for k in 0..ni {
             self.column(Direction::Input(k), x, h, cache, col, rest);
-            for (r, &v) in col.iter().enumerate() {
-                jac[r * ni + k] = v;
+            for (row, &v) in jac.chunks_exact_mut(ni).zip(col.iter()) {
+                row[k] = v;
             }
         }
         Ok(())
+    }
+
+    /// The Jacobians' scratch as `(column, the rest)`; `check_derivative_args` made it long
+    /// enough.
+    fn split_scratch<'s>(
+        &self,
+        scratch: &'s mut [T],
+    ) -> Result<(&'s mut [T], &'s mut [T]), ShapeError> {
+        let len = scratch.len();
+        scratch
+            .split_at_mut_checked(self.shape.state_dim())
+            .ok_or(ShapeError {
+                what: "scratch",
+                expected: self.jacobian_scratch_len(),
+                got: len,
+            })
     }
 
     /// Length of the scratch that [`Cell::jacobian`] and [`Cell::input_jacobian`] take.
@@ -471,7 +493,9 @@ impl<'a, T: Real> Cell<'a, T> {
     }
 
     /// [`Cell::vjp`] for callers that validated the lengths once for a whole batch (with
-    /// [`Cell::vjp`]'s checks). Wrong lengths panic on a slice bound, never anything worse.
+    /// [`Cell::vjp`]'s checks). Never panics in release builds: a slice shorter than
+    /// [`Cell::vjp`] requires stops it early and leaves the outputs unspecified (debug builds
+    /// panic), never anything worse.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn vjp_unchecked(
@@ -495,12 +519,13 @@ impl<'a, T: Real> Cell<'a, T> {
             g_x,
             g_w,
         };
-        match self.shape.kind {
+        let done = match self.shape.kind {
             CellKind::Tanh => tanh::vjp(i, n, &self.w, args, scratch),
             CellKind::Gru => gru::vjp(i, n, &self.w, args, scratch),
             CellKind::GruTorch => gru_torch::vjp(i, n, &self.w, args, scratch),
             CellKind::Lstm => lstm::vjp(i, n, &self.w, args, scratch),
-        }
+        };
+        debug_assert!(done.is_some(), "Cell::vjp_unchecked: a slice is too short");
     }
 }
 
@@ -524,17 +549,28 @@ pub(crate) struct VjpArgs<'s, 'w, T> {
     pub g_w: Option<&'s mut WeightsMut<'w, T>>,
 }
 
-/// `y = b_0 + … + b_{B-1} + x W_x + h W_h`, the fused pre-activation of every gate (`G·H`).
+/// `y = b_0 + … + b_{B-1} + x W_x + h W_h`, the fused pre-activation of every gate (`G·H`);
+/// `None` if `y` or `w.b` is shorter than `gw`.
 #[inline]
-pub(crate) fn preactivation<T: Real>(w: &Weights<'_, T>, x: &[T], h: &[T], gw: usize, y: &mut [T]) {
+pub(crate) fn preactivation<T: Real>(
+    w: &Weights<'_, T>,
+    x: &[T],
+    h: &[T],
+    gw: usize,
+    y: &mut [T],
+) -> Option<()> {
     use crate::linalg::dense::vec_mat;
-    let y = &mut y[..gw];
-    y.copy_from_slice(&w.b[..gw]);
-    for row in w.b[gw..].chunks_exact(gw) {
-        for (a, &b) in y.iter_mut().zip(row) {
-            *a += b;
+    let y = y.get_mut(..gw)?;
+    let (b0, rest) = w.b.split_at_checked(gw)?;
+    y.copy_from_slice(b0);
+    if gw > 0 {
+        for row in rest.chunks_exact(gw) {
+            for (a, &b) in y.iter_mut().zip(row) {
+                *a += b;
+            }
         }
     }
     vec_mat(x, w.w_x, gw, gw, y, true);
     vec_mat(h, w.w_h, gw, gw, y, true);
+    Some(())
 }

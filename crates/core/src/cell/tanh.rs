@@ -5,6 +5,7 @@
 use super::{Direction, VjpArgs, Weights, preactivation};
 use crate::linalg::dense::{add_outer, mat_vec};
 use crate::scalar::Real;
+use crate::split::sub;
 
 pub(super) fn step<T: Real>(
     _ni: usize,
@@ -14,12 +15,14 @@ pub(super) fn step<T: Real>(
     h: &[T],
     h_next: &mut [T],
     cache: &mut [T],
-) {
-    preactivation(w, x, h, nh, h_next);
+) -> Option<()> {
+    let h_next = h_next.get_mut(..nh)?;
+    preactivation(w, x, h, nh, h_next)?;
     for v in h_next.iter_mut() {
         *v = v.tanh();
     }
-    cache[..nh].copy_from_slice(&h_next[..nh]);
+    cache.get_mut(..nh)?.copy_from_slice(h_next);
+    Some(())
 }
 
 pub(super) fn column<T: Real>(
@@ -30,15 +33,16 @@ pub(super) fn column<T: Real>(
     cache: &[T],
     out: &mut [T],
     _scratch: &mut [T],
-) {
+) -> Option<()> {
     // ∂F_i/∂u = (1 − F_i²) · (row of W for u)[i]
     let row = match dir {
-        Direction::State(j) => &w.w_h[j * nh..(j + 1) * nh],
-        Direction::Input(k) => &w.w_x[k * nh..(k + 1) * nh],
+        Direction::State(j) => sub(w.w_h, j * nh, nh)?,
+        Direction::Input(k) => sub(w.w_x, k * nh, nh)?,
     };
-    for ((o, &f), &wv) in out.iter_mut().zip(&cache[..nh]).zip(row) {
+    for ((o, &f), &wv) in out.iter_mut().zip(cache.get(..nh)?).zip(row) {
         *o = (T::ONE - f * f) * wv;
     }
+    Some(())
 }
 
 pub(super) fn vjp<T: Real>(
@@ -47,9 +51,9 @@ pub(super) fn vjp<T: Real>(
     w: &Weights<'_, T>,
     a: VjpArgs<'_, '_, T>,
     scratch: &mut [T],
-) {
-    let d = &mut scratch[..nh];
-    for ((d, &g), &f) in d.iter_mut().zip(a.g).zip(&a.cache[..nh]) {
+) -> Option<()> {
+    let d = scratch.get_mut(..nh)?;
+    for ((d, &g), &f) in d.iter_mut().zip(a.g).zip(a.cache.get(..nh)?) {
         *d = g * (T::ONE - f * f);
     }
     mat_vec(w.w_h, nh, d, a.g_h, false);
@@ -63,4 +67,5 @@ pub(super) fn vjp<T: Real>(
             *b += dv;
         }
     }
+    Some(())
 }

@@ -7,6 +7,7 @@
 
 use crate::cell::Cell;
 use crate::scalar::Real;
+use crate::split::{sub, sub_mut, take_mut};
 
 /// Scratch the evaluation needs for a cell of state size `s`, cache `c`, vjp scratch `v`.
 pub(crate) const fn eval_work_len(s: usize, cache: usize, vjp: usize, period: usize) -> usize {
@@ -14,7 +15,8 @@ pub(crate) const fn eval_work_len(s: usize, cache: usize, vjp: usize, period: us
 }
 
 /// Evaluates `G(x)` into `gx` and returns `q`; with `grad`, also writes `∇q`.
-/// `work` has at least [`eval_work_len`] elements; lengths are the caller's to check.
+/// `work` has at least [`eval_work_len`] elements; lengths are the caller's to check (a slice
+/// that is too short gives q = NaN, and panics in debug builds).
 pub(crate) fn eval<T: Real>(
     cell: &Cell<'_, T>,
     u: &[T],
@@ -24,59 +26,84 @@ pub(crate) fn eval<T: Real>(
     grad: Option<&mut [T]>,
     work: &mut [T],
 ) -> T {
+    match eval_in(cell, u, x, period, gx, grad, work) {
+        Some(q) => q,
+        None => {
+            debug_assert!(false, "map::eval: a slice is too short");
+            T::from_f64(f64::NAN)
+        }
+    }
+}
+
+fn eval_in<T: Real>(
+    cell: &Cell<'_, T>,
+    u: &[T],
+    x: &[T],
+    period: usize,
+    gx: &mut [T],
+    grad: Option<&mut [T]>,
+    work: &mut [T],
+) -> Option<T> {
     let shape = cell.shape();
     let s = shape.state_dim();
     let c = shape.cache_len();
     if period == 1 {
         // The hot case: step straight into `gx`, VJP straight into `grad`, no copies.
-        let (cache, rest) = work.split_at_mut(c);
-        let (r, rest) = rest.split_at_mut(s);
-        let vscratch = &mut rest[s..];
+        let mut w = work;
+        let (cache, r) = (take_mut(&mut w, c)?, take_mut(&mut w, s)?);
+        let vscratch = w.get_mut(s..)?;
         cell.step_unchecked(u, x, gx, cache);
+        let (xs, gx) = (x.get(..s)?, gx.get(..s)?);
         let mut q = T::ZERO;
         for i in 0..s {
-            r[i] = x[i] - gx[i];
+            r[i] = xs[i] - gx[i];
             q += r[i] * r[i];
         }
         if let Some(grad) = grad {
             cell.vjp_unchecked(u, x, cache, r, grad, None, None, vscratch);
+            let grad = grad.get_mut(..s)?;
             for i in 0..s {
                 grad[i] = r[i] - grad[i];
             }
         }
-        return q * T::from_f64(0.5);
+        return Some(q * T::from_f64(0.5));
     }
-    let (fwd, rest) = work.split_at_mut(period * (s + c));
-    let (r, rest) = rest.split_at_mut(s);
-    let (gh, vscratch) = rest.split_at_mut(s);
+    let sc = s + c;
+    let mut w = work;
+    let fwd = take_mut(&mut w, period * sc)?;
+    let (r, gh) = (take_mut(&mut w, s)?, take_mut(&mut w, s)?);
+    let vscratch = w;
     // Forward: fwd[t] = [state after step t | cache of step t].
     for t in 0..period {
-        let (done, todo) = fwd.split_at_mut(t * (s + c));
-        let (next, cache) = todo[..s + c].split_at_mut(s);
+        let (done, todo) = fwd.split_at_mut_checked(t * sc)?;
+        let (next, cache) = todo.get_mut(..sc)?.split_at_mut_checked(s)?;
         let prev: &[T] = if t == 0 {
             x
         } else {
-            &done[(t - 1) * (s + c)..][..s]
+            sub(done, (t - 1) * sc, s)?
         };
         cell.step_unchecked(u, prev, next, cache);
     }
-    gx.copy_from_slice(&fwd[(period - 1) * (s + c)..][..s]);
+    let gx = gx.get_mut(..s)?;
+    gx.copy_from_slice(sub(fwd, (period - 1) * sc, s)?);
+    let xs = x.get(..s)?;
     let mut q = T::ZERO;
     for i in 0..s {
-        r[i] = x[i] - gx[i];
+        r[i] = xs[i] - gx[i];
         q += r[i] * r[i];
     }
     q *= T::from_f64(0.5);
     if let Some(grad) = grad {
         // Backward: g ← J_tᵀ g from the last step to the first.
+        let grad = grad.get_mut(..s)?;
         grad.copy_from_slice(r);
         for t in (0..period).rev() {
             let prev: &[T] = if t == 0 {
                 x
             } else {
-                &fwd[(t - 1) * (s + c)..][..s]
+                sub(fwd, (t - 1) * sc, s)?
             };
-            let cache = &fwd[t * (s + c) + s..][..c];
+            let cache = sub(fwd, t * sc + s, c)?;
             cell.vjp_unchecked(u, prev, cache, grad, gh, None, None, vscratch);
             grad.copy_from_slice(gh);
         }
@@ -84,13 +111,28 @@ pub(crate) fn eval<T: Real>(
             grad[i] = r[i] - grad[i];
         }
     }
-    q
+    Some(q)
 }
 
 /// Jacobians of the k-fold map at `x`: `jac = J_G = J(x_{k−1}) ⋯ J(x_0)` (`s × s`) and, if
 /// asked, `dfdu = ∂G/∂u` (`s × I`), accumulated as `D ← J(x_t) D + B(x_t)` with `B` the
-/// single-step input Jacobian. `work` has [`jacobian_work_len`] elements.
+/// single-step input Jacobian. `work` has [`jacobian_work_len`] elements. Never panics in
+/// release builds: slices shorter than that leave `jac` and `dfdu` unspecified (debug builds
+/// panic).
 pub fn jacobian<T: Real>(
+    cell: &Cell<'_, T>,
+    u: &[T],
+    x: &[T],
+    period: usize,
+    jac: &mut [T],
+    dfdu: Option<&mut [T]>,
+    work: &mut [T],
+) {
+    let done = jacobian_in(cell, u, x, period, jac, dfdu, work);
+    debug_assert!(done.is_some(), "map::jacobian: a slice is too short");
+}
+
+fn jacobian_in<T: Real>(
     cell: &Cell<'_, T>,
     u: &[T],
     x: &[T],
@@ -98,23 +140,25 @@ pub fn jacobian<T: Real>(
     jac: &mut [T],
     mut dfdu: Option<&mut [T]>,
     work: &mut [T],
-) {
+) -> Option<()> {
     let shape = cell.shape();
     let s = shape.state_dim();
     let ni = shape.n_inputs;
     let c = shape.cache_len();
-    let (fwd, rest) = work.split_at_mut(period * (s + c));
-    let (jt, rest) = rest.split_at_mut(s * s);
-    let (prod, rest) = rest.split_at_mut(s * s);
-    let (bt, rest) = rest.split_at_mut(s * ni);
-    let (dprod, jscratch) = rest.split_at_mut(s * ni);
+    let sc = s + c;
+    let jac = jac.get_mut(..s * s)?;
+    let mut w = work;
+    let fwd = take_mut(&mut w, period * sc)?;
+    let (jt, prod) = (take_mut(&mut w, s * s)?, take_mut(&mut w, s * s)?);
+    let (bt, dprod) = (take_mut(&mut w, s * ni)?, take_mut(&mut w, s * ni)?);
+    let jscratch = w;
     for t in 0..period {
-        let (done, todo) = fwd.split_at_mut(t * (s + c));
-        let (next, cache) = todo[..s + c].split_at_mut(s);
+        let (done, todo) = fwd.split_at_mut_checked(t * sc)?;
+        let (next, cache) = todo.get_mut(..sc)?.split_at_mut_checked(s)?;
         let prev: &[T] = if t == 0 {
             x
         } else {
-            &done[(t - 1) * (s + c)..][..s]
+            sub(done, (t - 1) * sc, s)?
         };
         cell.step_unchecked(u, prev, next, cache);
         // Lengths were sized by the caller from the same shape: these cannot fail.
@@ -125,7 +169,7 @@ pub fn jacobian<T: Real>(
             let _ = cell.input_jacobian(u, prev, cache, target, jscratch);
             if t > 0 {
                 // D ← J_t D + B_t
-                matmul(s, s, ni, jt, d, dprod);
+                matmul(s, s, ni, jt, d, dprod)?;
                 for (dv, (&p, &b)) in d.iter_mut().zip(dprod.iter().zip(bt.iter())) {
                     *dv = p + b;
                 }
@@ -133,24 +177,26 @@ pub fn jacobian<T: Real>(
         }
         if t > 0 {
             // J ← J_t J
-            matmul(s, s, s, jt, jac, prod);
+            matmul(s, s, s, jt, jac, prod)?;
             jac.copy_from_slice(prod);
         }
     }
+    Some(())
 }
 
-/// `c = a b` for row-major `a` (m × k), `b` (k × n): `2·m·k·n` flops.
-fn matmul<T: Real>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {
+/// `c = a b` for row-major `a` (m × k), `b` (k × n): `2·m·k·n` flops. `None` if a slice is
+/// shorter than that.
+fn matmul<T: Real>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) -> Option<()> {
     for i in 0..m {
-        let ci = &mut c[i * n..(i + 1) * n];
+        let ci = sub_mut(c, i * n, n)?;
         ci.fill(T::ZERO);
-        for p in 0..k {
-            let aip = a[i * k + p];
-            for (cv, &bv) in ci.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+        for (p, &aip) in sub(a, i * k, k)?.iter().enumerate() {
+            for (cv, &bv) in ci.iter_mut().zip(sub(b, p * n, n)?) {
                 *cv += aip * bv;
             }
         }
     }
+    Some(())
 }
 
 /// Scratch [`jacobian`] needs.

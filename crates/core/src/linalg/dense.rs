@@ -4,6 +4,10 @@
 //!
 //! Flop counts: every kernel on an `m × n` block costs `2·m·n` flops. The inner loops run over
 //! contiguous memory (a row of `A`), so they vectorize.
+//!
+//! None of them panics: a slice shorter than the sizes say (a broken contract) makes the
+//! kernel stop where it runs out, leaving the output partly updated, and panics in debug
+//! builds only (`debug_assert!`).
 
 use crate::scalar::Real;
 
@@ -11,12 +15,18 @@ use crate::scalar::Real;
 /// stride `ld`. Overwrites `y` unless `accumulate`.
 #[inline]
 pub fn vec_mat<T: Real>(x: &[T], a: &[T], ld: usize, n: usize, y: &mut [T], accumulate: bool) {
-    let y = &mut y[..n];
+    let Some(y) = y.get_mut(..n) else {
+        debug_assert!(false, "vec_mat: y is shorter than n");
+        return;
+    };
     if !accumulate {
         y.fill(T::ZERO);
     }
     for (i, &xi) in x.iter().enumerate() {
-        let row = &a[i * ld..i * ld + n];
+        let Some(row) = a.get(i * ld..i * ld + n) else {
+            debug_assert!(false, "vec_mat: a has fewer than x.len() rows");
+            return;
+        };
         for (yj, &aij) in y.iter_mut().zip(row) {
             *yj += xi * aij;
         }
@@ -29,7 +39,11 @@ pub fn vec_mat<T: Real>(x: &[T], a: &[T], ld: usize, n: usize, y: &mut [T], accu
 pub fn mat_vec<T: Real>(a: &[T], ld: usize, x: &[T], y: &mut [T], accumulate: bool) {
     let n = x.len();
     for (i, yi) in y.iter_mut().enumerate() {
-        let s = dot(&a[i * ld..i * ld + n], x);
+        let Some(row) = a.get(i * ld..i * ld + n) else {
+            debug_assert!(false, "mat_vec: a has fewer than y.len() rows");
+            return;
+        };
+        let s = dot(row, x);
         if accumulate {
             *yi += s;
         } else {
@@ -43,29 +57,32 @@ pub fn mat_vec<T: Real>(a: &[T], ld: usize, x: &[T], y: &mut [T], accumulate: bo
 pub fn add_outer<T: Real>(x: &[T], y: &[T], a: &mut [T], ld: usize) {
     let n = y.len();
     for (i, &xi) in x.iter().enumerate() {
-        let row = &mut a[i * ld..i * ld + n];
+        let Some(row) = a.get_mut(i * ld..i * ld + n) else {
+            debug_assert!(false, "add_outer: a has fewer than x.len() rows");
+            return;
+        };
         for (aij, &yj) in row.iter_mut().zip(y) {
             *aij += xi * yj;
         }
     }
 }
 
-/// Dot product, with four partial sums so the loop pipelines.
+/// Dot product over the common length, with four partial sums so the loop pipelines.
 #[inline]
 pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut s = [T::ZERO; 4];
-    let chunks = n / 4;
-    for c in 0..chunks {
-        let k = 4 * c;
-        s[0] += a[k] * b[k];
-        s[1] += a[k + 1] * b[k + 1];
-        s[2] += a[k + 2] * b[k + 2];
-        s[3] += a[k + 3] * b[k + 3];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        s[0] += x[0] * y[0];
+        s[1] += x[1] * y[1];
+        s[2] += x[2] * y[2];
+        s[3] += x[3] * y[3];
     }
-    for k in 4 * chunks..n {
-        s[0] += a[k] * b[k];
+    for (&x, &y) in ra.iter().zip(rb) {
+        s[0] += x * y;
     }
     (s[0] + s[1]) + (s[2] + s[3])
 }

@@ -13,36 +13,65 @@ pub struct Singular {
 
 /// Factors `a` (n × n, row-major) in place as `P A = L U` (unit-diagonal `L` below, `U` on and
 /// above the diagonal); `piv[k]` is the row swapped with row `k`. A pivot smaller than
-/// `n · ε · max|a|` counts as zero. Slices must hold `n²` and `n` elements.
+/// `n · ε · max|a|` counts as zero. Slices must hold `n²` and `n` elements; shorter ones are
+/// reported as singular at column 0 (and panic in debug builds). Never panics otherwise.
 pub fn factor<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), Singular> {
+    let (Some(a), Some(piv)) = (
+        n.checked_mul(n).and_then(|nn| a.get_mut(..nn)),
+        piv.get_mut(..n),
+    ) else {
+        debug_assert!(false, "lu::factor: a or piv is shorter than n² or n");
+        return Err(Singular { column: 0 });
+    };
+    if n == 0 {
+        return Ok(());
+    }
     let mut amax = T::ZERO;
-    for &v in a[..n * n].iter() {
+    for &v in a.iter() {
         amax = amax.max(v.abs());
     }
     let tiny = amax * T::EPSILON * T::from_f64(n as f64);
-    for k in 0..n {
+    // Rows are `a.chunks_exact(n)`: with `k < n` and rows of length `n`, `row[k]` needs no
+    // bounds check. A row that is not there cannot happen (there are `n` of them); it is
+    // reported as singular.
+    let broken = |k| {
+        debug_assert!(false, "lu::factor: row out of range");
+        Err(Singular { column: k })
+    };
+    for (k, pk) in piv.iter_mut().enumerate() {
+        let mut rows = a.chunks_exact(n).enumerate().skip(k);
+        let Some((_, row_k)) = rows.next() else {
+            return broken(k);
+        };
         let mut p = k;
-        let mut best = a[k * n + k].abs();
-        for i in k + 1..n {
-            let v = a[i * n + k].abs();
+        let mut best = row_k[k].abs();
+        for (i, row) in rows {
+            let v = row[k].abs();
             if v > best {
                 best = v;
                 p = i;
             }
         }
-        piv[k] = p;
+        *pk = p;
         if best <= tiny || best == T::ZERO {
             return Err(Singular { column: k });
         }
         if p != k {
-            for j in 0..n {
-                a.swap(k * n + j, p * n + j);
+            let mut rows = a.chunks_exact_mut(n).skip(k);
+            let (Some(row_k), Some(row_p)) = (rows.next(), rows.nth(p - k - 1)) else {
+                return broken(k);
+            };
+            for (x, y) in row_k.iter_mut().zip(row_p.iter_mut()) {
+                core::mem::swap(x, y);
             }
         }
-        let inv = T::ONE / a[k * n + k];
-        let (top, bottom) = a.split_at_mut((k + 1) * n);
-        let row_k = &top[k * n..];
-        for row in bottom.chunks_exact_mut(n).take(n - k - 1) {
+        let mut rows = a.chunks_exact_mut(n).skip(k);
+        let Some(row_k) = rows.next() else {
+            return broken(k);
+        };
+        let row_k = &*row_k;
+        let inv = T::ONE / row_k[k];
+        for row in rows {
             let l = row[k] * inv;
             row[k] = l;
             if l != T::ZERO {
@@ -55,24 +84,39 @@ pub fn factor<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), S
     Ok(())
 }
 
-/// Solves `A x = b` in place in `b`, given the output of [`factor`].
+/// Solves `A x = b` in place in `b`, given the output of [`factor`]. Slices shorter than
+/// `n²`, `n`, `n` (or a pivot `≥ n`) leave `b` unspecified and panic in debug builds only.
 pub fn solve<T: Real>(n: usize, lu: &[T], piv: &[usize], b: &mut [T]) {
-    for k in 0..n {
-        b.swap(k, piv[k]);
+    let (Some(lu), Some(piv), Some(b)) = (
+        n.checked_mul(n).and_then(|nn| lu.get(..nn)),
+        piv.get(..n),
+        b.get_mut(..n),
+    ) else {
+        debug_assert!(false, "lu::solve: a slice is shorter than n² or n");
+        return;
+    };
+    if n == 0 {
+        return;
     }
-    for i in 0..n {
+    for (k, &p) in piv.iter().enumerate() {
+        debug_assert!(p < n, "lu::solve: pivot out of range");
+        if p < n {
+            b.swap(k, p);
+        }
+    }
+    for (i, row) in (0..n).zip(lu.chunks_exact(n)) {
         let mut s = b[i];
         for j in 0..i {
-            s -= lu[i * n + j] * b[j];
+            s -= row[j] * b[j];
         }
         b[i] = s;
     }
-    for i in (0..n).rev() {
+    for (i, row) in (0..n).zip(lu.chunks_exact(n)).rev() {
         let mut s = b[i];
         for j in i + 1..n {
-            s -= lu[i * n + j] * b[j];
+            s -= row[j] * b[j];
         }
-        b[i] = s / lu[i * n + i];
+        b[i] = s / row[i];
     }
 }
 
