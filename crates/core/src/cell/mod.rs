@@ -373,9 +373,11 @@ impl<'a, T: Real> Cell<'a, T> {
         let (col, rest) = self.split_scratch(scratch)?;
         for j in 0..sd {
             self.column(Direction::State(j), x, h, cache, col, rest);
-            // Row r of J gets col[r] in column j.
-            for (row, &v) in jac.chunks_exact_mut(sd).zip(col.iter()) {
-                row[j] = v;
+            // Row r of J gets col[r] in column j (always in range: `jac` has sd² entries).
+            for (r, &v) in col.iter().enumerate() {
+                if let Some(x) = jac.get_mut(r * sd + j) {
+                    *x = v;
+                }
             }
         }
         Ok(())
@@ -398,8 +400,10 @@ impl<'a, T: Real> Cell<'a, T> {
         let (col, rest) = self.split_scratch(scratch)?;
         for k in 0..ni {
             self.column(Direction::Input(k), x, h, cache, col, rest);
-            for (row, &v) in jac.chunks_exact_mut(ni).zip(col.iter()) {
-                row[k] = v;
+            for (r, &v) in col.iter().enumerate() {
+                if let Some(x) = jac.get_mut(r * ni + k) {
+                    *x = v;
+                }
             }
         }
         Ok(())

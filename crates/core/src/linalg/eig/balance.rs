@@ -8,8 +8,9 @@
 //! and its column have comparable 2-norms, which reduces the norm and improves the accuracy
 //! of the computed eigenvalues of badly scaled matrices.
 
-use super::kernels::nrm2;
+use super::kernels::{at, nrm2, out_of_range, set, swap};
 use crate::scalar::math;
+use crate::split::sub;
 
 /// Radix of the scaling factors (powers of 2 are exact).
 const RADIX: f64 = 2.0;
@@ -25,6 +26,8 @@ const MAX_SWEEPS: usize = 200;
 /// range, the index (as `f64`) of the row/column interchanged with `i`, and inside the
 /// range, the scaling factor `d_i` (the balanced matrix is `D⁻¹ P A Pᵀ D`).
 pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool) -> (usize, usize) {
+    // Indices stay below n by the algorithm; `at`, `set`, `swap` and `get` stand for `a[i]`,
+    // which the compiler could not prove in range.
     let mut k = 0usize; // first row/column of the active block
     let mut l = n - 1; // last row/column of the active block (inclusive)
 
@@ -34,17 +37,22 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
             let mut j = l + 1;
             while j > 0 {
                 j -= 1;
-                let row = &a[j * n..j * n + l + 1];
-                let isolated = row.iter().enumerate().all(|(c, &v)| c == j || v == 0.0);
+                let isolated = match sub(a, j * n, l + 1) {
+                    Some(row) => row.iter().enumerate().all(|(c, &v)| c == j || v == 0.0),
+                    None => {
+                        out_of_range();
+                        false
+                    }
+                };
                 if isolated {
-                    scale[l] = j as f64;
+                    set(scale, l, j as f64);
                     if j != l {
                         exchange(n, a, j, l, k, l);
                     }
                     if l == 0 {
                         // Everything is isolated; row 0 can only have been "swapped" with
                         // itself, so its entry is a unit scale factor.
-                        scale[0] = 1.0;
+                        set(scale, 0, 1.0);
                         return (0, 0);
                     }
                     l -= 1;
@@ -55,8 +63,8 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
         }
         // Columns isolating an eigenvalue: push them to the left.
         // Each pass either isolates one more column (k grows, bounded by l) or stops.
-        while let Some(j) = (k..=l).find(|&j| (k..=l).all(|r| r == j || a[r * n + j] == 0.0)) {
-            scale[k] = j as f64;
+        while let Some(j) = (k..=l).find(|&j| (k..=l).all(|r| r == j || at(a, r * n + j) == 0.0)) {
+            set(scale, k, j as f64);
             if j != k {
                 exchange(n, a, j, k, k, l);
             }
@@ -67,8 +75,9 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
         }
     }
 
-    for s in scale[k..=l].iter_mut() {
-        *s = 1.0;
+    match scale.get_mut(k..=l) {
+        Some(s) => s.fill(1.0),
+        None => out_of_range(),
     }
 
     // Iterative scaling (2-norms, as LAPACK ≥ 3.5).
@@ -84,20 +93,26 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
             let mut c2 = 0.0;
             let mut ca = 0.0f64;
             for r in 0..=l {
-                let v = math::abs(a[r * n + i]);
+                let v = math::abs(at(a, r * n + i));
                 ca = ca.max(v);
                 if r >= k {
                     c2 += v * v;
                 }
             }
             // Row i: sum of squares over columns k..=l, max over columns k..n.
-            let row = &a[i * n..(i + 1) * n];
+            let Some((row_k, row_kl)) = a
+                .get(i * n + k..(i + 1) * n)
+                .and_then(|r| Some((r, r.get(..=l - k)?)))
+            else {
+                out_of_range();
+                continue;
+            };
             let mut r2 = 0.0;
-            for &v in &row[k..=l] {
+            for &v in row_kl {
                 r2 += v * v;
             }
             let mut ra = 0.0f64;
-            for &v in &row[k..] {
+            for &v in row_k {
                 ra = ra.max(math::abs(v));
             }
             if ca == 0.0 || ra == 0.0 {
@@ -110,12 +125,13 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
                 factor_squared(c2, r2, ca, ra, &lim)
             } else {
                 // Rare: norms near the underflow/overflow limits; use scaled 2-norms.
-                factor(col_norm(n, a, i, k, l), nrm2(&row[k..=l]), ca, ra, &lim)
+                let r = nrm2(row_kl);
+                factor(col_norm(n, a, i, k, l), r, ca, ra, &lim)
             };
             if f == 1.0 {
                 continue;
             }
-            let si = scale[i];
+            let si = at(scale, i);
             if f < 1.0 && si < 1.0 && f * si <= sfmin1 {
                 continue;
             }
@@ -123,13 +139,19 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
                 continue;
             }
             let g = 1.0 / f;
-            scale[i] = si * f;
+            set(scale, i, si * f);
             noconv = true;
-            for v in a[i * n + k..(i + 1) * n].iter_mut() {
-                *v *= g;
+            match a.get_mut(i * n + k..(i + 1) * n) {
+                Some(row) => {
+                    for v in row.iter_mut() {
+                        *v *= g;
+                    }
+                }
+                None => out_of_range(),
             }
             for rr in 0..=l {
-                a[rr * n + i] *= f;
+                let x = at(a, rr * n + i);
+                set(a, rr * n + i, x * f);
             }
         }
         if !noconv {
@@ -219,7 +241,7 @@ fn factor_squared(c2: f64, r2: f64, ca: f64, ra: f64, lim: &Limits) -> f64 {
 fn col_norm(n: usize, a: &[f64], j: usize, k: usize, l: usize) -> f64 {
     let mut amax = 0.0f64;
     for r in k..=l {
-        amax = amax.max(math::abs(a[r * n + j]));
+        amax = amax.max(math::abs(at(a, r * n + j)));
     }
     if amax == 0.0 {
         return 0.0;
@@ -227,7 +249,7 @@ fn col_norm(n: usize, a: &[f64], j: usize, k: usize, l: usize) -> f64 {
     let inv = 1.0 / amax;
     let mut ss = 0.0;
     for r in k..=l {
-        let t = a[r * n + j] * inv;
+        let t = at(a, r * n + j) * inv;
         ss += t * t;
     }
     amax * math::sqrt(ss)
@@ -236,19 +258,30 @@ fn col_norm(n: usize, a: &[f64], j: usize, k: usize, l: usize) -> f64 {
 /// Swaps rows/columns `j` and `m`: columns in rows `0..=l`, rows in columns `k..n`.
 fn exchange(n: usize, a: &mut [f64], j: usize, m: usize, k: usize, l: usize) {
     for r in 0..=l {
-        a.swap(r * n + j, r * n + m);
+        swap(a, r * n + j, r * n + m);
     }
     for c in k..n {
-        a.swap(j * n + c, m * n + c);
+        swap(a, j * n + c, m * n + c);
     }
 }
 
 /// Undoes the balancing on right eigenvectors stored as rows of `vt` (`vt[v * n + i]` is
 /// component `i` of vector `v`), as LAPACK's dgebak (job 'B', side 'R').
 pub(super) fn unbalance_vectors(n: usize, ilo: usize, ihi: usize, scale: &[f64], vt: &mut [f64]) {
+    if n == 0 {
+        return;
+    }
+    let Some(scale_b) = scale.get(ilo..=ihi) else {
+        return out_of_range();
+    };
     for row in vt.chunks_exact_mut(n).take(n) {
-        for (x, &s) in row[ilo..=ihi].iter_mut().zip(&scale[ilo..=ihi]) {
-            *x *= s;
+        match row.get_mut(ilo..=ihi) {
+            Some(x) => {
+                for (x, &s) in x.iter_mut().zip(scale_b) {
+                    *x *= s;
+                }
+            }
+            None => out_of_range(),
         }
     }
     // Undo the permutations in reverse order: ilo-1 down to 0, then ihi+1 up to n-1.
@@ -260,12 +293,12 @@ pub(super) fn unbalance_vectors(n: usize, ilo: usize, ihi: usize, scale: &[f64],
         } else {
             continue;
         };
-        let k = scale[i] as usize;
+        let k = at(scale, i) as usize;
         if k == i || k >= n {
             continue;
         }
         for row in vt.chunks_exact_mut(n).take(n) {
-            row.swap(i, k);
+            swap(row, i, k);
         }
     }
 }

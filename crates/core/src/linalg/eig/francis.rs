@@ -15,8 +15,11 @@
 //!   all the eigenvalues need. Converged 2×2 blocks with complex eigenvalues are standardized
 //!   to `[a b; c a]` with `b·c < 0`; real pairs are split into two 1×1 blocks.
 
-use super::kernels::{SAFMIN, ULP, copysign, hypot, larfg_small, sqrt_abs_prod};
+use super::kernels::{
+    SAFMIN, ULP, at, copysign, hypot, larfg_small, out_of_range, set, sqrt_abs_prod,
+};
 use crate::scalar::math;
+use crate::split::sub_mut;
 
 /// Exceptional shift every `KEXSH` iterations without a deflation.
 const KEXSH: usize = 10;
@@ -51,9 +54,12 @@ pub(super) fn hqr(
     mut zt: Option<&mut [f64]>,
     cap: usize,
 ) -> Result<usize, usize> {
+    // Every index below stays in `ilo..=ihi` (rows and columns of `h`, entries of `wr`, `wi`)
+    // by the algorithm's invariants; `at`/`set` and the checked row accessors stand for
+    // `h[i]`, which the compiler could not prove in range.
     if ilo == ihi {
-        wr[ilo] = h[ilo * n + ilo];
-        wi[ilo] = 0.0;
+        set(wr, ilo, at(h, ilo * n + ilo));
+        set(wi, ilo, 0.0);
         return Ok(0);
     }
     let nh = ihi - ilo + 1;
@@ -72,24 +78,24 @@ pub(super) fn hqr(
             // Look for a single small subdiagonal element.
             let mut k = i;
             while k > l {
-                let hkk1 = math::abs(h[k * n + k - 1]);
+                let hkk1 = math::abs(at(h, k * n + k - 1));
                 if hkk1 <= smlnum {
                     break;
                 }
-                let hkk = h[k * n + k];
-                let hk1k1 = h[(k - 1) * n + k - 1];
+                let hkk = at(h, k * n + k);
+                let hk1k1 = at(h, (k - 1) * n + k - 1);
                 let mut tst = math::abs(hk1k1) + math::abs(hkk);
                 if tst == 0.0 {
                     if k >= ilo + 2 {
-                        tst += math::abs(h[(k - 1) * n + k - 2]);
+                        tst += math::abs(at(h, (k - 1) * n + k - 2));
                     }
                     if k < ihi {
-                        tst += math::abs(h[(k + 1) * n + k]);
+                        tst += math::abs(at(h, (k + 1) * n + k));
                     }
                 }
                 // Ahues & Tisseur's conservative small-subdiagonal criterion.
                 if hkk1 <= ULP * tst {
-                    let hk1k = math::abs(h[(k - 1) * n + k]);
+                    let hk1k = math::abs(at(h, (k - 1) * n + k));
                     let ab = hkk1.max(hk1k);
                     let ba = hkk1.min(hk1k);
                     let d = math::abs(hk1k1 - hkk);
@@ -104,7 +110,7 @@ pub(super) fn hqr(
             }
             l = k;
             if l > ilo {
-                h[l * n + l - 1] = 0.0;
+                set(h, l * n + l - 1, 0.0);
             }
             // A 1×1 or 2×2 block has split off.
             if l + 1 >= i {
@@ -124,22 +130,22 @@ pub(super) fn hqr(
             // Shifts.
             let (mut h11, mut h12, mut h21, mut h22);
             if kdefl % (2 * KEXSH) == 0 {
-                let s = math::abs(h[i * n + i - 1]) + math::abs(h[(i - 1) * n + i - 2]);
-                h11 = DAT1 * s + h[i * n + i];
+                let s = math::abs(at(h, i * n + i - 1)) + math::abs(at(h, (i - 1) * n + i - 2));
+                h11 = DAT1 * s + at(h, i * n + i);
                 h12 = DAT2 * s;
                 h21 = s;
                 h22 = h11;
             } else if kdefl % KEXSH == 0 {
-                let s = math::abs(h[(l + 1) * n + l]) + math::abs(h[(l + 2) * n + l + 1]);
-                h11 = DAT1 * s + h[l * n + l];
+                let s = math::abs(at(h, (l + 1) * n + l)) + math::abs(at(h, (l + 2) * n + l + 1));
+                h11 = DAT1 * s + at(h, l * n + l);
                 h12 = DAT2 * s;
                 h21 = s;
                 h22 = h11;
             } else {
-                h11 = h[(i - 1) * n + i - 1];
-                h21 = h[i * n + i - 1];
-                h12 = h[(i - 1) * n + i];
-                h22 = h[i * n + i];
+                h11 = at(h, (i - 1) * n + i - 1);
+                h21 = at(h, i * n + i - 1);
+                h12 = at(h, (i - 1) * n + i);
+                h22 = at(h, i * n + i);
             }
             let s = math::abs(h11) + math::abs(h12) + math::abs(h21) + math::abs(h22);
             let (rt1r, rt1i, rt2r, rt2i);
@@ -182,14 +188,14 @@ pub(super) fn hqr(
             let mut m = i - 2;
             let mut v = [0.0f64; 3];
             loop {
-                let hmm = h[m * n + m];
-                let h21s = h[(m + 1) * n + m];
+                let hmm = at(h, m * n + m);
+                let h21s = at(h, (m + 1) * n + m);
                 let s = math::abs(hmm - rt2r) + math::abs(rt2i) + math::abs(h21s);
                 let h21s = h21s / s;
-                v[0] =
-                    h21s * h[m * n + m + 1] + (hmm - rt1r) * ((hmm - rt2r) / s) - rt1i * (rt2i / s);
-                v[1] = h21s * (hmm + h[(m + 1) * n + m + 1] - rt1r - rt2r);
-                v[2] = h21s * h[(m + 2) * n + m + 1];
+                v[0] = h21s * at(h, m * n + m + 1) + (hmm - rt1r) * ((hmm - rt2r) / s)
+                    - rt1i * (rt2i / s);
+                v[1] = h21s * (hmm + at(h, (m + 1) * n + m + 1) - rt1r - rt2r);
+                v[2] = h21s * at(h, (m + 2) * n + m + 1);
                 let s = math::abs(v[0]) + math::abs(v[1]) + math::abs(v[2]);
                 v[0] /= s;
                 v[1] /= s;
@@ -197,12 +203,12 @@ pub(super) fn hqr(
                 if m == l {
                     break;
                 }
-                let h00 = math::abs(h[m * n + m - 1]) * (math::abs(v[1]) + math::abs(v[2]));
+                let h00 = math::abs(at(h, m * n + m - 1)) * (math::abs(v[1]) + math::abs(v[2]));
                 let h01 = ULP
                     * math::abs(v[0])
-                    * (math::abs(h[(m - 1) * n + m - 1])
+                    * (math::abs(at(h, (m - 1) * n + m - 1))
                         + math::abs(hmm)
-                        + math::abs(h[(m + 1) * n + m + 1]));
+                        + math::abs(at(h, (m + 1) * n + m + 1)));
                 if h00 <= h01 {
                     break;
                 }
@@ -214,7 +220,7 @@ pub(super) fn hqr(
                 let nr = if i - k + 1 < 3 { i - k + 1 } else { 3 };
                 if k > m {
                     for (t, vt) in v.iter_mut().enumerate().take(nr) {
-                        *vt = h[(k + t) * n + k - 1];
+                        *vt = at(h, (k + t) * n + k - 1);
                     }
                 }
                 if nr == 2 {
@@ -223,14 +229,15 @@ pub(super) fn hqr(
                 let t1 = larfg_small(&mut v, nr);
                 let beta = v[0];
                 if k > m {
-                    h[k * n + k - 1] = beta;
-                    h[(k + 1) * n + k - 1] = 0.0;
+                    set(h, k * n + k - 1, beta);
+                    set(h, (k + 1) * n + k - 1, 0.0);
                     if k + 1 < i {
-                        h[(k + 2) * n + k - 1] = 0.0;
+                        set(h, (k + 2) * n + k - 1, 0.0);
                     }
                 } else if m > l {
                     // Use this instead of negation, in case v(2) and v(3) underflow.
-                    h[k * n + k - 1] *= 1.0 - t1;
+                    let x = at(h, k * n + k - 1);
+                    set(h, k * n + k - 1, x * (1.0 - t1));
                 }
                 let v2 = v[1];
                 let t2 = t1 * v2;
@@ -239,19 +246,19 @@ pub(super) fn hqr(
                     let t3 = t1 * v3;
                     let r = Refl3 { v2, v3, t1, t2, t3 };
                     // From the left: rows k..k+2, columns k..=i2.
-                    r.rows(&mut h[k * n..], n, k, i2 + 1);
+                    r.rows(h, n, k, k, i2 + 1);
                     // From the right: columns k..k+2, rows i1..=min(k+3, i).
                     let jend = if k + 3 < i { k + 4 } else { i + 1 };
-                    r.cols(&mut h[i1 * n + k..], n, jend - i1);
+                    r.cols(h, n, i1, jend, k);
                     if let Some(zt) = zt.as_deref_mut() {
-                        r.rows(&mut zt[k * n..], n, ilo, ihi + 1);
+                        r.rows(zt, n, k, ilo, ihi + 1);
                     }
                 } else if nr == 2 {
                     let r = Refl2 { v2, t1, t2 };
-                    r.rows(&mut h[k * n..], n, k, i2 + 1);
-                    r.cols(&mut h[i1 * n + k..], n, i + 1 - i1);
+                    r.rows(h, n, k, k, i2 + 1);
+                    r.cols(h, n, i1, i + 1, k);
                     if let Some(zt) = zt.as_deref_mut() {
-                        r.rows(&mut zt[k * n..], n, ilo, ihi + 1);
+                        r.rows(zt, n, k, ilo, ihi + 1);
                     }
                 }
             }
@@ -259,56 +266,95 @@ pub(super) fn hqr(
 
         if l == i {
             // One real eigenvalue has converged.
-            wr[i] = h[i * n + i];
-            wi[i] = 0.0;
+            set(wr, i, at(h, i * n + i));
+            set(wi, i, 0.0);
         } else {
             // A 2×2 block has converged: standardize it.
             let b = Lanv2::new(
-                h[(i - 1) * n + i - 1],
-                h[(i - 1) * n + i],
-                h[i * n + i - 1],
-                h[i * n + i],
+                at(h, (i - 1) * n + i - 1),
+                at(h, (i - 1) * n + i),
+                at(h, i * n + i - 1),
+                at(h, i * n + i),
             );
-            h[(i - 1) * n + i - 1] = b.a;
-            h[(i - 1) * n + i] = b.b;
-            h[i * n + i - 1] = b.c;
-            h[i * n + i] = b.d;
-            wr[i - 1] = b.rt1r;
-            wi[i - 1] = b.rt1i;
-            wr[i] = b.rt2r;
-            wi[i] = b.rt2i;
+            set(h, (i - 1) * n + i - 1, b.a);
+            set(h, (i - 1) * n + i, b.b);
+            set(h, i * n + i - 1, b.c);
+            set(h, i * n + i, b.d);
+            set(wr, i - 1, b.rt1r);
+            set(wi, i - 1, b.rt1i);
+            set(wr, i, b.rt2r);
+            set(wi, i, b.rt2i);
             let (cs, sn) = (b.cs, b.sn);
             if wantt {
                 // Rows i-1, i in columns i+1..=i2.
                 if i2 > i {
-                    let (r0, r1) = h[(i - 1) * n..].split_at_mut(n);
-                    for (x, y) in r0[i + 1..=i2].iter_mut().zip(r1[i + 1..=i2].iter_mut()) {
-                        let t = cs * *x + sn * *y;
-                        *y = cs * *y - sn * *x;
-                        *x = t;
-                    }
+                    rotate_rows(h, n, i - 1, i + 1, i2 + 1, cs, sn);
                 }
                 // Columns i-1, i in rows i1..i-1 (exclusive).
                 for j in i1..i - 1 {
-                    let row = &mut h[j * n + i - 1..j * n + i + 1];
-                    let t = cs * row[0] + sn * row[1];
-                    row[1] = cs * row[1] - sn * row[0];
-                    row[0] = t;
+                    match sub_mut(h, j * n + i - 1, 2) {
+                        Some([x, y]) => {
+                            let t = cs * *x + sn * *y;
+                            *y = cs * *y - sn * *x;
+                            *x = t;
+                        }
+                        _ => out_of_range(),
+                    }
                 }
             }
             if let Some(zt) = zt.as_deref_mut() {
-                let (r0, r1) = zt[(i - 1) * n..].split_at_mut(n);
-                for (x, y) in r0[ilo..=ihi].iter_mut().zip(r1[ilo..=ihi].iter_mut()) {
-                    let t = cs * *x + sn * *y;
-                    *y = cs * *y - sn * *x;
-                    *x = t;
-                }
+                rotate_rows(zt, n, i - 1, ilo, ihi + 1, cs, sn);
             }
         }
         kdefl = 0;
         iend = l;
     }
     Ok(total)
+}
+
+/// The plane rotation `[cs sn; −sn cs]` from the left on rows `r`, `r + 1` (row stride `n`)
+/// of `m`, columns `c0..c1`.
+fn rotate_rows(m: &mut [f64], n: usize, r: usize, c0: usize, c1: usize, cs: f64, sn: f64) {
+    let Some((r0, r1)) = rows2(m, n, r, c0, c1) else {
+        return out_of_range();
+    };
+    for (x, y) in r0.iter_mut().zip(r1.iter_mut()) {
+        let t = cs * *x + sn * *y;
+        *y = cs * *y - sn * *x;
+        *x = t;
+    }
+}
+
+/// Columns `c0..c1` of rows `r`, `r + 1` of the row-major `m` (row stride `n`).
+#[inline(always)]
+fn rows2(
+    m: &mut [f64],
+    n: usize,
+    r: usize,
+    c0: usize,
+    c1: usize,
+) -> Option<(&mut [f64], &mut [f64])> {
+    let (r0, rest) = m.get_mut(r * n..)?.split_at_mut_checked(n)?;
+    Some((r0.get_mut(c0..c1)?, rest.get_mut(c0..c1)?))
+}
+
+/// Columns `c0..c1` of rows `r`, `r + 1`, `r + 2` of the row-major `m` (row stride `n`).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn rows3(
+    m: &mut [f64],
+    n: usize,
+    r: usize,
+    c0: usize,
+    c1: usize,
+) -> Option<(&mut [f64], &mut [f64], &mut [f64])> {
+    let (r0, rest) = m.get_mut(r * n..)?.split_at_mut_checked(n)?;
+    let (r1, rest) = rest.split_at_mut_checked(n)?;
+    Some((
+        r0.get_mut(c0..c1)?,
+        r1.get_mut(c0..c1)?,
+        rest.get_mut(c0..c1)?,
+    ))
 }
 
 /// A reflector of order 3, `I − t1·[1 v2 v3]ᵀ[1 v2 v3]` (`t2 = t1·v2`, `t3 = t1·v3`).
@@ -321,13 +367,13 @@ struct Refl3 {
 }
 
 impl Refl3 {
-    /// Applies it from the left to the three consecutive rows starting at `m[0]` (row
-    /// stride `n`), columns `c0..c1`.
+    /// Applies it from the left to rows `r..r + 3` of `m` (row stride `n`), columns
+    /// `c0..c1`.
     #[inline(always)]
-    fn rows(&self, m: &mut [f64], n: usize, c0: usize, c1: usize) {
-        let (r0, rest) = m.split_at_mut(n);
-        let (r1, r2) = rest.split_at_mut(n);
-        let (r0, r1, r2) = (&mut r0[c0..c1], &mut r1[c0..c1], &mut r2[c0..c1]);
+    fn rows(&self, m: &mut [f64], n: usize, r: usize, c0: usize, c1: usize) {
+        let Some((r0, r1, r2)) = rows3(m, n, r, c0, c1) else {
+            return out_of_range();
+        };
         if c1 - c0 >= 8 {
             self.rows3(r0, r1, r2);
         } else {
@@ -354,11 +400,17 @@ impl Refl3 {
         }
     }
 
-    /// Applies it from the right to the three consecutive columns starting at `m[0]`, in
-    /// `rows` rows of stride `n`.
+    /// Applies it from the right to columns `c..c + 3` of `m` (row stride `n`), rows
+    /// `r0..r1`.
     #[inline(always)]
-    fn cols(&self, m: &mut [f64], n: usize, rows: usize) {
-        for row in m.chunks_mut(n).take(rows) {
+    fn cols(&self, m: &mut [f64], n: usize, r0: usize, r1: usize, c: usize) {
+        let Some(m) = m.get_mut(r0 * n + c..) else {
+            return out_of_range();
+        };
+        if n == 0 {
+            return;
+        }
+        for row in m.chunks_mut(n).take(r1 - r0) {
             if let [a, b, c, ..] = row {
                 let sum = *a + self.v2 * *b + self.v3 * *c;
                 *a -= sum * self.t1;
@@ -379,9 +431,10 @@ struct Refl2 {
 impl Refl2 {
     /// As [`Refl3::rows`], for two rows.
     #[inline(always)]
-    fn rows(&self, m: &mut [f64], n: usize, c0: usize, c1: usize) {
-        let (r0, r1) = m.split_at_mut(n);
-        let (r0, r1) = (&mut r0[c0..c1], &mut r1[c0..c1]);
+    fn rows(&self, m: &mut [f64], n: usize, r: usize, c0: usize, c1: usize) {
+        let Some((r0, r1)) = rows2(m, n, r, c0, c1) else {
+            return out_of_range();
+        };
         if c1 - c0 >= 8 {
             self.rows2(r0, r1);
         } else {
@@ -407,8 +460,14 @@ impl Refl2 {
 
     /// As [`Refl3::cols`], for two columns.
     #[inline(always)]
-    fn cols(&self, m: &mut [f64], n: usize, rows: usize) {
-        for row in m.chunks_mut(n).take(rows) {
+    fn cols(&self, m: &mut [f64], n: usize, r0: usize, r1: usize, c: usize) {
+        let Some(m) = m.get_mut(r0 * n + c..) else {
+            return out_of_range();
+        };
+        if n == 0 {
+            return;
+        }
+        for row in m.chunks_mut(n).take(r1 - r0) {
             if let [a, b, ..] = row {
                 let sum = *a + self.v2 * *b;
                 *a -= sum * self.t1;

@@ -6,7 +6,7 @@
 //! below the subdiagonal of `a` (as LAPACK does) until [`form_q`] has used them; [`clear_below`]
 //! then zeroes that area. Cost: `10/3 n³` flops for the reduction, `4/3 n³` for `Q`.
 
-use super::kernels::larfg;
+use super::kernels::{at, larfg, out_of_range, set};
 use crate::linalg::dense::dot;
 
 /// Reduces rows/columns `ilo..=ihi` of the row-major `n × n` matrix `a` to Hessenberg form.
@@ -22,27 +22,39 @@ pub(super) fn reduce(
     v: &mut [f64],
     w: &mut [f64],
 ) {
+    // Rows of `a` are `a.chunks_exact(n)`; with `ihi < n` (checked once here) every column
+    // index below is in range of a row. Out-of-range arguments are a bug: nothing is done.
+    if ihi >= n || a.len() < n * n || tau.len() < n || v.len() < n || w.len() < n {
+        return out_of_range();
+    }
     for i in ilo..ihi {
         // Reflector for column i, rows i+1..=ihi.
         let m = ihi - i;
-        let v = &mut v[..m];
-        for (t, vt) in v.iter_mut().enumerate().skip(1) {
-            *vt = a[(i + 1 + t) * n + i];
+        let Some(v) = v.get_mut(..m) else {
+            return out_of_range();
+        };
+        for (vt, row) in v.iter_mut().zip(a.chunks_exact(n).skip(i + 1)).skip(1) {
+            *vt = row[i];
         }
-        let alpha = a[(i + 1) * n + i];
-        let (beta, t) = larfg(alpha, &mut v[1..]);
+        let alpha = at(a, (i + 1) * n + i);
+        let (beta, t) = match v.split_first_mut() {
+            Some((_, x)) => larfg(alpha, x),
+            None => return out_of_range(),
+        };
         v[0] = 1.0;
-        tau[i] = t;
-        a[(i + 1) * n + i] = beta;
-        for (t, &vt) in v.iter().enumerate().skip(1) {
-            a[(i + 1 + t) * n + i] = vt;
+        set(tau, i, t);
+        set(a, (i + 1) * n + i, beta);
+        for (&vt, row) in v.iter().zip(a.chunks_exact_mut(n).skip(i + 1)).skip(1) {
+            row[i] = vt;
         }
         if t == 0.0 {
             continue;
         }
         // From the right: A[0..=ihi, i+1..=ihi] -= τ (A v) vᵀ.
-        for r in 0..=ihi {
-            let row = &mut a[r * n + i + 1..r * n + ihi + 1];
+        for row in a.chunks_exact_mut(n).take(ihi + 1) {
+            let Some(row) = row.get_mut(i + 1..ihi + 1) else {
+                return out_of_range();
+            };
             let s = dot(row, v) * t;
             for (x, &vv) in row.iter_mut().zip(v.iter()) {
                 *x -= s * vv;
@@ -51,16 +63,14 @@ pub(super) fn reduce(
         // From the left: A[i+1..=ihi, i+1..n] -= τ v (vᵀ A).
         let w = &mut w[i + 1..n];
         w.fill(0.0);
-        for (k, &vk) in v.iter().enumerate() {
-            let row = &a[(i + 1 + k) * n + i + 1..(i + 2 + k) * n];
-            for (wj, &x) in w.iter_mut().zip(row) {
+        for (&vk, row) in v.iter().zip(a.chunks_exact(n).skip(i + 1)) {
+            for (wj, &x) in w.iter_mut().zip(&row[i + 1..]) {
                 *wj += vk * x;
             }
         }
-        for (k, &vk) in v.iter().enumerate() {
+        for (&vk, row) in v.iter().zip(a.chunks_exact_mut(n).skip(i + 1)) {
             let s = t * vk;
-            let row = &mut a[(i + 1 + k) * n + i + 1..(i + 2 + k) * n];
-            for (x, &wj) in row.iter_mut().zip(w.iter()) {
+            for (x, &wj) in row[i + 1..].iter_mut().zip(w.iter()) {
                 *x -= s * wj;
             }
         }
@@ -78,29 +88,38 @@ pub(super) fn form_q(
     qt: &mut [f64],
     v: &mut [f64],
 ) {
-    let qt = &mut qt[..n * n];
+    if ihi >= n || a.len() < n * n || tau.len() < n || v.len() < n {
+        return out_of_range();
+    }
+    let Some(qt) = qt.get_mut(..n * n) else {
+        return out_of_range();
+    };
     qt.fill(0.0);
-    for d in 0..n {
-        qt[d * n + d] = 1.0;
+    for (d, row) in (0..n).zip(qt.chunks_exact_mut(n)) {
+        row[d] = 1.0;
     }
     // Backward accumulation: Q = H(ilo) (H(ilo+1) (⋯ H(ihi−1))). When H(i) is applied only
     // rows/columns i+1..=ihi of the partial product differ from the identity.
     let mut i = ihi;
     while i > ilo {
         i -= 1;
-        let t = tau[i];
+        let t = at(tau, i);
         if t == 0.0 {
             continue;
         }
         let m = ihi - i;
-        let v = &mut v[..m];
+        let Some(v) = v.get_mut(..m) else {
+            return out_of_range();
+        };
         v[0] = 1.0;
-        for (k, vk) in v.iter_mut().enumerate().skip(1) {
-            *vk = a[(i + 1 + k) * n + i];
+        for (vk, row) in v.iter_mut().zip(a.chunks_exact(n).skip(i + 1)).skip(1) {
+            *vk = row[i];
         }
         // Column c of Q (row c of qt), c in i+1..=ihi: q_c -= τ v (vᵀ q_c).
-        for c in i + 1..=ihi {
-            let row = &mut qt[c * n + i + 1..c * n + ihi + 1];
+        for row in qt.chunks_exact_mut(n).take(ihi + 1).skip(i + 1) {
+            let Some(row) = row.get_mut(i + 1..ihi + 1) else {
+                return out_of_range();
+            };
             let s = dot(row, v) * t;
             for (x, &vv) in row.iter_mut().zip(v.iter()) {
                 *x -= s * vv;
@@ -111,8 +130,11 @@ pub(super) fn form_q(
 
 /// Zeroes everything below the first subdiagonal of the row-major `n × n` matrix `a`.
 pub(super) fn clear_below(n: usize, a: &mut [f64]) {
-    for r in 2..n {
-        a[r * n..r * n + r - 1].fill(0.0);
+    if n == 0 {
+        return;
+    }
+    for (r, row) in (2..n).zip(a.chunks_exact_mut(n).skip(2)) {
+        row[..r - 1].fill(0.0);
     }
 }
 

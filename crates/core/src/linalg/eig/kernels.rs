@@ -8,6 +8,53 @@ pub(super) const ULP: f64 = f64::EPSILON;
 /// Smallest positive normal number (LAPACK's `dlamch('S')`).
 pub(super) const SAFMIN: f64 = f64::MIN_POSITIVE;
 
+/// An index that the algorithm's invariants keep in range was not (a bug): panics in debug
+/// builds; release builds go on with the harmless value the accessor documents.
+///
+/// The solver's indices (deflation points, bulge positions, block boundaries) are data
+/// dependent, so the compiler cannot prove them in range and every `a[i]` would keep a panic
+/// path. [`at`] and [`set`] replace those accesses; slices and rows are taken with `get` and
+/// checked splits, also ending here when out of range.
+#[inline(always)]
+#[track_caller]
+pub(super) fn out_of_range() {
+    debug_assert!(false, "eig: index out of range (broken invariant)");
+}
+
+/// `m[i]`, or `0.0` (through [`out_of_range`]) if `i` is outside `m`.
+#[inline(always)]
+#[track_caller]
+pub(super) fn at(m: &[f64], i: usize) -> f64 {
+    match m.get(i) {
+        Some(&v) => v,
+        None => {
+            out_of_range();
+            0.0
+        }
+    }
+}
+
+/// `m[i] = v`, or nothing (through [`out_of_range`]) if `i` is outside `m`.
+#[inline(always)]
+#[track_caller]
+pub(super) fn set(m: &mut [f64], i: usize, v: f64) {
+    match m.get_mut(i) {
+        Some(x) => *x = v,
+        None => out_of_range(),
+    }
+}
+
+/// `m.swap(i, j)`, or nothing (through [`out_of_range`]) if `i` or `j` is outside `m`.
+#[inline(always)]
+#[track_caller]
+pub(super) fn swap(m: &mut [f64], i: usize, j: usize) {
+    if i < m.len() && j < m.len() {
+        m.swap(i, j);
+    } else {
+        out_of_range();
+    }
+}
+
 /// `|x|` with the sign of `y` (bit operations; always inlined).
 #[inline(always)]
 pub(super) fn copysign(x: f64, y: f64) -> f64 {
@@ -127,7 +174,12 @@ pub(super) fn larfg_small(v: &mut [f64; 3], nr: usize) -> f64 {
         v[0] = beta;
         return tau;
     }
-    let (beta, tau) = larfg_careful(alpha, &mut v[1..nr]);
+    let Some(x) = v.get_mut(1..nr) else {
+        // nr is 2 or 3; otherwise no reflection (τ = 0) is the harmless answer.
+        out_of_range();
+        return 0.0;
+    };
+    let (beta, tau) = larfg_careful(alpha, x);
     v[0] = beta;
     tau
 }

@@ -27,6 +27,8 @@ mod vectors;
 
 use crate::scalar::Real;
 use crate::scalar::math;
+use crate::split::{sub, take_mut};
+use kernels::{at, set, swap};
 
 /// Why the eigen-decomposition failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,12 +249,26 @@ fn run<T: Real>(
             }
         }
     }
-    let (scale, rest) = scratch.split_at_mut(n);
-    let (wr, rest) = rest.split_at_mut(n);
-    let (wi, rest) = rest.split_at_mut(n);
-    let (s0, rest) = rest.split_at_mut(n);
-    let (s1, s2) = rest.split_at_mut(n);
-    let s2 = &mut s2[..n];
+    // Exact-length pieces (the callers sized them; a short one is a bug, reported as such).
+    let short = |what, need| EigError::BadLength { what, need };
+    let mut sc = scratch;
+    let (Some(scale), Some(wr), Some(wi)) = (
+        take_mut(&mut sc, n),
+        take_mut(&mut sc, n),
+        take_mut(&mut sc, n),
+    ) else {
+        return Err(short("work", SCRATCH_VECS * n));
+    };
+    let (Some(s0), Some(s1), Some(s2)) = (
+        take_mut(&mut sc, n),
+        take_mut(&mut sc, n),
+        take_mut(&mut sc, n),
+    ) else {
+        return Err(short("work", SCRATCH_VECS * n));
+    };
+    let (Some(re), Some(im)) = (re.get_mut(..n), im.get_mut(..n)) else {
+        return Err(short("re", n));
+    };
 
     let (ilo, ihi) = balance::balance(n, h, scale, true);
     hessenberg::reduce(n, ilo, ihi, h, s0, s1, s2);
@@ -261,8 +277,8 @@ fn run<T: Real>(
     }
     hessenberg::clear_below(n, h);
     for i in (0..ilo).chain(ihi + 1..n) {
-        wr[i] = h[i * n + i];
-        wi[i] = 0.0;
+        set(wr, i, at(h, i * n + i));
+        set(wi, i, 0.0);
     }
     let cap = cap.unwrap_or(francis::default_cap(ihi - ilo + 1));
     francis::hqr(zt.is_some(), n, ilo, ihi, h, wr, wi, zt.as_deref_mut(), cap)
@@ -301,53 +317,62 @@ fn run<T: Real>(
         s0[k] = x * x + y * y;
         s1[k] = k as f64;
     }
+    // Insertion sort of the indices in s1 (all < n: `at`/`set` only keep the compiler from
+    // inserting panic paths for them).
     for k in 1..n {
         let idx = s1[k];
         let j0 = idx as usize;
-        let key = (s0[j0], wr[j0], wi[j0]);
+        let key = (at(s0, j0), at(wr, j0), at(wi, j0));
         let mut p = k;
         while p > 0 {
-            let q = s1[p - 1] as usize;
-            if precedes(key, (s0[q], wr[q], wi[q])) {
-                s1[p] = s1[p - 1];
+            let q = at(s1, p - 1) as usize;
+            if precedes(key, (at(s0, q), at(wr, q), at(wi, q))) {
+                set(s1, p, at(s1, p - 1));
                 p -= 1;
             } else {
                 break;
             }
         }
-        s1[p] = idx;
+        set(s1, p, idx);
     }
 
     for k in 0..n {
         let j = s1[k] as usize;
-        re[k] = wr[j];
-        im[k] = wi[j];
+        re[k] = at(wr, j);
+        im[k] = at(wi, j);
     }
     if let (Some((vr, vi)), Some(zt)) = (vectors, zt) {
         // h now holds Tᵀ: T[r][c] = h[c * n + r].
         for k in 0..n {
             let j = s1[k] as usize;
-            let (src_re, src_im, sign) = if j + 1 < n && h[j * n + j + 1] != 0.0 {
+            let (src_re, src_im, sign) = if j + 1 < n && at(h, j * n + j + 1) != 0.0 {
                 (j, Some(j + 1), 1.0)
-            } else if j > 0 && h[(j - 1) * n + j] != 0.0 {
+            } else if j > 0 && at(h, (j - 1) * n + j) != 0.0 {
                 (j - 1, Some(j), -1.0)
             } else {
                 (j, None, 0.0)
             };
-            let vre = &zt[src_re * n..src_re * n + n];
-            for (i, &x) in vre.iter().enumerate() {
-                vr[i * n + k] = x;
-            }
-            match src_im {
-                Some(si) => {
-                    let vim = &zt[si * n..si * n + n];
-                    for (i, &x) in vim.iter().enumerate() {
-                        vi[i * n + k] = sign * x;
+            // Rows of zt (< n): `sub` and `set` only keep out panic paths.
+            match sub(zt, src_re * n, n) {
+                Some(vre) => {
+                    for (i, &x) in vre.iter().enumerate() {
+                        set(vr, i * n + k, x);
                     }
                 }
+                None => kernels::out_of_range(),
+            }
+            match src_im {
+                Some(si) => match sub(zt, si * n, n) {
+                    Some(vim) => {
+                        for (i, &x) in vim.iter().enumerate() {
+                            set(vi, i * n + k, sign * x);
+                        }
+                    }
+                    None => kernels::out_of_range(),
+                },
                 None => {
                     for i in 0..n {
-                        vi[i * n + k] = 0.0;
+                        set(vi, i * n + k, 0.0);
                     }
                 }
             }
@@ -401,7 +426,7 @@ fn pow2_halves(x: f64) -> (f64, f64) {
 fn transpose_in_place(n: usize, m: &mut [f64]) {
     for r in 0..n {
         for c in r + 1..n {
-            m.swap(r * n + c, c * n + r);
+            swap(m, r * n + c, c * n + r);
         }
     }
 }
