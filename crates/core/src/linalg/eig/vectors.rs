@@ -17,14 +17,47 @@
 //! eigenvector `k`; a complex pair at `k, k+1` becomes `re = zt[k]`, `im = zt[k+1]` for the
 //! eigenvalue with positive imaginary part).
 
-use super::kernels::{SAFMIN, ULP, copysign, ladiv, sqrt_abs_prod};
+use super::kernels::{SAFMIN, ULP, at, copysign, ladiv, out_of_range, set, sqrt_abs_prod};
 use crate::linalg::dense::axpy;
 use crate::scalar::math;
+use crate::split::{sub, sub_mut};
+
+// The block boundaries (`ki`, `j1`, `j2`, …) are data dependent, so the compiler cannot prove
+// the accesses in range: `t`, `at`, `set` and the slice helpers below stand for `[]`, and an
+// out-of-range index (a broken invariant) reads 0, writes nothing, or is an empty slice,
+// through `out_of_range` (a debug panic).
 
 /// `T[r][c]` from the transposed storage.
 #[inline(always)]
+#[track_caller]
 fn t(tt: &[f64], n: usize, r: usize, c: usize) -> f64 {
-    tt[c * n + r]
+    at(tt, c * n + r)
+}
+
+/// `x[start..start + len]`, or empty (through `out_of_range`).
+#[inline(always)]
+#[track_caller]
+fn seg(x: &[f64], start: usize, len: usize) -> &[f64] {
+    match sub(x, start, len) {
+        Some(s) => s,
+        None => {
+            out_of_range();
+            &[]
+        }
+    }
+}
+
+/// `x[start..start + len]`, or empty (through `out_of_range`).
+#[inline(always)]
+#[track_caller]
+fn seg_mut(x: &mut [f64], start: usize, len: usize) -> &mut [f64] {
+    match sub_mut(x, start, len) {
+        Some(s) => s,
+        None => {
+            out_of_range();
+            &mut []
+        }
+    }
 }
 
 #[inline(always)]
@@ -44,13 +77,19 @@ pub(super) fn right_vectors(
     xr: &mut [f64],
     xi: &mut [f64],
 ) {
+    let (Some(cn), Some(xr), Some(xi)) = (cn.get_mut(..n), xr.get_mut(..n), xi.get_mut(..n)) else {
+        return out_of_range();
+    };
+    if n == 0 {
+        return;
+    }
     let unfl = SAFMIN;
     let smlnum = unfl * (n as f64 / ULP);
     let bignum = (1.0 - ULP) / smlnum;
 
     // 1-norms of the strictly upper part of each column of T.
     for j in 0..n {
-        cn[j] = tt[j * n..j * n + j].iter().map(|v| math::abs(*v)).sum();
+        cn[j] = seg(tt, j * n, j).iter().map(|v| math::abs(*v)).sum();
     }
 
     let mut ki = n;
@@ -61,8 +100,8 @@ pub(super) fn right_vectors(
             // Real eigenvector.
             let wr = t(tt, n, ki, ki);
             let smin = (ULP * math::abs(wr)).max(smlnum);
-            xr[ki] = 1.0;
-            for (x, &tk) in xr[..ki].iter_mut().zip(&tt[ki * n..ki * n + ki]) {
+            set(xr, ki, 1.0);
+            for (x, &tk) in seg_mut(xr, 0, ki).iter_mut().zip(seg(tt, ki * n, ki)) {
                 *x = -tk;
             }
             let mut j = ki;
@@ -74,9 +113,10 @@ pub(super) fn right_vectors(
                         [t(tt, n, j1, j1), t(tt, n, j1, j2)],
                         [t(tt, n, j2, j1), t(tt, n, j2, j2)],
                     ];
-                    let (mut x, mut scale, xnorm) = solve2_real(smin, blk, [xr[j1], xr[j2]], wr);
+                    let b = [at(xr, j1), at(xr, j2)];
+                    let (mut x, mut scale, xnorm) = solve2_real(smin, blk, b, wr);
                     if xnorm > 1.0 {
-                        let beta = cn[j1].max(cn[j2]);
+                        let beta = at(cn, j1).max(at(cn, j2));
                         if beta > bignum / xnorm {
                             x[0] /= xnorm;
                             x[1] /= xnorm;
@@ -84,33 +124,36 @@ pub(super) fn right_vectors(
                         }
                     }
                     if scale != 1.0 {
-                        scal(scale, &mut xr[..=ki]);
+                        scal(scale, seg_mut(xr, 0, ki + 1));
                     }
-                    xr[j1] = x[0];
-                    xr[j2] = x[1];
-                    axpy(-x[0], &tt[j1 * n..j1 * n + j1], &mut xr[..j1]);
-                    axpy(-x[1], &tt[j2 * n..j2 * n + j1], &mut xr[..j1]);
+                    set(xr, j1, x[0]);
+                    set(xr, j2, x[1]);
+                    axpy(-x[0], seg(tt, j1 * n, j1), seg_mut(xr, 0, j1));
+                    axpy(-x[1], seg(tt, j2 * n, j1), seg_mut(xr, 0, j1));
                     j = j1;
                 } else {
-                    let (mut x, mut scale, xnorm) = solve1_real(smin, t(tt, n, j2, j2), xr[j2], wr);
-                    if xnorm > 1.0 && cn[j2] > bignum / xnorm {
+                    let (mut x, mut scale, xnorm) =
+                        solve1_real(smin, t(tt, n, j2, j2), at(xr, j2), wr);
+                    if xnorm > 1.0 && at(cn, j2) > bignum / xnorm {
                         x /= xnorm;
                         scale /= xnorm;
                     }
                     if scale != 1.0 {
-                        scal(scale, &mut xr[..=ki]);
+                        scal(scale, seg_mut(xr, 0, ki + 1));
                     }
-                    xr[j2] = x;
-                    axpy(-x, &tt[j2 * n..j2 * n + j2], &mut xr[..j2]);
+                    set(xr, j2, x);
+                    axpy(-x, seg(tt, j2 * n, j2), seg_mut(xr, 0, j2));
                     j = j2;
                 }
             }
             // Back-transform: z_ki ← x[ki] z_ki + Σ_{k<ki} x[k] z_k.
-            let (lower, upper) = zt.split_at_mut(ki * n);
-            let target = &mut upper[..n];
-            scal(xr[ki], target);
-            for (k, zk) in lower.chunks_exact(n).enumerate() {
-                axpy(xr[k], zk, target);
+            let Some((lower, upper)) = zt.split_at_mut_checked(ki * n) else {
+                return out_of_range();
+            };
+            let target = seg_mut(upper, 0, n);
+            scal(at(xr, ki), target);
+            for (zk, &xk) in lower.chunks_exact(n).zip(xr.iter()) {
+                axpy(xk, zk, target);
             }
             let emax = target.iter().fold(0.0f64, |m, v| m.max(math::abs(*v)));
             if emax > 0.0 {
@@ -125,19 +168,19 @@ pub(super) fn right_vectors(
             let tkpki = t(tt, n, kp, ki);
             let tkikp = t(tt, n, ki, kp);
             if math::abs(tkpki) >= math::abs(tkikp) {
-                xr[kp] = 1.0;
-                xi[ki] = wi / tkpki;
+                set(xr, kp, 1.0);
+                set(xi, ki, wi / tkpki);
             } else {
-                xr[kp] = -wi / tkikp;
-                xi[ki] = 1.0;
+                set(xr, kp, -wi / tkikp);
+                set(xi, ki, 1.0);
             }
-            xr[ki] = 0.0;
-            xi[kp] = 0.0;
-            let (a, b) = (xr[kp], xi[ki]);
-            for (x, &tk) in xr[..kp].iter_mut().zip(&tt[kp * n..kp * n + kp]) {
+            set(xr, ki, 0.0);
+            set(xi, kp, 0.0);
+            let (a, b) = (at(xr, kp), at(xi, ki));
+            for (x, &tk) in seg_mut(xr, 0, kp).iter_mut().zip(seg(tt, kp * n, kp)) {
                 *x = -a * tk;
             }
-            for (x, &tk) in xi[..kp].iter_mut().zip(&tt[ki * n..ki * n + kp]) {
+            for (x, &tk) in seg_mut(xi, 0, kp).iter_mut().zip(seg(tt, ki * n, kp)) {
                 *x = -b * tk;
             }
             let mut j = kp;
@@ -149,10 +192,11 @@ pub(super) fn right_vectors(
                         [t(tt, n, j1, j1), t(tt, n, j1, j2)],
                         [t(tt, n, j2, j1), t(tt, n, j2, j2)],
                     ];
+                    let (b_re, b_im) = ([at(xr, j1), at(xr, j2)], [at(xi, j1), at(xi, j2)]);
                     let (mut x_r, mut x_i, mut scale, xnorm) =
-                        solve2_cplx(smin, blk, [xr[j1], xr[j2]], [xi[j1], xi[j2]], wr, wi);
+                        solve2_cplx(smin, blk, b_re, b_im, wr, wi);
                     if xnorm > 1.0 {
-                        let beta = cn[j1].max(cn[j2]);
+                        let beta = at(cn, j1).max(at(cn, j2));
                         if beta > bignum / xnorm {
                             let rec = 1.0 / xnorm;
                             x_r[0] *= rec;
@@ -163,49 +207,53 @@ pub(super) fn right_vectors(
                         }
                     }
                     if scale != 1.0 {
-                        scal(scale, &mut xr[..=ki]);
-                        scal(scale, &mut xi[..=ki]);
+                        scal(scale, seg_mut(xr, 0, ki + 1));
+                        scal(scale, seg_mut(xi, 0, ki + 1));
                     }
-                    xr[j1] = x_r[0];
-                    xr[j2] = x_r[1];
-                    xi[j1] = x_i[0];
-                    xi[j2] = x_i[1];
-                    let c1 = &tt[j1 * n..j1 * n + j1];
-                    let c2 = &tt[j2 * n..j2 * n + j1];
-                    axpy(-x_r[0], c1, &mut xr[..j1]);
-                    axpy(-x_r[1], c2, &mut xr[..j1]);
-                    axpy(-x_i[0], c1, &mut xi[..j1]);
-                    axpy(-x_i[1], c2, &mut xi[..j1]);
+                    set(xr, j1, x_r[0]);
+                    set(xr, j2, x_r[1]);
+                    set(xi, j1, x_i[0]);
+                    set(xi, j2, x_i[1]);
+                    let c1 = seg(tt, j1 * n, j1);
+                    let c2 = seg(tt, j2 * n, j1);
+                    axpy(-x_r[0], c1, seg_mut(xr, 0, j1));
+                    axpy(-x_r[1], c2, seg_mut(xr, 0, j1));
+                    axpy(-x_i[0], c1, seg_mut(xi, 0, j1));
+                    axpy(-x_i[1], c2, seg_mut(xi, 0, j1));
                     j = j1;
                 } else {
                     let (mut x_r, mut x_i, mut scale, xnorm) =
-                        solve1_cplx(smin, t(tt, n, j2, j2), xr[j2], xi[j2], wr, wi);
-                    if xnorm > 1.0 && cn[j2] > bignum / xnorm {
+                        solve1_cplx(smin, t(tt, n, j2, j2), at(xr, j2), at(xi, j2), wr, wi);
+                    if xnorm > 1.0 && at(cn, j2) > bignum / xnorm {
                         x_r /= xnorm;
                         x_i /= xnorm;
                         scale /= xnorm;
                     }
                     if scale != 1.0 {
-                        scal(scale, &mut xr[..=ki]);
-                        scal(scale, &mut xi[..=ki]);
+                        scal(scale, seg_mut(xr, 0, ki + 1));
+                        scal(scale, seg_mut(xi, 0, ki + 1));
                     }
-                    xr[j2] = x_r;
-                    xi[j2] = x_i;
-                    let c = &tt[j2 * n..j2 * n + j2];
-                    axpy(-x_r, c, &mut xr[..j2]);
-                    axpy(-x_i, c, &mut xi[..j2]);
+                    set(xr, j2, x_r);
+                    set(xi, j2, x_i);
+                    let c = seg(tt, j2 * n, j2);
+                    axpy(-x_r, c, seg_mut(xr, 0, j2));
+                    axpy(-x_i, c, seg_mut(xi, 0, j2));
                     j = j2;
                 }
             }
             // Back-transform both parts (they only read Schur vectors 0..kp and their own).
-            let (lower, upper) = zt.split_at_mut(kp * n);
-            let (zre, rest) = upper.split_at_mut(n);
-            let zim = &mut rest[..n];
-            scal(xr[kp], zre);
-            scal(xi[ki], zim);
-            for (k, zk) in lower.chunks_exact(n).enumerate() {
-                axpy(xr[k], zk, zre);
-                axpy(xi[k], zk, zim);
+            let Some((lower, upper)) = zt.split_at_mut_checked(kp * n) else {
+                return out_of_range();
+            };
+            let Some((zre, rest)) = upper.split_at_mut_checked(n) else {
+                return out_of_range();
+            };
+            let zim = seg_mut(rest, 0, n);
+            scal(at(xr, kp), zre);
+            scal(at(xi, ki), zim);
+            for (zk, (&xrk, &xik)) in lower.chunks_exact(n).zip(xr.iter().zip(xi.iter())) {
+                axpy(xrk, zk, zre);
+                axpy(xik, zk, zim);
             }
             let emax = zre
                 .iter()
@@ -230,19 +278,21 @@ pub(super) fn normalize(n: usize, tt: &[f64], zt: &mut [f64]) {
     while k < n {
         let pair = k + 1 < n && t(tt, n, k + 1, k) != 0.0;
         if !pair {
-            let v = &mut zt[k * n..(k + 1) * n];
+            let v = seg_mut(zt, k * n, n);
             let amax = v.iter().fold(0.0f64, |m, x| m.max(math::abs(*x)));
             if amax > 0.0 {
                 // Work with v / amax (entries ≤ 1) without a separate scaling pass.
                 let r = 1.0 / amax;
                 let p = v.iter().position(|x| math::abs(*x) * r >= TIE).unwrap_or(0);
                 let ss: f64 = v.iter().map(|x| (x * r) * (x * r)).sum();
-                let s = copysign(r / math::sqrt(ss), v[p]);
+                let s = copysign(r / math::sqrt(ss), at(v, p));
                 scal(s, v);
             }
             k += 1;
         } else {
-            let (a, b) = zt[k * n..(k + 2) * n].split_at_mut(n);
+            let Some((a, b)) = seg_mut(zt, k * n, 2 * n).split_at_mut_checked(n) else {
+                return out_of_range();
+            };
             let amax = a
                 .iter()
                 .zip(b.iter())
@@ -262,7 +312,7 @@ pub(super) fn normalize(n: usize, tt: &[f64], zt: &mut [f64]) {
                     .zip(b.iter())
                     .position(|(x, y)| (x * r) * (x * r) + (y * r) * (y * r) >= TIE * TIE * m2)
                     .unwrap_or(0);
-                let (pr, pi) = (a[p] * r, b[p] * r);
+                let (pr, pi) = (at(a, p) * r, at(b, p) * r);
                 // Multiply by conj(z_p) / (|z_p| · ‖z‖) (all of z / amax): |z_p|² ≥ 1/2 − O(1e-6)
                 // and 1/2 ≤ ‖z‖² ≤ n, so nothing over- or underflows.
                 let d = r / math::sqrt((pr * pr + pi * pi) * ss);
@@ -273,7 +323,7 @@ pub(super) fn normalize(n: usize, tt: &[f64], zt: &mut [f64]) {
                     *x = nr;
                     *y = ni;
                 }
-                b[p] = 0.0;
+                set(b, p, 0.0);
             }
             k += 2;
         }
@@ -340,9 +390,10 @@ fn solve2_real(smin: f64, a: [[f64; 2]; 2], b: [f64; 2], wr: f64) -> ([f64; 2], 
     let crv = [a[0][0] - wr, a[1][0], a[0][1], a[1][1] - wr];
     let mut cmax = 0.0;
     let mut icmax = 0;
-    for (j, &c) in crv.iter().enumerate() {
-        if math::abs(c) > cmax {
-            cmax = math::abs(c);
+    for j in 0..4 {
+        let c = math::abs(crv[j]);
+        if c > cmax {
+            cmax = c;
             icmax = j;
         }
     }
