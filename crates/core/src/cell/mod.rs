@@ -253,8 +253,14 @@ impl<'a, T> Weights<'a, T> {
     /// Splits a flat parameter vector `[w_x | w_h | b]` of length `shape.n_params()`.
     pub fn from_flat(shape: &CellShape, p: &'a [T]) -> Result<Self, ShapeError> {
         check("params", shape.n_params(), p.len())?;
-        let (w_x, rest) = p.split_at(shape.len_w_x());
-        let (w_h, b) = rest.split_at(shape.len_w_h());
+        // Cannot fail after the check unless the lengths overflowed (an absurd shape).
+        let bad = ShapeError {
+            what: "params",
+            expected: shape.n_params(),
+            got: p.len(),
+        };
+        let (w_x, rest) = p.split_at_checked(shape.len_w_x()).ok_or(bad)?;
+        let (w_h, b) = rest.split_at_checked(shape.len_w_h()).ok_or(bad)?;
         Ok(Weights { w_x, w_h, b })
     }
 }
@@ -263,8 +269,13 @@ impl<'a, T> WeightsMut<'a, T> {
     /// Splits a flat mutable parameter vector `[w_x | w_h | b]`.
     pub fn from_flat(shape: &CellShape, p: &'a mut [T]) -> Result<Self, ShapeError> {
         check("params", shape.n_params(), p.len())?;
-        let (w_x, rest) = p.split_at_mut(shape.len_w_x());
-        let (w_h, b) = rest.split_at_mut(shape.len_w_h());
+        let bad = ShapeError {
+            what: "params",
+            expected: shape.n_params(),
+            got: p.len(),
+        };
+        let (w_x, rest) = p.split_at_mut_checked(shape.len_w_x()).ok_or(bad)?;
+        let (w_h, b) = rest.split_at_mut_checked(shape.len_w_h()).ok_or(bad)?;
         Ok(WeightsMut { w_x, w_h, b })
     }
 }

@@ -6,6 +6,7 @@
 use super::map::{eval, eval_work_len, jacobian, jacobian_work_len};
 use crate::cell::Cell;
 use crate::linalg::lu;
+use crate::split::take_mut;
 
 /// Stop once `q` is below this.
 pub const Q_TARGET: f64 = 1e-24;
@@ -87,6 +88,8 @@ pub fn work_len(cell: &Cell<'_, f64>, period: usize) -> usize {
 ///
 /// `x` only ever moves to points of lower q: if the first Jacobian is singular, `x` stays
 /// where it was. Lengths: `work` ≥ [`work_len`], `piv` ≥ `S`, `gx` = `S` (receives `G(x)`).
+/// Never panics in release builds: shorter slices give `NoProgress` with q = NaN and `x`
+/// unchanged (debug builds panic).
 #[allow(clippy::too_many_arguments)]
 pub fn polish(
     cell: &Cell<'_, f64>,
@@ -99,10 +102,23 @@ pub fn polish(
     piv: &mut [usize],
 ) -> NewtonResult {
     let sd = cell.shape().state_dim();
-    let (a, rest) = work.split_at_mut(sd * sd);
-    let (delta, rest) = rest.split_at_mut(sd);
-    let (x_try, rest) = rest.split_at_mut(sd);
-    let (g_try, ev) = rest.split_at_mut(sd);
+    let mut w = work;
+    let (Some(a), Some(delta), Some(x_try), Some(g_try), Some(x), Some(gx)) = (
+        take_mut(&mut w, sd * sd),
+        take_mut(&mut w, sd),
+        take_mut(&mut w, sd),
+        take_mut(&mut w, sd),
+        x.get_mut(..sd),
+        gx.get_mut(..sd),
+    ) else {
+        debug_assert!(false, "newton::polish: a slice is too short");
+        return NewtonResult {
+            outcome: NewtonOutcome::NoProgress,
+            iters: 0,
+            q: f64::NAN,
+        };
+    };
+    let ev = w;
     let mut q = eval(cell, u, x, period, gx, None, ev);
     let mut iters = 0;
     let outcome = loop {
@@ -118,8 +134,12 @@ pub fn polish(
         for v in a.iter_mut() {
             *v = -*v;
         }
+        if sd > 0 {
+            for (i, row) in (0..sd).zip(a.chunks_exact_mut(sd)) {
+                row[i] += 1.0;
+            }
+        }
         for i in 0..sd {
-            a[i * sd + i] += 1.0;
             delta[i] = gx[i] - x[i];
         }
         if lu::factor(sd, a, piv).is_err() {
