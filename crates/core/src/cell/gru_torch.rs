@@ -25,7 +25,7 @@ pub(super) fn step<T: Real>(
     let (a, hn) = cache.get_mut(..4 * nh)?.split_at_mut_checked(gw)?;
     let hn = hn.get_mut(..nh)?;
     a.copy_from_slice(b_ih);
-    for (v, &b) in a.iter_mut().zip(b_hh).take(2 * nh) {
+    for (v, &b) in a.iter_mut().take(2 * nh).zip(b_hh) {
         *v += b;
     }
     hn.copy_from_slice(sub(b_hh, 2 * nh, nh)?);

@@ -381,16 +381,16 @@ impl<'a, T: Real> Cell<'a, T> {
         let sd = s.state_dim();
         self.check_derivative_args(x, h, cache, scratch)?;
         check("jacobian", sd * sd, jac.len())?;
-        let (col, rest) = self.split_scratch(scratch)?;
-        for j in 0..sd {
-            self.column(Direction::State(j), x, h, cache, col, rest);
-            // Row r of J gets col[r] in column j (always in range: `jac` has sd² entries).
-            for (r, &v) in col.iter().enumerate() {
-                if let Some(x) = jac.get_mut(r * sd + j) {
-                    *x = v;
-                }
-            }
+        let (_, rest) = self.split_scratch(scratch)?;
+        if sd == 0 {
+            return Ok(());
         }
+        // Column j goes to row j (contiguous stores), then one transposition: cheaper than
+        // scattering each column with stride `sd`.
+        for (j, row) in (0..sd).zip(jac.chunks_exact_mut(sd)) {
+            self.column(Direction::State(j), x, h, cache, row, rest);
+        }
+        transpose_square(sd, jac);
         Ok(())
     }
 
@@ -411,11 +411,7 @@ impl<'a, T: Real> Cell<'a, T> {
         let (col, rest) = self.split_scratch(scratch)?;
         for k in 0..ni {
             self.column(Direction::Input(k), x, h, cache, col, rest);
-            for (r, &v) in col.iter().enumerate() {
-                if let Some(x) = jac.get_mut(r * ni + k) {
-                    *x = v;
-                }
-            }
+            set_column(jac, ni, k, col);
         }
         Ok(())
     }
@@ -541,6 +537,35 @@ impl<'a, T: Real> Cell<'a, T> {
             CellKind::Lstm => lstm::vjp(i, n, &self.w, args, scratch),
         };
         debug_assert!(done.is_some(), "Cell::vjp_unchecked: a slice is too short");
+    }
+}
+
+/// Column `j` of the row-major matrix `m` (row stride `ld`) := `col`; stops at the end of `m`
+/// (the caller checks `m.len()`).
+fn set_column<T: Copy>(m: &mut [T], ld: usize, j: usize, col: &[T]) {
+    for (r, &v) in col.iter().enumerate() {
+        let Some(x) = m.get_mut(r * ld + j) else {
+            return;
+        };
+        *x = v;
+    }
+}
+
+/// Transposes the row-major `n × n` matrix at the start of `m` in place.
+fn transpose_square<T: Copy>(n: usize, m: &mut [T]) {
+    if n == 0 {
+        return;
+    }
+    let mut rest = m;
+    for r in 0..n {
+        // Row r, and the rows below it: swap m[r][c] with m[c][r] for c > r.
+        let Some((row_r, below)) = core::mem::take(&mut rest).split_at_mut_checked(n) else {
+            return;
+        };
+        for (x, row_c) in row_r.iter_mut().skip(r + 1).zip(below.chunks_exact_mut(n)) {
+            core::mem::swap(x, &mut row_c[r]);
+        }
+        rest = below;
     }
 }
 
