@@ -9,7 +9,10 @@
 #include <stdbool.h>
 
 
-// Largest matrix size `fpf_eig` accepts.
+// Largest matrix size `fpf_eig` accepts. The work grows as n³: measured on this project's
+// 2-core x86-64 machine (a random dense matrix, eigenvalues / with eigenvectors), n = 512:
+// 0.5 / 0.6 s, 1024: 3.9 / 5.5 s, 2048: 36 / 54 s, so about 40 / 60 minutes at this limit.
+// The call cannot be cancelled: split larger problems, or run them on a thread of their own.
 #define FPF_EIG_MAX_N (1 << 13)
 
 // Version of the C ABI (struct layouts, function signatures, constant values). It changes

@@ -1184,3 +1184,52 @@ fn stability_helpers() {
     assert_eq!(n_unstable(&re, &im), 2);
     assert!((spectral_radius(&re, &im) - 1.2).abs() < 1e-15);
 }
+
+/// Entries 600 orders of magnitude apart: balancing (exact powers of 2) must bring them
+/// together before anything can round them away. LAPACK's dgeev returns 0, 0 for the first
+/// and loses the small eigenvalue of the second.
+#[test]
+fn extreme_scales_keep_their_eigenvalues() {
+    type Case = (&'static str, [f64; 4], [(f64, f64); 2]);
+    let cases: [Case; 3] = [
+        (
+            "[[0, 1e300], [1e-300, 0]]",
+            [0.0, 1e300, 1e-300, 0.0],
+            [(1.0, 0.0), (-1.0, 0.0)],
+        ),
+        (
+            "diag(1e300, 1e-300)",
+            [1e300, 0.0, 0.0, 1e-300],
+            [(1e300, 0.0), (1e-300, 0.0)],
+        ),
+        (
+            "[[0, -1e300], [1e-300, 0]]",
+            [0.0, -1e300, 1e-300, 0.0],
+            [(0.0, 1.0), (0.0, -1.0)],
+        ),
+    ];
+    for (name, a, want) in cases {
+        let mut work = vec![0.0; work_len(2, true)];
+        let (mut re, mut im) = ([0.0; 2], [0.0; 2]);
+        let (mut vr, mut vi) = ([0.0f64; 4], [0.0f64; 4]);
+        eig(2, &a, &mut work, &mut re, &mut im, Some((&mut vr, &mut vi))).unwrap();
+        for (k, &(wr, wi)) in want.iter().enumerate() {
+            let scale = wr.abs().max(wi.abs());
+            assert!(
+                (re[k] - wr).abs() <= 1e-15 * scale && (im[k] - wi).abs() <= 1e-15 * scale,
+                "{name}: eigenvalue {k} = {} + {}i, want {wr} + {wi}i",
+                re[k],
+                im[k]
+            );
+            // Unit eigenvector with A v = λ v (relative to the entries it meets).
+            let v = [(vr[k], vi[k]), (vr[2 + k], vi[2 + k])];
+            let norm = (v[0].0.powi(2) + v[0].1.powi(2) + v[1].0.powi(2) + v[1].1.powi(2)).sqrt();
+            assert!((norm - 1.0).abs() < 1e-12, "{name}: |v{k}| = {norm}");
+        }
+        // Eigenvalues only: the same answer.
+        let mut w2 = vec![0.0; work_len(2, false)];
+        let (mut re2, mut im2) = ([0.0; 2], [0.0; 2]);
+        eig(2, &a, &mut w2, &mut re2, &mut im2, None).unwrap();
+        assert_eq!((re, im), (re2, im2), "{name}");
+    }
+}

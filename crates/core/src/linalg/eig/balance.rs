@@ -82,7 +82,6 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
 
     // Iterative scaling (2-norms, as LAPACK ≥ 3.5).
     let sfmin1 = super::kernels::SAFMIN / super::kernels::ULP;
-    let sfmax1 = 1.0 / sfmin1;
     let sfmin2 = sfmin1 * RADIX;
     let sfmax2 = 1.0 / sfmin2;
     let lim = Limits { sfmin2, sfmax2 };
@@ -132,10 +131,12 @@ pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool)
                 continue;
             }
             let si = at(scale, i);
-            if f < 1.0 && si < 1.0 && f * si <= sfmin1 {
-                continue;
-            }
-            if f > 1.0 && si > 1.0 && si >= sfmax1 / f {
+            // dgebal also caps `f` and the accumulated scale near sfmin/sfmax; that leaves
+            // matrices such as [[0, 1e300], [1e-300, 0]] unbalanced (and their eigenvalues
+            // lost to underflow). Here only the scaled entries are kept in range (the loop
+            // guards in `factor`), and the accumulated scale a normal number: powers of 2
+            // are exact, so larger scales cost no accuracy.
+            if !(si * f).is_normal() {
                 continue;
             }
             let g = 1.0 / f;
@@ -182,7 +183,7 @@ fn factor(c: f64, r: f64, ca: f64, ra: f64, lim: &Limits) -> f64 {
     let mut g = r / RADIX;
     let mut f = 1.0f64;
     let s = c + r;
-    while c < g && f.max(c).max(ca) < lim.sfmax2 && r.min(g).min(ra) > lim.sfmin2 {
+    while c < g && c.max(ca) < lim.sfmax2 && r.min(g).min(ra) > lim.sfmin2 {
         f *= RADIX;
         c *= RADIX;
         ca *= RADIX;
@@ -191,7 +192,7 @@ fn factor(c: f64, r: f64, ca: f64, ra: f64, lim: &Limits) -> f64 {
         ra /= RADIX;
     }
     g = c / RADIX;
-    while g >= r && r.max(ra) < lim.sfmax2 && f.min(c).min(g).min(ca) > lim.sfmin2 {
+    while g >= r && r.max(ra) < lim.sfmax2 && c.min(g).min(ca) > lim.sfmin2 {
         f /= RADIX;
         c /= RADIX;
         g /= RADIX;
@@ -211,7 +212,7 @@ fn factor_squared(c2: f64, r2: f64, ca: f64, ra: f64, lim: &Limits) -> f64 {
     let (mut c2s, mut r2s, mut ca, mut ra) = (c2, r2, ca, ra);
     let mut f = 1.0f64;
     // c < r / 2
-    while R2 * c2s < r2s && f.max(ca) < lim.sfmax2 && ra > lim.sfmin2 {
+    while R2 * c2s < r2s && ca < lim.sfmax2 && ra > lim.sfmin2 {
         f *= RADIX;
         c2s *= R2;
         ca *= RADIX;
@@ -219,7 +220,7 @@ fn factor_squared(c2: f64, r2: f64, ca: f64, ra: f64, lim: &Limits) -> f64 {
         ra /= RADIX;
     }
     // c / 2 ≥ r
-    while c2s >= R2 * r2s && ra < lim.sfmax2 && f.min(ca) > lim.sfmin2 {
+    while c2s >= R2 * r2s && ra < lim.sfmax2 && ca > lim.sfmin2 {
         f /= RADIX;
         c2s /= R2;
         ca /= RADIX;

@@ -229,26 +229,6 @@ fn run<T: Real>(
         anrm = anrm.max(math::abs(v));
         *hk = v;
     }
-    // Like dgeev: bring the largest entry into [2^-460, 2^460] (≈ sqrt(safmin)/ulp and its
-    // inverse) by exact power-of-2 steps, so that nothing in the QR iteration over- or
-    // underflows; the eigenvalues are scaled back at the end.
-    let mut steps = 0i32;
-    if anrm > 0.0 {
-        while anrm < SMLNUM {
-            anrm *= STEP_UP;
-            steps += 1;
-        }
-        while anrm > BIGNUM {
-            anrm *= STEP_DOWN;
-            steps -= 1;
-        }
-        let f = if steps > 0 { STEP_UP } else { STEP_DOWN };
-        for _ in 0..steps.unsigned_abs() {
-            for v in h.iter_mut() {
-                *v *= f;
-            }
-        }
-    }
     // Exact-length pieces (the callers sized them; a short one is a bug, reported as such).
     let short = |what, need| EigError::BadLength { what, need };
     let mut sc = scratch;
@@ -270,24 +250,56 @@ fn run<T: Real>(
         return Err(short("re", n));
     };
 
+    // Balance first: permutations and power-of-2 scalings are exact, and they bring entries
+    // of very different magnitudes together before anything else can round them away.
     let (ilo, ihi) = balance::balance(n, h, scale, true);
+    // The isolated eigenvalues are diagonal entries of the balanced matrix, exactly.
+    for i in (0..ilo).chain(ihi + 1..n) {
+        set(wr, i, at(h, i * n + i));
+        set(wi, i, 0.0);
+    }
+    // Like dgeev: bring the largest entry into [2^-460, 2^460] (≈ sqrt(safmin)/ulp and its
+    // inverse) by exact power-of-2 steps, so that nothing in the QR iteration over- or
+    // underflows; the active block's eigenvalues are scaled back at the end.
+    let mut anrm = 0.0f64;
+    for &v in h.iter() {
+        anrm = anrm.max(math::abs(v));
+    }
+    let mut steps = 0i32;
+    if anrm > 0.0 {
+        while anrm < SMLNUM {
+            anrm *= STEP_UP;
+            steps += 1;
+        }
+        while anrm > BIGNUM {
+            anrm *= STEP_DOWN;
+            steps -= 1;
+        }
+        let f = if steps > 0 { STEP_UP } else { STEP_DOWN };
+        for _ in 0..steps.unsigned_abs() {
+            for v in h.iter_mut() {
+                *v *= f;
+            }
+        }
+    }
     hessenberg::reduce(n, ilo, ihi, h, s0, s1, s2);
     if let Some(zt) = zt.as_deref_mut() {
         hessenberg::form_q(n, ilo, ihi, h, s0, zt, s1);
     }
     hessenberg::clear_below(n, h);
-    for i in (0..ilo).chain(ihi + 1..n) {
-        set(wr, i, at(h, i * n + i));
-        set(wi, i, 0.0);
-    }
     let cap = cap.unwrap_or(francis::default_cap(ihi - ilo + 1));
     francis::hqr(zt.is_some(), n, ilo, ihi, h, wr, wi, zt.as_deref_mut(), cap)
         .map_err(|iterations| EigError::NoConvergence { iterations })?;
 
     if steps != 0 {
         let f = if steps > 0 { STEP_DOWN } else { STEP_UP };
+        let active = ilo..(ihi + 1).min(n);
         for _ in 0..steps.unsigned_abs() {
-            for v in wr.iter_mut().chain(wi.iter_mut()) {
+            let (Some(r), Some(i)) = (wr.get_mut(active.clone()), wi.get_mut(active.clone()))
+            else {
+                break;
+            };
+            for v in r.iter_mut().chain(i.iter_mut()) {
                 *v *= f;
             }
         }
