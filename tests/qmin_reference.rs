@@ -726,3 +726,30 @@ fn cancellation_and_divergence_are_errors() {
     );
     assert_eq!(e.unwrap_err(), FindError::Diverged { state: 1 });
 }
+
+#[test]
+fn zero_tolerances_never_stop_early() {
+    // At an exact fixed point (the origin of a bias-free tanh cell at input 0) q and |Δq| are
+    // exactly 0: with tol_q = tol_dq = 0 the strict tests `q < tol_q`, `|Δq| < tol_dq · lr`
+    // never hold, so every iteration runs.
+    let mut net = Net::random(2, 3, 1.8, 9);
+    net.b = vec![0.0; 3];
+    for method in [Method::Joint, Method::Sequential] {
+        let o = FinderOptions {
+            method,
+            ..opts(0.1, 25)
+        };
+        let lib = run_lib(&net, &o, &[0.0; 6], &[0.0; 2]);
+        assert_eq!(lib.x, vec![0.0; 6]);
+        assert_eq!(lib.q, vec![0.0; 2]);
+        assert_eq!(lib.n_iters, vec![25; 2], "{method:?}");
+        assert_eq!(lib.report.stop, Stop::MaxIters);
+        assert_eq!(lib.report.n_converged, 0);
+        // A tolerance above 0 stops at once.
+        let o = FinderOptions { tol_q: 1e-300, ..o };
+        let lib = run_lib(&net, &o, &[0.0; 6], &[0.0; 2]);
+        assert_eq!(lib.n_iters, vec![0; 2]);
+        assert_eq!(lib.report.stop, Stop::Converged);
+        assert_eq!(lib.report.n_converged, 2);
+    }
+}
