@@ -594,6 +594,20 @@ fn clipping_follows_the_reference() {
         ..opts(0.1, 50)
     };
     check_joint(&net, &o, &x0, &inputs, "adaptive_grad_clip");
+    // Below 1 the adaptive clip binds at nearly every step, and its path is another.
+    let o = FinderOptions {
+        adaptive_grad_clip: 0.7,
+        ..opts(0.1, 50)
+    };
+    check_joint(&net, &o, &x0, &inputs, "adaptive_grad_clip 0.7");
+    let free = run_lib(&net, &opts(0.1, 50), &x0, &inputs);
+    let adaptive = run_lib(&net, &o, &x0, &inputs);
+    let diff = free
+        .x
+        .iter()
+        .zip(&adaptive.x)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff > 1e-6, "adaptive clipping changed nothing: {diff:e}");
     let o = FinderOptions {
         adaptive_grad_clip: 1.1,
         max_grad_norm: 2e-3,
