@@ -78,7 +78,7 @@ fn check_radius(s: usize, i: usize, seed: u64) {
             }
             for (k, dir) in dirs.iter().enumerate() {
                 let mut p = rng.vec(d, 1.0);
-                p[0] = 3.0 + p[0]; // positive, well away from 0, for the sweep
+                p[0] += 3.0; // positive, well away from 0, for the sweep
                 let label = format!("S={s} I={i} tol={tol} direction {k}");
                 assert_eq!(
                     n_unique_pair(&p, dir, 0.9 * tol, s, i, tol),
