@@ -237,3 +237,50 @@ fn outcome_codes_round_trip() {
     assert_eq!(NewtonOutcome::from_code(5), None);
     assert_eq!(NewtonOutcome::from_code(255), None);
 }
+
+/// A value `x` with `½x² = Q_TARGET` exactly in f64, if there is one near `√(2·Q_TARGET)`.
+fn exact_target_residual() -> Option<f64> {
+    let mut x = (2.0 * Q_TARGET).sqrt();
+    for _ in 0..64 {
+        x = f64::from_bits(x.to_bits() - 1);
+    }
+    (0..128)
+        .map(|k| f64::from_bits(x.to_bits() + k))
+        .find(|&v| (v * v) * 0.5 == Q_TARGET)
+}
+
+#[test]
+fn q_exactly_at_the_target_is_not_converged_yet() {
+    // F ≡ 0 (w = b = 0): q = ½x². At q = Q_TARGET exactly Newton still steps (the test is
+    // q < Q_TARGET), to x = 0 in one iteration.
+    let x = exact_target_residual().expect("no x with ½x² = 1e-24 exactly");
+    let p = scalar_tanh(0.0, 0.0);
+    let cell = tanh1(&p);
+    assert_eq!(g_and_q(&cell, &[], &[x], 1).1, Q_TARGET);
+    let (r, y, _) = polish(&cell, &[], &[x], 1, 50);
+    assert_eq!((r.outcome, r.iters), (NewtonOutcome::Converged, 1), "{r:?}");
+    assert_eq!((y[0], r.q), (0.0, 0.0));
+}
+
+#[test]
+fn a_step_that_leaves_q_unchanged_is_no_progress() {
+    // F(h) = tanh(w h + b) with w = −1e6, b putting a fixed point at t: the fixed point is
+    // so sharp that q cannot go below ~1e-23 in f64 (one ulp of h moves F by ~1e-10), while
+    // the Newton step there is below half an ulp: x + αδ = x, q is unchanged, and that is no
+    // progress (not a step to take again and again until the iteration cap).
+    let w = -1e6;
+    for t in [0.3f64, 0.5, 0.7, 0.9, -0.6] {
+        let b = t.atanh() - w * t;
+        let p = scalar_tanh(w, b);
+        let cell = tanh1(&p);
+        let (_, q0) = g_and_q(&cell, &[], &[t], 1);
+        let (r, x, _) = polish(&cell, &[], &[t], 1, 50);
+        assert_eq!(
+            (r.outcome, r.iters),
+            (NewtonOutcome::NoProgress, 1),
+            "t={t}: {r:?} at {x:?}"
+        );
+        assert_eq!((x[0], r.q), (t, q0), "t={t}");
+        assert!(r.q >= Q_TARGET && r.q < 1e-20, "t={t}: {r:?}");
+    }
+}
