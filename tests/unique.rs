@@ -195,6 +195,20 @@ fn distance_outliers_are_measured_against_the_inits() {
     let f = points(&xs, &[], &[0.0; 5], 2, 0, 0.1);
     assert_eq!(within_distance(&f, &inits, 2.0), vec![0, 1, 3]);
     assert_eq!(within_distance(&f, &inits, 100.0), vec![0, 1, 2, 3, 4]);
+    // Exactly `scale` mean distances away is an outlier (the test is `<`).
+    let f = points(
+        &[1.0, 3.0, 1.0, 1.0 + 2.0 - 1e-9],
+        &[],
+        &[0.0; 2],
+        2,
+        0,
+        0.1,
+    );
+    assert_eq!(within_distance(&f, &inits, 2.0), vec![1]);
+    // Distances are in units of the mean distance: inits at distance 2 from (0, 0).
+    let wide = [2.0, 0.0, -2.0, 0.0, 0.0, 2.0, 0.0, -2.0];
+    let f = points(&[0.0, 3.0, 0.0, 3.9, 4.1, 0.0], &[], &[0.0; 3], 2, 0, 0.1);
+    assert_eq!(within_distance(&f, &wide, 2.0), vec![0, 1]);
     // Inits all at one point: only points exactly there are kept.
     let f = points(&[1.0, 1.0, 1.0, 1.0 + 1e-12], &[], &[0.0; 2], 2, 0, 0.1);
     assert_eq!(within_distance(&f, &[1.0, 1.0, 1.0, 1.0], 10.0), vec![0]);
