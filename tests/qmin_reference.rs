@@ -766,4 +766,16 @@ fn zero_tolerances_never_stop_early() {
         assert_eq!(lib.report.stop, Stop::Converged);
         assert_eq!(lib.report.n_converged, 2);
     }
+    // A mean q that stays equal (0 here) is no improvement: the schedule lowers the rate
+    // after every `lr_patience + 1` equal values.
+    let o = FinderOptions {
+        lr_factor: 0.5,
+        lr_patience: 2,
+        ..opts(0.1, 25)
+    };
+    let r = check_joint(&net, &o, &[0.0; 6], &[0.0; 2], "constant q");
+    let drops: Vec<usize> = (1..r.step_lrs.len())
+        .filter(|&i| r.step_lrs[i] < r.step_lrs[i - 1])
+        .collect();
+    assert_eq!(drops, vec![3, 6, 9, 12, 15, 18, 21, 24], "{:?}", r.step_lrs);
 }
