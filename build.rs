@@ -50,10 +50,10 @@ fn layouts(header: &str) -> String {
     for line in header.lines() {
         if let Some(rest) = line.strip_prefix("typedef uint32_t ") {
             u32s.push(rest.trim_end_matches(';').to_string());
-        } else if let Some(rest) = line.strip_prefix("typedef ") {
-            if let (Some(a), Some(b)) = (rest.find("(*"), rest.find(")(")) {
-                fns.push(rest[a + 2..b].to_string());
-            }
+        } else if let Some(rest) = line.strip_prefix("typedef ")
+            && let (Some(a), Some(b)) = (rest.find("(*"), rest.find(")("))
+        {
+            fns.push(rest[a + 2..b].to_string());
         }
     }
     let kind = |ty: &str| -> Option<&'static str> {

@@ -1,6 +1,6 @@
 //! The scaling table of the joint q-minimization (tanh cell, f32, one thread) next to its
 //! floor in the same run (benches/common/floor.rs: two GEMMs by matrixmultiply plus one
-//! elementwise pass): `cargo run --release --example scaling [iterations]`.
+//! elementwise pass): `cargo run --release --example scaling [iterations [H n]]`.
 //!
 //! For H ∈ {16, 64, 128, 256, 512} and n ∈ {1024, 8192} it prints µs per iteration,
 //! GFLOP/s (by the floor's count, 4·n·H²) and the ratio to the floor.
@@ -45,8 +45,16 @@ fn main() {
         "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7}",
         "H", "n", "libfpf µs", "GFLOP/s", "floor µs", "GFLOP/s", "ratio"
     );
+    // Optional: one size only (`scaling ITERS H N`), e.g. for a profiler.
+    let only: Vec<usize> = std::env::args()
+        .skip(2)
+        .map(|a| a.parse().expect("H and n"))
+        .collect();
     for h in [16usize, 64, 128, 256, 512] {
         for n in [1024usize, 8192] {
+            if only.len() == 2 && (only[0] != h || only[1] != n) {
+                continue;
+            }
             let mut seed = 7u64;
             let shape = CellShape::new(CellKind::Tanh, 3, h);
             let scale = 1.5 / (h as f32).sqrt();

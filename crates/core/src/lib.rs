@@ -34,9 +34,15 @@
 // the arithmetic the flop counts are written against.
 #![allow(clippy::needless_range_loop)]
 
+// Only for run-time CPU feature detection (`linalg::gemm`), with the `std` feature.
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+
 pub mod cell;
 pub mod checkpoint;
 pub mod find;
+pub mod fork;
+pub mod isa;
 pub mod linalg;
 pub mod model_shape;
 pub mod optim;

@@ -31,6 +31,7 @@ pub trait Real:
     + Send
     + Sync
     + 'static
+    + crate::linalg::gemm::GemmScalar
 {
     /// 0.
     const ZERO: Self;
@@ -130,9 +131,18 @@ mod backend {
     pub fn exp64(x: f64) -> f64 {
         libm::exp(x)
     }
+    /// Correctly rounded either way; std's lowers to the instruction the vectorizer can
+    /// widen (libm's is an opaque `asm!` block), so the Adam loop vectorizes.
     #[inline]
     pub fn sqrt64(x: f64) -> f64 {
-        libm::sqrt(x)
+        #[cfg(feature = "std")]
+        {
+            x.sqrt()
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            libm::sqrt(x)
+        }
     }
 
     #[cfg(not(feature = "micromath"))]
@@ -167,9 +177,17 @@ mod backend {
         pub fn exp32(x: f32) -> f32 {
             libm::expf(x)
         }
+        /// Correctly rounded either way (see `sqrt64`).
         #[inline]
         pub fn sqrt32(x: f32) -> f32 {
-            libm::sqrtf(x)
+            #[cfg(feature = "std")]
+            {
+                x.sqrt()
+            }
+            #[cfg(not(feature = "std"))]
+            {
+                libm::sqrtf(x)
+            }
         }
     }
 

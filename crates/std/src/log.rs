@@ -43,10 +43,10 @@ impl<'a> Log<'a> {
     /// Sends one message. A sink that logs from inside itself (re-entrantly) loses that inner
     /// message rather than panicking.
     pub fn line(&self, msg: &str) {
-        if let Some(cell) = &self.sink {
-            if let Ok(mut f) = cell.try_borrow_mut() {
-                f(msg);
-            }
+        if let Some(cell) = &self.sink
+            && let Ok(mut f) = cell.try_borrow_mut()
+        {
+            f(msg);
         }
     }
 }

@@ -8,6 +8,7 @@
 //! The std layer ([`crate::analysis`]) builds the whole pipeline (sampling, uniqueness,
 //! outliers, Jacobians, eigenvalues) on top of these.
 
+mod batch;
 pub mod map;
 pub mod newton;
 pub mod options;
@@ -109,7 +110,7 @@ fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Find
 /// Checks a batch of states (`n × S`, `n ≥ 1`) and its inputs (`1 × I` or `n × I`); returns n.
 fn check_batch<T>(shape: &CellShape, x: &[T], inputs: &[T]) -> Result<usize, FindError> {
     let sd = shape.state_dim();
-    if x.is_empty() || x.len() % sd != 0 {
+    if x.is_empty() || !x.len().is_multiple_of(sd) {
         return Err(FindError::Shape(ShapeError {
             what: "initial states (a positive multiple of the state size)",
             expected: (x.len() / sd + 1) * sd,

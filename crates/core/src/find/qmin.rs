@@ -8,10 +8,13 @@
 //! Cost per iteration and state: one evaluation of `G` and its gradient (k steps and k state
 //! VJPs, see [`super::map`]) plus ~15 flops per state element for Adam.
 
+use super::batch::{self, Packed, TILE};
 use super::map::{eval, eval_work_len};
 use super::options::{FinderOptions, Method};
 use super::{FindError, Progress};
 use crate::cell::Cell;
+use crate::fork::{Fork, Serial};
+use crate::isa;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
 use crate::scalar::Real;
 use crate::scalar::math;
@@ -50,7 +53,9 @@ pub struct QminReport {
     pub final_lr: f64,
 }
 
-/// Workspace length (in `T`) that [`minimize`] needs for `n_states` states.
+/// Workspace length (in `T`) that [`minimize`] needs for `n_states` states: the Adam
+/// moments and gradients (`3·n·S + 2·n`), the packed weights of the batched kernels
+/// (about `2·H·G·H`), and each tile of 64 states' scratch.
 pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptions) -> usize {
     let s = cell.shape();
     let sd = s.state_dim();
@@ -58,7 +63,16 @@ pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptio
         Method::Joint => n_states,
         _ => 1,
     };
-    block * (3 * sd + 2) + eval_work_len(sd, s.cache_len(), s.scratch_len(), opts.period)
+    let tiles = block.div_ceil(TILE).max(1);
+    let (packed, per_tile) = if batch::supported(cell, opts.period) {
+        (batch::packed_work_len(cell), batch::tile_scratch_len(cell))
+    } else {
+        (
+            0,
+            eval_work_len(sd, s.cache_len(), s.scratch_len(), opts.period),
+        )
+    };
+    block * (3 * sd + 2) + packed + tiles * per_tile
 }
 
 /// With [`Method::Newton`] no step is taken: q, `G(x)` and dq are evaluated at the initial
@@ -70,6 +84,22 @@ pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptio
 /// `progress`, if given, is called after every iteration with the block's statistics;
 /// returning `false` stops the run with [`FindError::Cancelled`].
 pub fn minimize<T: Real>(
+    cell: &Cell<'_, T>,
+    opts: &FinderOptions,
+    inputs: &[T],
+    x: &mut [T],
+    out: QminOutput<'_, T>,
+    work: &mut [T],
+    progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<QminReport, FindError> {
+    minimize_with(&Serial, cell, opts, inputs, x, out, work, progress)
+}
+
+/// [`minimize`], running its tiles of states through `fork` (the std layer passes a thread
+/// pool). Results are the same for every [`Fork`]: no tile reads another's output.
+#[allow(clippy::too_many_arguments)]
+pub fn minimize_with<T: Real, F: Fork>(
+    fork: &F,
     cell: &Cell<'_, T>,
     opts: &FinderOptions,
     inputs: &[T],
@@ -108,8 +138,17 @@ pub fn minimize<T: Real>(
                 shared,
             };
             let mut out = out;
-            let (stop, lr) =
-                run_block(cell, opts, max_iters, &b, x, &mut out, work, &mut progress)?;
+            let (stop, lr) = run_block(
+                fork,
+                cell,
+                opts,
+                max_iters,
+                &b,
+                x,
+                &mut out,
+                work,
+                &mut progress,
+            )?;
             Ok(QminReport {
                 max_iters_used: out.n_iters.iter().copied().max().unwrap_or(0),
                 n_converged: if stop == Stop::Converged { n } else { 0 },
@@ -142,6 +181,7 @@ pub fn minimize<T: Real>(
                     n_iters: &mut out.n_iters[i..i + 1],
                 };
                 let (stop, lr) = run_block(
+                    fork,
                     cell,
                     opts,
                     max_iters,
@@ -172,8 +212,197 @@ struct Block<'a, T> {
     shared: bool,
 }
 
+/// The per-state arrays of a run of whole tiles, split in halves for [`Fork::join`].
+struct Tiles<'a, T> {
+    x: &'a mut [T],
+    fx: &'a mut [T],
+    g: &'a mut [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    q: &'a mut [T],
+    q_prev: &'a mut [T],
+    norm_avg: &'a mut [T],
+    /// One row per state, or the shared row.
+    inputs: &'a [T],
+    /// `per_tile` elements per tile.
+    scratch: &'a mut [T],
+}
+
+/// What every tile of one iteration shares.
+struct Pass<'a, 'c, T> {
+    cell: &'a Cell<'c, T>,
+    opts: &'a FinderOptions,
+    packed: Option<&'a Packed<'a, T>>,
+    shared: bool,
+    per_tile: usize,
+    /// The Adam step to take before evaluating (`None` on the first iteration).
+    step: Option<(u64, f64)>,
+    /// Whether to evaluate the gradient (not on the last iteration).
+    grad: bool,
+    inv_n: T,
+}
+
+impl<'a, T: Real> Tiles<'a, T> {
+    /// The first `rows` states (a whole number of tiles) and the rest.
+    fn split(
+        self,
+        rows: usize,
+        sd: usize,
+        ni: usize,
+        shared: bool,
+        per_tile: usize,
+    ) -> (Self, Self) {
+        let (x, x2) = self.x.split_at_mut(rows * sd);
+        let (fx, fx2) = self.fx.split_at_mut(rows * sd);
+        let (g, g2) = self.g.split_at_mut(rows * sd);
+        let (m, m2) = self.m.split_at_mut(rows * sd);
+        let (v, v2) = self.v.split_at_mut(rows * sd);
+        let (q, q2) = self.q.split_at_mut(rows);
+        let (qp, qp2) = self.q_prev.split_at_mut(rows);
+        let (na, na2) = self.norm_avg.split_at_mut(rows);
+        let (inputs, inputs2) = if shared {
+            (self.inputs, self.inputs)
+        } else {
+            self.inputs.split_at(rows * ni)
+        };
+        let (sc, sc2) = self.scratch.split_at_mut(rows.div_ceil(TILE) * per_tile);
+        (
+            Tiles {
+                x,
+                fx,
+                g,
+                m,
+                v,
+                q,
+                q_prev: qp,
+                norm_avg: na,
+                inputs,
+                scratch: sc,
+            },
+            Tiles {
+                x: x2,
+                fx: fx2,
+                g: g2,
+                m: m2,
+                v: v2,
+                q: q2,
+                q_prev: qp2,
+                norm_avg: na2,
+                inputs: inputs2,
+                scratch: sc2,
+            },
+        )
+    }
+}
+
+/// Runs `pass` on every tile of `t`, halving through `fork`.
+fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
+    let rows = t.q.len();
+    let n_tiles = rows.div_ceil(TILE);
+    if n_tiles <= 1 {
+        isa::dispatch(TilePass(pass, t));
+        return;
+    }
+    let shape = pass.cell.shape();
+    let left = (n_tiles / 2) * TILE;
+    let (a, b) = t.split(
+        left,
+        shape.state_dim(),
+        shape.n_inputs,
+        pass.shared,
+        pass.per_tile,
+    );
+    fork.join(|| for_tiles(fork, pass, a), || for_tiles(fork, pass, b));
+}
+
+/// [`tile_pass`] as an [`isa::Kernel`].
+struct TilePass<'p, 'a, 'c, 't, T>(&'p Pass<'a, 'c, T>, Tiles<'t, T>);
+
+impl<T: Real> isa::Kernel for TilePass<'_, '_, '_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        tile_pass(self.0, self.1);
+    }
+}
+
+/// One tile of one iteration: the Adam step from the last gradient, then q, `G(x)` and the
+/// new gradient. Inlined into [`isa::dispatch`]'s versions, so its loops use the CPU's
+/// vector width.
+#[inline(always)]
+fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
+    let shape = p.cell.shape();
+    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
+    let opts = p.opts;
+    if let Some((step, lr)) = p.step {
+        let adam = Adam::default();
+        // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
+        // the Adam pass (one pass over the whole tile, whose rows are contiguous), with
+        // clipping it must be applied before the norms are taken.
+        if opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0 {
+            let rows =
+                t.x.chunks_exact_mut(sd)
+                    .zip(t.g.chunks_exact_mut(sd))
+                    .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+                    .zip(t.norm_avg.iter_mut());
+            for (((xi, gi), (mi, vi)), na) in rows {
+                for v in gi.iter_mut() {
+                    *v *= p.inv_n;
+                }
+                if opts.max_grad_norm > 0.0 {
+                    clip_grad_norm(gi, opts.max_grad_norm);
+                }
+                if opts.adaptive_grad_clip > 0.0 {
+                    let avg = na.to_f64();
+                    let limit = if avg > 0.0 {
+                        opts.adaptive_grad_clip * avg
+                    } else {
+                        f64::INFINITY
+                    };
+                    let norm = clip_grad_norm(gi, limit);
+                    // Running mean of the unclipped norms over the steps so far.
+                    let k = (step - 1) as f64;
+                    *na = T::from_f64((avg * k + norm) / (k + 1.0));
+                }
+                adam.update_scaled(step, lr, xi, gi, T::ONE, mi, vi);
+            }
+        } else {
+            adam.update_scaled(step, lr, t.x, t.g, p.inv_n, t.m, t.v);
+        }
+        t.q_prev.copy_from_slice(t.q);
+    }
+    match p.packed {
+        Some(packed) => {
+            let grad = if p.grad { Some(&mut *t.g) } else { None };
+            let done = batch::eval_tile(p.cell, packed, t.inputs, t.x, t.fx, t.q, grad, t.scratch);
+            if done.is_none() {
+                debug_assert!(false, "qmin: a tile's slices are too short");
+                t.q.fill(T::from_f64(f64::NAN));
+            }
+        }
+        None => {
+            let states =
+                t.x.chunks_exact(sd)
+                    .zip(t.fx.chunks_exact_mut(sd))
+                    .zip(t.g.chunks_exact_mut(sd))
+                    .zip(t.q.iter_mut())
+                    .enumerate();
+            for (i, (((xi, fxi), gi), qi)) in states {
+                let u = if p.shared {
+                    t.inputs
+                } else {
+                    t.inputs.get(i * ni..(i + 1) * ni).unwrap_or(&[])
+                };
+                let grad = if p.grad { Some(gi) } else { None };
+                *qi = eval(p.cell, u, xi, opts.period, fxi, grad, t.scratch);
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn run_block<T: Real>(
+fn run_block<T: Real, F: Fork>(
+    fork: &F,
     cell: &Cell<'_, T>,
     opts: &FinderOptions,
     max_iters: usize,
@@ -185,17 +414,27 @@ fn run_block<T: Real>(
 ) -> Result<(Stop, f64), FindError> {
     let shape = cell.shape();
     let sd = shape.state_dim();
-    let ni = shape.n_inputs;
     let n = x.len() / sd;
     let (m, rest) = work.split_at_mut(n * sd);
     let (v, rest) = rest.split_at_mut(n * sd);
     let (g, rest) = rest.split_at_mut(n * sd);
     let (q_prev, rest) = rest.split_at_mut(n);
-    let (norm_avg, ev) = rest.split_at_mut(n);
+    let (norm_avg, rest) = rest.split_at_mut(n);
     m.fill(T::ZERO);
     v.fill(T::ZERO);
     norm_avg.fill(T::ZERO);
-    let adam = Adam::default();
+    let batched = batch::supported(cell, opts.period);
+    let (packed, scratch, per_tile) = if batched {
+        let (pw, scratch) = rest.split_at_mut(batch::packed_work_len(cell));
+        let shared = if b.shared { Some(b.inputs) } else { None };
+        let packed = Packed::new(cell, shared, pw).ok_or(FindError::Workspace {
+            need: work_len(cell, n, opts),
+        })?;
+        (Some(packed), scratch, batch::tile_scratch_len(cell))
+    } else {
+        let per = eval_work_len(sd, shape.cache_len(), shape.scratch_len(), opts.period);
+        (None, rest, per)
+    };
     let mut sched = Plateau::new(
         opts.lr_init,
         opts.lr_factor,
@@ -206,29 +445,37 @@ fn run_block<T: Real>(
     let inv_n = T::from_f64(1.0 / n as f64);
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
+        let pass = Pass {
+            cell,
+            opts,
+            packed: packed.as_ref(),
+            shared: b.shared,
+            per_tile,
+            step: if iter > 0 {
+                Some((iter as u64, lr))
+            } else {
+                None
+            },
+            grad: stepping,
+            inv_n,
+        };
+        let tiles = Tiles {
+            x: &mut *x,
+            fx: &mut *out.fx,
+            g: &mut *g,
+            m: &mut *m,
+            v: &mut *v,
+            q: &mut *out.q,
+            q_prev: &mut *q_prev,
+            norm_avg: &mut *norm_avg,
+            inputs: b.inputs,
+            scratch: &mut *scratch,
+        };
+        for_tiles(fork, &pass, tiles);
         let (mut sq, mut sq2, mut sdq, mut sdq2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         let mut all_done = true;
         for i in 0..n {
-            let u = if b.shared {
-                b.inputs
-            } else {
-                &b.inputs[i * ni..(i + 1) * ni]
-            };
-            let xi = &x[i * sd..(i + 1) * sd];
-            let grad = if stepping {
-                Some(&mut g[i * sd..(i + 1) * sd])
-            } else {
-                None
-            };
-            let q = eval(
-                cell,
-                u,
-                xi,
-                opts.period,
-                &mut out.fx[i * sd..(i + 1) * sd],
-                grad,
-                ev,
-            );
+            let q = out.q[i];
             if !q.is_finite() {
                 return Err(FindError::Diverged { state: b.first + i });
             }
@@ -237,7 +484,6 @@ fn run_block<T: Real>(
             } else {
                 (q - q_prev[i]).abs()
             };
-            out.q[i] = q;
             out.dq[i] = dq;
             out.n_iters[i] = iter;
             let (qf, dqf) = (q.to_f64(), dq.to_f64());
@@ -274,44 +520,6 @@ fn run_block<T: Real>(
             break;
         }
         lr = sched.observe(q_mean);
-        for i in 0..n {
-            let gi = &mut g[i * sd..(i + 1) * sd];
-            // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
-            // the Adam pass, with clipping it must be applied before the norms are taken.
-            let clipping = opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0;
-            let mut scale = inv_n;
-            if clipping {
-                for v in gi.iter_mut() {
-                    *v *= inv_n;
-                }
-                scale = T::ONE;
-            }
-            if opts.max_grad_norm > 0.0 {
-                clip_grad_norm(gi, opts.max_grad_norm);
-            }
-            if opts.adaptive_grad_clip > 0.0 {
-                let avg = norm_avg[i].to_f64();
-                let limit = if avg > 0.0 {
-                    opts.adaptive_grad_clip * avg
-                } else {
-                    f64::INFINITY
-                };
-                let norm = clip_grad_norm(gi, limit);
-                // Running mean of the unclipped norms over the iterations so far.
-                let k = iter as f64;
-                norm_avg[i] = T::from_f64((avg * k + norm) / (k + 1.0));
-            }
-            adam.update_scaled(
-                iter as u64 + 1,
-                lr,
-                &mut x[i * sd..(i + 1) * sd],
-                gi,
-                scale,
-                &mut m[i * sd..(i + 1) * sd],
-                &mut v[i * sd..(i + 1) * sd],
-            );
-            q_prev[i] = out.q[i];
-        }
     }
     Ok((Stop::MaxIters, lr))
 }

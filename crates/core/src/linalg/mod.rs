@@ -4,4 +4,5 @@
 
 pub mod dense;
 pub mod eig;
+pub mod gemm;
 pub mod lu;

@@ -122,7 +122,7 @@ impl<'a> FixedPointFinder<'a> {
     ) -> Result<FindResult, AnalysisError> {
         let shape = *self.cell.shape();
         let (s, ni) = (shape.state_dim(), shape.n_inputs);
-        if inits.is_empty() || inits.len() % s != 0 {
+        if inits.is_empty() || !inits.len().is_multiple_of(s) {
             return Err(AnalysisError::bad(
                 "inits",
                 "must hold a positive whole number of states",
@@ -140,10 +140,10 @@ impl<'a> FixedPointFinder<'a> {
         } else {
             return Err(AnalysisError::length("inputs", ni, inputs.len()));
         };
-        if let Some(c) = cond_ids {
-            if c.len() != n {
-                return Err(AnalysisError::length("cond_ids", n, c.len()));
-            }
+        if let Some(c) = cond_ids
+            && c.len() != n
+        {
+            return Err(AnalysisError::length("cond_ids", n, c.len()));
         }
         self.say(&format!(
             "Searching for fixed points from {n} initial states."
@@ -273,7 +273,7 @@ impl<'a> FixedPointFinder<'a> {
         let every = opts.n_iters_per_print_update;
         let super_verbose = opts.super_verbose && opts.verbose;
         let mut printer = |p: &Progress| -> bool {
-            if super_verbose && p.iter > 0 && p.iter % every == 0 && !p.done {
+            if super_verbose && p.iter > 0 && p.iter.is_multiple_of(every) && !p.done {
                 let avg = start.elapsed().as_secs_f64() / p.iter as f64;
                 self.log.line(&format!(
                     "Iter: {}, q = {} +/- {}, dq = {} +/- {}, lr = {}, avg iter time = {} sec.",
@@ -464,7 +464,7 @@ impl<'a> FixedPointFinder<'a> {
                     .iter()
                     .zip(x)
                     .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
-                if k % d == 0 && dist <= 1e-8 * scale {
+                if k.is_multiple_of(d) && dist <= 1e-8 * scale {
                     found = d;
                     break;
                 }

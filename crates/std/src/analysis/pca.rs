@@ -32,7 +32,7 @@ impl Pca {
                 "must be between 1 and the data dimension",
             ));
         }
-        if data.len() % dim != 0 || data.len() / dim < 2 {
+        if !data.len().is_multiple_of(dim) || data.len() / dim < 2 {
             return Err(AnalysisError::bad(
                 "data",
                 "must hold at least two rows of `dim` values",
@@ -131,7 +131,7 @@ impl Pca {
 
     /// Projects the rows of `data` (`n × dim`) onto the components: `n × k`.
     pub fn transform(&self, data: &[f64]) -> Result<Vec<f64>, AnalysisError> {
-        if data.len() % self.dim != 0 {
+        if !data.len().is_multiple_of(self.dim) {
             return Err(AnalysisError::length(
                 "data",
                 self.dim,

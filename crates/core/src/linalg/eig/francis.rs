@@ -129,13 +129,13 @@ pub(super) fn hqr(
 
             // Shifts.
             let (mut h11, mut h12, mut h21, mut h22);
-            if kdefl % (2 * KEXSH) == 0 {
+            if kdefl.is_multiple_of(2 * KEXSH) {
                 let s = math::abs(at(h, i * n + i - 1)) + math::abs(at(h, (i - 1) * n + i - 2));
                 h11 = DAT1 * s + at(h, i * n + i);
                 h12 = DAT2 * s;
                 h21 = s;
                 h22 = h11;
-            } else if kdefl % KEXSH == 0 {
+            } else if kdefl.is_multiple_of(KEXSH) {
                 let s = math::abs(at(h, (l + 1) * n + l)) + math::abs(at(h, (l + 2) * n + l + 1));
                 h11 = DAT1 * s + at(h, l * n + l);
                 h12 = DAT2 * s;

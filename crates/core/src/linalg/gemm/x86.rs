@@ -1,0 +1,268 @@
+//! x86-64 micro-kernels with run-time dispatch: AVX-512F (one 512-bit register per tile
+//! row, 8 rows) and AVX2+FMA (two 256-bit registers per row, 6 rows, as in BLIS's 6×16
+//! sgemm kernel), chosen by [`crate::isa::level`].
+//!
+//! The one place in the kernel crate with `unsafe`: the intrinsics load through raw
+//! pointers, and a `#[target_feature]` function may only be called once the CPU is known to
+//! have the feature. Every pointer offset stays inside a slice whose length [`super::gemm`]
+//! checked: rows `i0..i0 + r` of `A` (`r ≤ MR`, `i0 + r ≤ m`), columns `0..k` of each, and
+//! one packed panel of `k × NR` elements.
+#![allow(unsafe_code)]
+
+use super::{Product, store};
+use crate::isa::{Level, level};
+use core::arch::x86_64::*;
+
+/// Generates a driver (`$drive`) and its micro-kernel (`$tile`) for one element type and
+/// instruction set: `MR` rows of `V` vectors of `L` lanes (`NR = V·L`).
+macro_rules! kernel {
+    ($drive:ident, $tile:ident, $t:ty, $feat:literal, $vec:ty, $lanes:literal, $v:literal,
+     $mr:tt, $zero:ident, $load:ident, $set1:ident, $fma:ident, $storeu:ident) => {
+        /// One `R × NR` tile: rows `i0..i0 + R` of `A` times one packed panel.
+        ///
+        /// # Safety
+        /// The CPU has the feature; `a` points at row `i0` of `A`, which has `R` rows of `k`
+        /// readable elements at stride `lda`; `b` points at `k · NR` readable elements.
+        #[target_feature(enable = $feat)]
+        #[inline]
+        unsafe fn $tile<const R: usize>(
+            k: usize,
+            a: *const $t,
+            lda: usize,
+            b: *const $t,
+        ) -> [[$t; $lanes * $v]; R] {
+            let mut acc = [[$zero(); $v]; R];
+            for p in 0..k {
+                // SAFETY: p < k, so b + p·NR + NR and a + i·lda + p are inside the slices.
+                unsafe {
+                    let mut bv = [$zero(); $v];
+                    for (x, bx) in bv.iter_mut().enumerate() {
+                        *bx = $load(b.add(p * $lanes * $v + x * $lanes));
+                    }
+                    for (i, acc_i) in acc.iter_mut().enumerate() {
+                        let ai = $set1(*a.add(i * lda + p));
+                        for x in 0..$v {
+                            acc_i[x] = $fma(ai, bv[x], acc_i[x]);
+                        }
+                    }
+                }
+            }
+            let mut out = [[0.0 as $t; $lanes * $v]; R];
+            for (o, acc_i) in out.iter_mut().zip(&acc) {
+                for x in 0..$v {
+                    // SAFETY: o has NR = V·L elements.
+                    unsafe { $storeu(o.as_mut_ptr().add(x * $lanes), acc_i[x]) };
+                }
+            }
+            out
+        }
+
+        /// The whole product with this kernel.
+        ///
+        /// # Safety
+        /// The CPU has the feature; `p` and `c` passed [`super::gemm`]'s length checks.
+        #[target_feature(enable = $feat)]
+        unsafe fn $drive(p: &Product<'_, $t>, c: &mut [$t]) {
+            const NR: usize = $lanes * $v;
+            let panel_len = p.k * NR;
+            for jp in 0..p.n.div_ceil(NR) {
+                let (j0, cols) = (jp * NR, NR.min(p.n - jp * NR));
+                // SAFETY: packed_len = ceil(n / NR) · k · NR was checked.
+                let b = unsafe { p.b.as_ptr().add(jp * panel_len) };
+                let mut i0 = 0;
+                while i0 < p.m {
+                    let rows = $mr.min(p.m - i0);
+                    // SAFETY: rows i0..i0 + rows < m exist (a.len() ≥ (m−1)·lda + k).
+                    let a = unsafe { p.a.as_ptr().add(i0 * p.lda) };
+                    macro_rules! go {
+                        ($r:literal) => {{
+                            // SAFETY: as above, with R = rows.
+                            let t = unsafe { $tile::<$r>(p.k, a, p.lda, b) };
+                            store(&t, $r, cols, c, p.ldc, i0, j0, p.accumulate);
+                        }};
+                    }
+                    kernel!(@rows rows, go, $mr);
+                    i0 += rows;
+                }
+            }
+        }
+    };
+    (@rows $rows:ident, $go:ident, 6) => {
+        match $rows {
+            1 => $go!(1),
+            2 => $go!(2),
+            3 => $go!(3),
+            4 => $go!(4),
+            5 => $go!(5),
+            _ => $go!(6),
+        }
+    };
+    (@rows $rows:ident, $go:ident, 8) => {
+        match $rows {
+            1 => $go!(1),
+            2 => $go!(2),
+            3 => $go!(3),
+            4 => $go!(4),
+            5 => $go!(5),
+            6 => $go!(6),
+            7 => $go!(7),
+            _ => $go!(8),
+        }
+    };
+}
+
+kernel!(
+    avx2_f32,
+    avx2_tile_f32,
+    f32,
+    "avx2,fma",
+    __m256,
+    8,
+    2,
+    6,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
+kernel!(
+    avx2_f64,
+    avx2_tile_f64,
+    f64,
+    "avx2,fma",
+    __m256d,
+    4,
+    2,
+    6,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_storeu_pd
+);
+kernel!(
+    avx512_f32,
+    avx512_tile_f32,
+    f32,
+    "avx512f",
+    __m512,
+    16,
+    1,
+    8,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps
+);
+kernel!(
+    avx512_f64,
+    avx512_tile_f64,
+    f64,
+    "avx512f",
+    __m512d,
+    8,
+    1,
+    8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_storeu_pd
+);
+
+/// Runs the product with the best f32 kernel; `false` if there is none (use the portable).
+pub(super) fn gemm_f32(p: &Product<'_, f32>, c: &mut [f32]) -> bool {
+    match level() {
+        // SAFETY: the level says the CPU has the feature; gemm checked the lengths.
+        Level::Avx512 => unsafe { avx512_f32(p, c) },
+        Level::Avx2 => unsafe { avx2_f32(p, c) },
+        Level::Portable => return false,
+    }
+    true
+}
+
+/// Runs the product with the best f64 kernel; `false` if there is none (use the portable).
+pub(super) fn gemm_f64(p: &Product<'_, f64>, c: &mut [f64]) -> bool {
+    match level() {
+        // SAFETY: the level says the CPU has the feature; gemm checked the lengths.
+        Level::Avx512 => unsafe { avx512_f64(p, c) },
+        Level::Avx2 => unsafe { avx2_f64(p, c) },
+        Level::Portable => return false,
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{pack, packed_len, portable};
+    use super::*;
+
+    /// Every kernel this CPU can run agrees with the portable one (to rounding), including
+    /// row and column remainders.
+    #[test]
+    fn each_instruction_set_matches_the_portable_kernel() {
+        let l = level();
+        let mut seed = 3u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        for &(m, k, n) in &[(1, 1, 1), (5, 7, 9), (6, 16, 16), (13, 33, 40), (8, 64, 17)] {
+            let a: Vec<f64> = (0..m * k).map(|_| next()).collect();
+            let b: Vec<f64> = (0..k * n).map(|_| next()).collect();
+            let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+            let mut p64 = vec![0.0; packed_len::<f64>(k, n)];
+            let mut p32 = vec![0.0; packed_len::<f32>(k, n)];
+            pack(&b, n, k, n, false, &mut p64).unwrap();
+            pack(&b32, n, k, n, false, &mut p32).unwrap();
+            fn prod<'a, T>(m: usize, k: usize, n: usize, a: &'a [T], b: &'a [T]) -> Product<'a, T> {
+                Product {
+                    m,
+                    k,
+                    n,
+                    a,
+                    lda: k,
+                    b,
+                    ldc: n,
+                    accumulate: false,
+                }
+            }
+            let mut want64 = vec![0.0; m * n];
+            portable::gemm::<f64, 4, 8>(&prod(m, k, n, &a, &p64), &mut want64);
+            let mut want32 = vec![0.0; m * n];
+            portable::gemm::<f32, 4, 16>(&prod(m, k, n, &a32, &p32), &mut want32);
+            let mut runs: Vec<(&str, Vec<f64>, Vec<f32>)> = Vec::new();
+            if l != Level::Portable {
+                let (mut c64, mut c32) = (vec![0.0; m * n], vec![0.0; m * n]);
+                // SAFETY: the CPU has AVX2 and FMA; the lengths are exact.
+                unsafe {
+                    avx2_f64(&prod(m, k, n, &a, &p64), &mut c64);
+                    avx2_f32(&prod(m, k, n, &a32, &p32), &mut c32);
+                }
+                runs.push(("avx2", c64, c32));
+            }
+            if l == Level::Avx512 {
+                let (mut c64, mut c32) = (vec![0.0; m * n], vec![0.0; m * n]);
+                // SAFETY: the CPU has AVX-512F; the lengths are exact.
+                unsafe {
+                    avx512_f64(&prod(m, k, n, &a, &p64), &mut c64);
+                    avx512_f32(&prod(m, k, n, &a32, &p32), &mut c32);
+                }
+                runs.push(("avx512", c64, c32));
+            }
+            for (name, c64, c32) in runs {
+                for (g, w) in c64.iter().zip(&want64) {
+                    assert!((g - w).abs() < 1e-13, "{name} f64 {m}x{k}x{n}");
+                }
+                for (g, w) in c32.iter().zip(&want32) {
+                    assert!((g - w).abs() < 1e-4, "{name} f32 {m}x{k}x{n}");
+                }
+            }
+        }
+    }
+}
