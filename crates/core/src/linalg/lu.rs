@@ -2,6 +2,7 @@
 //! matrix. Used by Newton's method on `(I − J) δ = −r`. Cost: `⅔ n³` flops to factor,
 //! `2 n²` to solve.
 
+use crate::isa;
 use crate::scalar::Real;
 
 /// The matrix is singular to working precision: pivot `column` is below the threshold.
@@ -16,6 +17,27 @@ pub struct Singular {
 /// `n · ε · max|a|` counts as zero. Slices must hold `n²` and `n` elements; shorter ones are
 /// reported as singular at column 0 (and panic in debug builds). Never panics otherwise.
 pub fn factor<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), Singular> {
+    isa::dispatch(Factor { n, a, piv })
+}
+
+/// [`factor`] as an [`isa::Kernel`]: the rank-1 updates are vectorized as wide as the CPU
+/// allows.
+struct Factor<'a, T> {
+    n: usize,
+    a: &'a mut [T],
+    piv: &'a mut [usize],
+}
+
+impl<T: Real> isa::Kernel for Factor<'_, T> {
+    type Output = Result<(), Singular>;
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        factor_in(self.n, self.a, self.piv)
+    }
+}
+
+#[inline(always)]
+fn factor_in<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), Singular> {
     let (Some(a), Some(piv)) = (
         n.checked_mul(n).and_then(|nn| a.get_mut(..nn)),
         piv.get_mut(..n),
@@ -26,10 +48,7 @@ pub fn factor<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), S
     if n == 0 {
         return Ok(());
     }
-    let mut amax = T::ZERO;
-    for &v in a.iter() {
-        amax = amax.max(v.abs());
-    }
+    let amax = max_abs(a);
     let tiny = amax * T::EPSILON * T::from_f64(n as f64);
     // Rows are `a.chunks_exact(n)`: with `k < n` and rows of length `n`, `row[k]` needs no
     // bounds check. A row that is not there cannot happen (there are `n` of them); it is
@@ -43,15 +62,23 @@ pub fn factor<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), S
         let Some((_, row_k)) = rows.next() else {
             return broken(k);
         };
-        let mut p = k;
-        let mut best = row_k[k].abs();
-        for (i, row) in rows {
+        // The pivot is the first row of largest |a[i][k]|. Two passes (the maximum with four
+        // independent partial maxima, then its first position) rather than one pass that
+        // carries both through a dependency chain.
+        let mut part = [row_k[k].abs(); 4];
+        for (j, (_, row)) in rows.clone().enumerate() {
             let v = row[k].abs();
-            if v > best {
-                best = v;
-                p = i;
+            if v > part[j % 4] {
+                part[j % 4] = v;
             }
         }
+        let best = part.iter().fold(part[0], |m, &v| if v > m { v } else { m });
+        let p = if row_k[k].abs() == best {
+            k
+        } else {
+            rows.find(|(_, row)| row[k].abs() == best)
+                .map_or(k, |(i, _)| i)
+        };
         *pk = p;
         if best <= tiny || best == T::ZERO {
             return Err(Singular { column: k });
@@ -74,14 +101,38 @@ pub fn factor<T: Real>(n: usize, a: &mut [T], piv: &mut [usize]) -> Result<(), S
         for row in rows {
             let l = row[k] * inv;
             row[k] = l;
-            if l != T::ZERO {
-                for j in k + 1..n {
-                    row[j] -= l * row_k[j];
+            if l != T::ZERO
+                && let (Some(r), Some(rk)) = (row.get_mut(k + 1..), row_k.get(k + 1..))
+            {
+                for (x, &y) in r.iter_mut().zip(rk) {
+                    *x -= l * y;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// `max |v|` over `a`, in eight independent lanes (one dependency chain over `n²`
+/// elements would dominate the factorization). NaN is ignored.
+#[inline(always)]
+fn max_abs<T: Real>(a: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, &v) in lanes.iter_mut().zip(c) {
+            let v = v.abs();
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    for (m, &v) in lanes.iter_mut().zip(rest) {
+        let v = v.abs();
+        *m = if v > *m { v } else { *m };
+    }
+    lanes
+        .iter()
+        .fold(T::ZERO, |m, &v| if v > m { v } else { m })
 }
 
 /// Solves `A x = b` in place in `b`, given the output of [`factor`]. Slices shorter than
