@@ -1,7 +1,9 @@
 //! Runs the finder on a trained 3-bit flip-flop fixture network of `tests/data` with the
 //! tutorial's settings and prints what the tutorial prints, then the wall time:
-//! `cargo run --release --example fixture_find [flipflop3_h4_s42 | flipflop3_h64_s42]`
-//! (default: the 4-unit network).
+//! `cargo run --release --example fixture_find [flipflop3_h4_s42 | flipflop3_h64_s42]
+//! [--handoff N] [--threads N] [--f64] [--quiet]` (default: the 4-unit network, f32, all
+//! cores; `--handoff 50` hands states to Newton early, `--quiet` drops the per-iteration
+//! lines).
 
 use std::time::Instant;
 
@@ -30,9 +32,23 @@ fn read(fixture: &str, name: &str) -> (Vec<usize>, Vec<f64>) {
 }
 
 fn main() {
-    let fixture = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().position(|a| a == name);
+    let fixture = args
+        .first()
+        .filter(|a| !a.starts_with("--"))
+        .cloned()
         .unwrap_or_else(|| "flipflop3_h4_s42".to_string());
+    let handoff = flag("--handoff").map_or(0, |i| {
+        args.get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .expect("--handoff N")
+    });
+    let threads = flag("--threads").map_or(0, |i| {
+        args.get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .expect("--threads N")
+    });
     let (ih_shape, w_ih) = read(&fixture, "w_ih.txt");
     let (n_inputs, n_hidden) = (ih_shape[0], ih_shape[1]);
     let params = [
@@ -52,7 +68,10 @@ fn main() {
         tol_unique: 1e-2,
         outlier_distance_scale: 10.0,
         verbose: true,
-        super_verbose: true,
+        super_verbose: flag("--quiet").is_none(),
+        single_precision: flag("--f64").is_none(),
+        newton_handoff_iters: handoff,
+        n_threads: threads,
         ..FinderOptions::default()
     };
     let finder = FixedPointFinder::new(cell, opts)

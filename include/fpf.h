@@ -162,6 +162,16 @@ typedef struct {
   fpf_log_fn log;
   // Passed to `log` unchanged.
   void *log_user;
+  // Threads (0 = all cores, the default); results are the same for every count.
+  size_t n_threads;
+  // A state that meets the stop rule stops iterating (true); false: the reference's
+  // iteration, every state until all meet it at once.
+  bool freeze_converged;
+  // Adam iterations before states are first handed to Newton, then after twice as many,
+  // and so on; those Newton converges from (locally) stop there. 0 (default): off, Adam
+  // to the stop rule on every state before Newton. Faster; may return a different subset
+  // of the fixed points of networks with many interleaved basins.
+  size_t newton_handoff_iters;
 } fpf_finder_options;
 
 // One iteration's statistics, passed to an `fpf_progress_fn`.
@@ -344,18 +354,6 @@ typedef uint8_t fpf_newton;
 
 // A data or function pointer.
 #define FPF_MEMBER_POINTER 5
-
-#define F64 FPF_MEMBER_F64
-
-#define Size FPF_MEMBER_SIZE
-
-#define U64 FPF_MEMBER_U64
-
-#define Bool FPF_MEMBER_BOOL
-
-#define U32 FPF_MEMBER_U32
-
-#define Pointer FPF_MEMBER_POINTER
 
 // Elman cell `F = tanh(x W_ih + h W_hh + b_h)`.
 #define FPF_CELL_TANH 0

@@ -98,6 +98,16 @@ pub struct fpf_finder_options {
     pub log: fpf_log_fn,
     /// Passed to `log` unchanged.
     pub log_user: *mut c_void,
+    /// Threads (0 = all cores, the default); results are the same for every count.
+    pub n_threads: usize,
+    /// A state that meets the stop rule stops iterating (true); false: the reference's
+    /// iteration, every state until all meet it at once.
+    pub freeze_converged: bool,
+    /// Adam iterations before states are first handed to Newton, then after twice as many,
+    /// and so on; those Newton converges from (locally) stop there. 0 (default): off, Adam
+    /// to the stop rule on every state before Newton. Faster; may return a different subset
+    /// of the fixed points of networks with many interleaved basins.
+    pub newton_handoff_iters: usize,
 }
 
 /// Builds `$ty { special fields…, every option both structs name alike… }` from `$src`: the
@@ -130,6 +140,9 @@ macro_rules! finder_options {
             verbose: s.verbose,
             super_verbose: s.super_verbose,
             n_iters_per_print_update: s.n_iters_per_print_update,
+            n_threads: s.n_threads,
+            freeze_converged: s.freeze_converged,
+            newton_handoff_iters: s.newton_handoff_iters,
         }
     }};
 }

@@ -37,6 +37,8 @@ struct Struct {
     members: &'static [Member],
 }
 
+/// The member kinds by the names `build.rs` writes (not part of the C API).
+/// cbindgen:ignore
 #[allow(non_upper_case_globals)]
 mod kind {
     use super::*;

@@ -309,6 +309,8 @@ fn returned_point_is_where_q_was_evaluated() {
         newton_polish: false,
         single_precision: false,
         max_iters: 37,
+        // Every state iterates to the cap.
+        freeze_converged: false,
         ..tutorial_opts()
     };
     let all = run(opts, &ff.inits[..64 * 4]).all;

@@ -166,10 +166,15 @@ fn reference_block(
     let mut progress = Vec::new();
     let mut step_lrs = Vec::new();
     let mut grads = vec![vec![0.0; s]; n];
+    let mut frozen = vec![false; n];
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
         let mut all_done = true;
         for i in 0..n {
+            // A frozen state keeps what it had when it met the rule.
+            if frozen[i] {
+                continue;
+            }
             let (qi, gi, fi) = net.q_grad(&u[i], &x[i]);
             dq[i] = if iter == 0 {
                 0.0
@@ -180,7 +185,9 @@ fn reference_block(
             fx[i] = fi;
             grads[i] = gi;
             n_iters[i] = iter;
-            all_done &= qi < o.tol_q || (iter > 0 && dq[i] < o.tol_dq * lr);
+            let done = qi < o.tol_q || (iter > 0 && dq[i] < o.tol_dq * lr);
+            frozen[i] = done && o.freeze_converged;
+            all_done &= done;
         }
         let nf = n as f64;
         let mean = |a: &[f64]| a.iter().sum::<f64>() / nf;
@@ -221,6 +228,9 @@ fn reference_block(
         step_lrs.push(lr);
         let t = (iter + 1) as i32;
         for i in 0..n {
+            if frozen[i] {
+                continue;
+            }
             // The gradient of the mean q.
             let mut g: Vec<f64> = grads[i].iter().map(|v| v / nf).collect();
             if o.max_grad_norm > 0.0 {
@@ -383,6 +393,9 @@ fn opts(lr_init: f64, max_iters: usize) -> FinderOptions {
         tol_dq: 0.0,
         newton_polish: false,
         single_precision: false,
+        // The reference's iteration; `freezing_stops_each_state_where_it_meets_the_rule`
+        // covers the default.
+        freeze_converged: false,
         ..FinderOptions::default()
     }
 }
@@ -575,6 +588,39 @@ fn joint_stopping_rule_waits_for_every_state() {
     let r = check_joint(&net, &o, &x0, &inputs, "tol_dq");
     assert_eq!(r.stop, Stop::Converged);
     assert!(r.n_iters[0] > 1 && r.n_iters[0] < 400);
+}
+
+#[test]
+fn freezing_stops_each_state_where_it_meets_the_rule() {
+    let (net, x0, inputs) = setup(6, 5);
+    for (label, o) in [
+        (
+            "freeze, tol_q",
+            FinderOptions {
+                tol_q: 5e-3,
+                freeze_converged: true,
+                ..opts(0.05, 400)
+            },
+        ),
+        (
+            "freeze, tol_dq, clipping",
+            FinderOptions {
+                tol_dq: 1e-4,
+                adaptive_grad_clip: 1.1,
+                freeze_converged: true,
+                ..opts(0.05, 400)
+            },
+        ),
+    ] {
+        let r = check_joint(&net, &o, &x0, &inputs, label);
+        assert_eq!(r.stop, Stop::Converged, "{label}");
+        // The states stopped at different iterations, each where it met the rule.
+        let (lo, hi) = (
+            r.n_iters.iter().min().unwrap(),
+            r.n_iters.iter().max().unwrap(),
+        );
+        assert!(lo < hi && *hi < 400, "{label}: {:?}", r.n_iters);
+    }
 }
 
 #[test]

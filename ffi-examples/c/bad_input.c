@@ -264,8 +264,8 @@ int main(void) {
         TRUE_(strcmp(member, "method") == 0 && offset == offsetof(fpf_finder_options, method)
               && type == FPF_MEMBER_U32);
         EXPECT(fpf_struct_member("fpf_finder_options", last, &member, &offset, &type), FPF_OK);
-        TRUE_(strcmp(member, "log_user") == 0 && type == FPF_MEMBER_POINTER
-              && offset == offsetof(fpf_finder_options, log_user));
+        TRUE_(strcmp(member, "newton_handoff_iters") == 0 && type == FPF_MEMBER_SIZE
+              && offset == offsetof(fpf_finder_options, newton_handoff_iters));
         EXPECT(fpf_struct_member("fpf_finder_options", last + 1, &member, &offset, &type),
                FPF_BAD_SIZE);
         EXPECT(fpf_struct_member("nope", 0, &member, &offset, &type), FPF_UNKNOWN_NAME);

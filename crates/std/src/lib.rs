@@ -27,6 +27,7 @@ pub mod log;
 pub mod memory;
 pub mod model;
 pub mod task;
+pub mod threads;
 pub mod train;
 
 /// The README's example, compiled and run as a doctest.

@@ -30,10 +30,17 @@ pub(crate) fn packed_work_len<T: Real>(cell: &Cell<'_, T>) -> usize {
     packed_len::<T>(h, gw) + packed_len::<T>(gw, h) + gw
 }
 
-/// Scratch one tile of `rows ≤ TILE` states needs.
-pub(crate) fn tile_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
+/// Scratch [`eval_tile`] needs for up to [`TILE`] states.
+pub(crate) fn eval_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
     let gw = cell.shape().gate_width();
     2 * TILE * gw
+}
+
+/// Scratch the q-minimization keeps per tile: [`eval_tile`]'s, and buffers to gather the
+/// tile's unfrozen states into (states, `G(x)`, gradients, q, input rows).
+pub(crate) fn tile_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
+    let s = cell.shape();
+    eval_scratch_len(cell) + TILE * (3 * s.state_dim() + 1 + s.n_inputs)
 }
 
 /// The run's constant operands: `W_h` and `W_hᵀ` packed, and `c = u W_x + b` for a shared

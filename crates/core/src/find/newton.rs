@@ -10,6 +10,9 @@ use crate::split::take_mut;
 
 /// Stop once `q` is below this.
 pub const Q_TARGET: f64 = 1e-24;
+/// [`polish_local`]'s contraction test: each step at most this fraction of the previous.
+const LOCAL_CONTRACTION: f64 = 0.5;
+
 /// Backtracking halvings before giving up on a Newton direction.
 const MAX_HALVINGS: usize = 40;
 
@@ -101,6 +104,42 @@ pub fn polish(
     work: &mut [f64],
     piv: &mut [usize],
 ) -> NewtonResult {
+    polish_in(cell, u, x, period, max_iters, gx, work, piv, false)
+}
+
+/// [`polish`] that only succeeds from inside a fixed point's region of quadratic convergence:
+/// full Newton steps only, and each step at most half as long as the one before (the
+/// contraction test of affine-invariant Newton methods, Deuflhard 2004). It stops with
+/// [`NewtonOutcome::NoProgress`] at the first step that fails either test. `Converged`
+/// then says that `x` was already close to the fixed point it returns, which is what a
+/// search must know before it stops optimizing `x` there (a damped Newton from further away
+/// may converge to another fixed point than the q-minimization would have reached).
+#[allow(clippy::too_many_arguments)]
+pub fn polish_local(
+    cell: &Cell<'_, f64>,
+    u: &[f64],
+    x: &mut [f64],
+    period: usize,
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+) -> NewtonResult {
+    polish_in(cell, u, x, period, max_iters, gx, work, piv, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn polish_in(
+    cell: &Cell<'_, f64>,
+    u: &[f64],
+    x: &mut [f64],
+    period: usize,
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+    local: bool,
+) -> NewtonResult {
     let sd = cell.shape().state_dim();
     let mut w = work;
     let (Some(a), Some(delta), Some(x_try), Some(g_try), Some(x), Some(gx)) = (
@@ -121,6 +160,8 @@ pub fn polish(
     let ev = w;
     let mut q = eval(cell, u, x, period, gx, None, ev);
     let mut iters = 0;
+    // Squared length of the last step (local mode).
+    let mut prev_norm = f64::INFINITY;
     let outcome = loop {
         if q < Q_TARGET {
             break NewtonOutcome::Converged;
@@ -146,9 +187,17 @@ pub fn polish(
             break NewtonOutcome::Singular;
         }
         lu::solve(sd, a, piv, delta);
+        if local {
+            let norm = delta.iter().map(|d| d * d).sum::<f64>();
+            if norm > LOCAL_CONTRACTION * LOCAL_CONTRACTION * prev_norm {
+                break NewtonOutcome::NoProgress;
+            }
+            prev_norm = norm;
+        }
         let mut alpha = 1.0;
         let mut accepted = false;
-        for _ in 0..MAX_HALVINGS {
+        let halvings = if local { 1 } else { MAX_HALVINGS };
+        for _ in 0..halvings {
             for i in 0..sd {
                 x_try[i] = x[i] + alpha * delta[i];
             }

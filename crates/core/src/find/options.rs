@@ -80,6 +80,25 @@ pub struct FinderOptions {
     pub super_verbose: bool,
     /// Iterations between progress prints.
     pub n_iters_per_print_update: usize,
+    /// Threads of the std layer's finder (0 = all cores). The kernel itself runs on its
+    /// caller's thread; results are the same for every count.
+    pub n_threads: usize,
+    /// A state that meets the stop rule (`q < tol_q` or `|Δq| < tol_dq · lr`) stops
+    /// iterating there, and the run ends when every state has (true, the default). False:
+    /// the reference's iteration, which steps every state until all meet the rule at the
+    /// same iteration.
+    pub freeze_converged: bool,
+    /// Hand states to Newton early (joint method with `newton_polish`, in the std layer's
+    /// finder; 0 = off, the default): after this many Adam iterations, then after twice as
+    /// many, and so on, every state still iterating gets a short Newton attempt that only
+    /// succeeds from inside a fixed point's region of quadratic convergence
+    /// (`newton::polish_local`), and those it converges from stop there. Several times
+    /// faster where Newton is cheap next to Adam's iterations; on the trained flip-flop
+    /// networks it returns the same fixed points, but on networks with dozens of fixed points
+    /// whose basins interleave it returns a different (often larger) subset of them than
+    /// running Adam to the stop rule, because Newton and Adam carry a state to different
+    /// fixed points. Try 50.
+    pub newton_handoff_iters: usize,
 }
 
 impl Default for FinderOptions {
@@ -111,9 +130,15 @@ impl Default for FinderOptions {
             verbose: false,
             super_verbose: false,
             n_iters_per_print_update: 100,
+            n_threads: 0,
+            freeze_converged: true,
+            newton_handoff_iters: 0,
         }
     }
 }
+
+/// The largest `n_threads` accepted.
+pub const MAX_THREADS: usize = 1024;
 
 /// An option that makes no sense: which one and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,6 +205,9 @@ impl FinderOptions {
         }
         if self.n_iters_per_print_update == 0 {
             return err("n_iters_per_print_update", "at least 1");
+        }
+        if self.n_threads > MAX_THREADS {
+            return err("n_threads", "at most 1024 (0 = all cores)");
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use crate::isa;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
 use crate::scalar::Real;
 use crate::scalar::math;
+use crate::split::{sub, sub_mut, take_mut};
 
 /// Per-state results of [`minimize`]; each slice has one entry (or row) per state.
 pub struct QminOutput<'a, T> {
@@ -54,7 +55,7 @@ pub struct QminReport {
 }
 
 /// Workspace length (in `T`) that [`minimize`] needs for `n_states` states: the Adam
-/// moments and gradients (`3·n·S + 2·n`), the packed weights of the batched kernels
+/// moments and gradients (`3·n·S + 3·n`), the packed weights of the batched kernels
 /// (about `2·H·G·H`), and each tile of 64 states' scratch.
 pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptions) -> usize {
     let s = cell.shape();
@@ -72,7 +73,7 @@ pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptio
             eval_work_len(sd, s.cache_len(), s.scratch_len(), opts.period),
         )
     };
-    block * (3 * sd + 2) + packed + tiles * per_tile
+    block * (3 * sd + 3) + packed + tiles * per_tile
 }
 
 /// With [`Method::Newton`] no step is taken: q, `G(x)` and dq are evaluated at the initial
@@ -222,6 +223,8 @@ struct Tiles<'a, T> {
     q: &'a mut [T],
     q_prev: &'a mut [T],
     norm_avg: &'a mut [T],
+    /// 1 for a state that met the stop rule and no longer iterates (`freeze_converged`).
+    frozen: &'a mut [T],
     /// One row per state, or the shared row.
     inputs: &'a [T],
     /// `per_tile` elements per tile.
@@ -260,6 +263,7 @@ impl<'a, T: Real> Tiles<'a, T> {
         let (q, q2) = self.q.split_at_mut(rows);
         let (qp, qp2) = self.q_prev.split_at_mut(rows);
         let (na, na2) = self.norm_avg.split_at_mut(rows);
+        let (fr, fr2) = self.frozen.split_at_mut(rows);
         let (inputs, inputs2) = if shared {
             (self.inputs, self.inputs)
         } else {
@@ -276,6 +280,7 @@ impl<'a, T: Real> Tiles<'a, T> {
                 q,
                 q_prev: qp,
                 norm_avg: na,
+                frozen: fr,
                 inputs,
                 scratch: sc,
             },
@@ -288,6 +293,7 @@ impl<'a, T: Real> Tiles<'a, T> {
                 q: q2,
                 q_prev: qp2,
                 norm_avg: na2,
+                frozen: fr2,
                 inputs: inputs2,
                 scratch: sc2,
             },
@@ -330,22 +336,38 @@ impl<T: Real> isa::Kernel for TilePass<'_, '_, '_, '_, T> {
 /// new gradient. Inlined into [`isa::dispatch`]'s versions, so its loops use the CPU's
 /// vector width.
 #[inline(always)]
-fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
+fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
     let shape = p.cell.shape();
     let (sd, ni) = (shape.state_dim(), shape.n_inputs);
     let opts = p.opts;
+    let n_active = t.frozen.iter().filter(|&&f| f == T::ZERO).count();
+    if n_active == 0 {
+        return;
+    }
+    let all_active = n_active == t.q.len();
+    let clipping = opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0;
     if let Some((step, lr)) = p.step {
         let adam = Adam::default();
         // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
-        // the Adam pass (one pass over the whole tile, whose rows are contiguous), with
-        // clipping it must be applied before the norms are taken.
-        if opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0 {
+        // the Adam pass (one pass over the whole tile, whose rows are contiguous, when no
+        // state of it is frozen), with clipping it must be applied before the norms are
+        // taken.
+        if all_active && !clipping {
+            adam.update_scaled(step, lr, t.x, t.g, p.inv_n, t.m, t.v);
+        } else {
             let rows =
                 t.x.chunks_exact_mut(sd)
                     .zip(t.g.chunks_exact_mut(sd))
                     .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
-                    .zip(t.norm_avg.iter_mut());
-            for (((xi, gi), (mi, vi)), na) in rows {
+                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter()));
+            for (((xi, gi), (mi, vi)), (na, &fr)) in rows {
+                if fr != T::ZERO {
+                    continue;
+                }
+                if !clipping {
+                    adam.update_scaled(step, lr, xi, gi, p.inv_n, mi, vi);
+                    continue;
+                }
                 for v in gi.iter_mut() {
                     *v *= p.inv_n;
                 }
@@ -366,16 +388,25 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
                 }
                 adam.update_scaled(step, lr, xi, gi, T::ONE, mi, vi);
             }
-        } else {
-            adam.update_scaled(step, lr, t.x, t.g, p.inv_n, t.m, t.v);
         }
-        t.q_prev.copy_from_slice(t.q);
+        for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
+            if fr == T::ZERO {
+                *qp = q;
+            }
+        }
     }
     match p.packed {
-        Some(packed) => {
+        Some(packed) if all_active => {
             let grad = if p.grad { Some(&mut *t.g) } else { None };
             let done = batch::eval_tile(p.cell, packed, t.inputs, t.x, t.fx, t.q, grad, t.scratch);
             if done.is_none() {
+                debug_assert!(false, "qmin: a tile's slices are too short");
+                t.q.fill(T::from_f64(f64::NAN));
+            }
+        }
+        Some(packed) => {
+            // Gather the active states, evaluate them as one smaller tile, scatter back.
+            if eval_gathered(p, packed, &mut t, n_active).is_none() {
                 debug_assert!(false, "qmin: a tile's slices are too short");
                 t.q.fill(T::from_f64(f64::NAN));
             }
@@ -385,9 +416,12 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
                 t.x.chunks_exact(sd)
                     .zip(t.fx.chunks_exact_mut(sd))
                     .zip(t.g.chunks_exact_mut(sd))
-                    .zip(t.q.iter_mut())
+                    .zip(t.q.iter_mut().zip(t.frozen.iter()))
                     .enumerate();
-            for (i, (((xi, fxi), gi), qi)) in states {
+            for (i, (((xi, fxi), gi), (qi, &fr))) in states {
+                if fr != T::ZERO {
+                    continue;
+                }
                 let u = if p.shared {
                     t.inputs
                 } else {
@@ -398,6 +432,55 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
             }
         }
     }
+}
+
+/// The batched evaluation of the `n_active` unfrozen states of a tile: copied into the
+/// tile's gather buffers, evaluated together, copied back.
+#[inline(always)]
+fn eval_gathered<T: Real>(
+    p: &Pass<'_, '_, T>,
+    packed: &Packed<'_, T>,
+    t: &mut Tiles<'_, T>,
+    n_active: usize,
+) -> Option<()> {
+    let shape = p.cell.shape();
+    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
+    let mut rest = &mut *t.scratch;
+    let eval_scratch = take_mut(&mut rest, batch::eval_scratch_len(p.cell))?;
+    let xg = take_mut(&mut rest, n_active * sd)?;
+    let fg = take_mut(&mut rest, n_active * sd)?;
+    let gg = take_mut(&mut rest, n_active * sd)?;
+    let qg = take_mut(&mut rest, n_active)?;
+    let ug = take_mut(&mut rest, if p.shared { 0 } else { n_active * ni })?;
+    let mut k = 0;
+    for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
+        if fr == T::ZERO {
+            sub_mut(xg, k * sd, sd)?.copy_from_slice(xi);
+            if !p.shared {
+                sub_mut(ug, k * ni, ni)?.copy_from_slice(sub(t.inputs, i * ni, ni)?);
+            }
+            k += 1;
+        }
+    }
+    let inputs: &[T] = if p.shared { t.inputs } else { ug };
+    let grad = if p.grad { Some(&mut *gg) } else { None };
+    batch::eval_tile(p.cell, packed, inputs, xg, fg, qg, grad, eval_scratch)?;
+    let mut k = 0;
+    let rows =
+        t.fx.chunks_exact_mut(sd)
+            .zip(t.g.chunks_exact_mut(sd))
+            .zip(t.q.iter_mut().zip(t.frozen.iter()));
+    for ((fxi, gi), (qi, &fr)) in rows {
+        if fr == T::ZERO {
+            fxi.copy_from_slice(sub(fg, k * sd, sd)?);
+            if p.grad {
+                gi.copy_from_slice(sub(gg, k * sd, sd)?);
+            }
+            *qi = *qg.get(k)?;
+            k += 1;
+        }
+    }
+    Some(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -420,9 +503,11 @@ fn run_block<T: Real, F: Fork>(
     let (g, rest) = rest.split_at_mut(n * sd);
     let (q_prev, rest) = rest.split_at_mut(n);
     let (norm_avg, rest) = rest.split_at_mut(n);
+    let (frozen, rest) = rest.split_at_mut(n);
     m.fill(T::ZERO);
     v.fill(T::ZERO);
     norm_avg.fill(T::ZERO);
+    frozen.fill(T::ZERO);
     let batched = batch::supported(cell, opts.period);
     let (packed, scratch, per_tile) = if batched {
         let (pw, scratch) = rest.split_at_mut(batch::packed_work_len(cell));
@@ -468,6 +553,7 @@ fn run_block<T: Real, F: Fork>(
             q: &mut *out.q,
             q_prev: &mut *q_prev,
             norm_avg: &mut *norm_avg,
+            frozen: &mut *frozen,
             inputs: b.inputs,
             scratch: &mut *scratch,
         };
@@ -476,22 +562,27 @@ fn run_block<T: Real, F: Fork>(
         let mut all_done = true;
         for i in 0..n {
             let q = out.q[i];
-            if !q.is_finite() {
-                return Err(FindError::Diverged { state: b.first + i });
+            if frozen[i] == T::ZERO {
+                if !q.is_finite() {
+                    return Err(FindError::Diverged { state: b.first + i });
+                }
+                out.dq[i] = if iter == 0 {
+                    T::ZERO
+                } else {
+                    (q - q_prev[i]).abs()
+                };
+                out.n_iters[i] = iter;
             }
-            let dq = if iter == 0 {
-                T::ZERO
-            } else {
-                (q - q_prev[i]).abs()
-            };
-            out.dq[i] = dq;
-            out.n_iters[i] = iter;
-            let (qf, dqf) = (q.to_f64(), dq.to_f64());
+            let (qf, dqf) = (q.to_f64(), out.dq[i].to_f64());
             sq += qf;
             sq2 += qf * qf;
             sdq += dqf;
             sdq2 += dqf * dqf;
-            let done = qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
+            let done =
+                frozen[i] != T::ZERO || qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
+            if done && opts.freeze_converged {
+                frozen[i] = T::ONE;
+            }
             all_done &= done;
         }
         let nf = n as f64;

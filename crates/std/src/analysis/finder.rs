@@ -15,6 +15,7 @@ use crate::find::{FinderOptions, Method, Progress};
 use crate::linalg::eig;
 use crate::log::Log;
 use crate::memory::{copied, filled, with_capacity};
+use crate::threads::Threads;
 use std::time::Instant;
 
 /// What [`FixedPointFinder::find_fixed_points`] returns.
@@ -48,6 +49,20 @@ impl FindResult {
         }
         s
     }
+}
+
+/// Newton iterations of a hand-off attempt ([`newton::polish_local`]): from inside a
+/// fixed point's region of quadratic convergence Newton gets there in a few.
+const HANDOFF_NEWTON_ITERS: usize = 10;
+
+/// Every state's optimization fields while the stages run.
+struct States {
+    x: Vec<f64>,
+    q: Vec<f64>,
+    fx: Vec<f64>,
+    dq: Vec<f64>,
+    n_iters: Vec<usize>,
+    outcome: Vec<Option<NewtonOutcome>>,
 }
 
 /// The fixed-point finder for one cell (in f64; single-precision runs convert internally).
@@ -243,7 +258,9 @@ impl<'a> FixedPointFinder<'a> {
         Ok(FindResult { unique, slow, all })
     }
 
-    /// q-minimization (in the options' precision) then Newton polish (f64) of every state.
+    /// q-minimization (in the options' precision) then Newton polish (f64) of every state;
+    /// with `newton_handoff_iters`, in stages: states Newton converges from leave the Adam
+    /// loop early.
     fn optimize(
         &self,
         inits: &[f64],
@@ -252,27 +269,39 @@ impl<'a> FixedPointFinder<'a> {
         progress: Option<ProgressFn<'_>>,
     ) -> Result<FixedPoints, AnalysisError> {
         let shape = *self.cell.shape();
-        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let s = shape.state_dim();
         let n = inits.len() / s;
         let mut opts = self.opts;
         opts.method = method;
+        let threads = Threads::new(opts.n_threads)?;
         if method != Method::Newton {
             self.say(&format!(
                 "Finding fixed points via {} optimization.",
                 method.name()
             ));
         }
-        let mut x = copied(inits, "states")?;
-        let mut q = filled(n, 0.0, "q")?;
-        let mut fx = filled(n * s, 0.0, "F(x)")?;
-        let mut dq = filled(n, 0.0, "dq")?;
-        let mut n_iters = filled(n, 0usize, "iterations")?;
+        let mut st = States {
+            x: copied(inits, "states")?,
+            q: filled(n, 0.0, "q")?,
+            fx: filled(n * s, 0.0, "F(x)")?,
+            dq: filled(n, 0.0, "dq")?,
+            n_iters: filled(n, 0usize, "iterations")?,
+            outcome: filled(n, None, "Newton outcomes")?,
+        };
 
         let start = Instant::now();
         let mut user = progress;
         let every = opts.n_iters_per_print_update;
         let super_verbose = opts.super_verbose && opts.verbose;
-        let mut printer = |p: &Progress| -> bool {
+        // Iterations of the stages before the current one.
+        let offset = std::cell::Cell::new(0usize);
+        let mut last: Option<Progress> = None;
+        let mut track = |p: &Progress| -> bool {
+            let p = Progress {
+                iter: p.iter + offset.get(),
+                ..*p
+            };
+            last = Some(p);
             if super_verbose && p.iter > 0 && p.iter.is_multiple_of(every) && !p.done {
                 let avg = start.elapsed().as_secs_f64() / p.iter as f64;
                 self.log.line(&format!(
@@ -287,62 +316,64 @@ impl<'a> FixedPointFinder<'a> {
                 ));
             }
             match user.as_mut() {
-                Some(f) => f(p),
+                Some(f) => f(&p),
                 None => true,
             }
         };
-        let mut last: Option<Progress> = None;
-        let mut track = |p: &Progress| -> bool {
-            last = Some(*p);
-            printer(p)
-        };
-        let report = if opts.single_precision {
-            let p32 = to_single(&flat_params(&self.cell), "cell parameters")?;
-            let cell32 = Cell::from_flat(shape, &p32)?;
-            let rows32 = to_single(rows, "inputs")?;
-            let mut x32 = to_single(&x, "initial states")?;
-            let mut q32 = filled(n, 0f32, "q")?;
-            let mut fx32 = filled(n * s, 0f32, "F(x)")?;
-            let mut dq32 = filled(n, 0f32, "dq")?;
-            let mut work = filled(qmin::work_len(&cell32, n, &opts), 0f32, "workspace")?;
-            let r = qmin::minimize(
-                &cell32,
-                &opts,
-                &rows32,
-                &mut x32,
-                QminOutput {
-                    q: &mut q32,
-                    fx: &mut fx32,
-                    dq: &mut dq32,
-                    n_iters: &mut n_iters,
-                },
-                &mut work,
-                Some(&mut track),
-            )?;
-            widen(&x32, &mut x);
-            widen(&q32, &mut q);
-            widen(&fx32, &mut fx);
-            widen(&dq32, &mut dq);
-            r
+
+        let polish = opts.newton_polish || method == Method::Newton;
+        let handoff = method == Method::Joint && polish && opts.newton_handoff_iters > 0;
+        let mut active: Vec<usize> = (0..n).collect();
+        let mut stage_end = if handoff {
+            opts.newton_handoff_iters.min(opts.max_iters)
         } else {
-            let mut work = filled(qmin::work_len(&self.cell, n, &opts), 0f64, "workspace")?;
-            qmin::minimize(
-                &self.cell,
+            opts.max_iters
+        };
+        let mut lr = opts.lr_init;
+        let mut adam_secs = 0.0;
+        let (stop, iters_used) = loop {
+            let stage = FinderOptions {
+                max_iters: stage_end - offset.get(),
+                lr_init: lr,
+                ..opts
+            };
+            let t0 = Instant::now();
+            let r = self.minimize_subset(&threads, &stage, &active, rows, &mut st, &mut track)?;
+            adam_secs += t0.elapsed().as_secs_f64();
+            let used = offset.get() + r.max_iters_used;
+            offset.set(stage_end);
+            if !handoff || r.stop == Stop::Converged || stage_end >= opts.max_iters {
+                break (r.stop, used);
+            }
+            let tried = active.len();
+            self.newton(
+                &threads,
                 &opts,
+                &active,
                 rows,
-                &mut x,
-                QminOutput {
-                    q: &mut q,
-                    fx: &mut fx,
-                    dq: &mut dq,
-                    n_iters: &mut n_iters,
-                },
-                &mut work,
-                Some(&mut track),
-            )?
+                &mut st,
+                Some(HANDOFF_NEWTON_ITERS),
+            )?;
+            active.retain(|&i| st.outcome[i] != Some(NewtonOutcome::Converged));
+            self.say(&format!(
+                "Newton hand-off after {} iterations: converged from {} of {} states, {} continue.",
+                stage_end,
+                tried - active.len(),
+                tried,
+                active.len()
+            ));
+            if active.is_empty() {
+                break (Stop::Converged, used);
+            }
+            // The attempts that failed leave their state as Adam left it.
+            for &i in &active {
+                st.outcome[i] = None;
+            }
+            lr = r.final_lr;
+            stage_end = stage_end.saturating_mul(2).min(opts.max_iters);
         };
         if method != Method::Newton {
-            match report.stop {
+            match stop {
                 Stop::Converged => self.say("Optimization complete to desired tolerance."),
                 Stop::MaxIters => self.say(&format!(
                     "Maximum iteration count ({}) reached.",
@@ -350,45 +381,27 @@ impl<'a> FixedPointFinder<'a> {
                 )),
             }
             if let Some(p) = last {
-                let iters = report.max_iters_used.max(1);
                 self.say(&format!(
                     "{} iters, q = {} +/- {}, dq = {} +/- {}, lr = {}, avg iter time = {} sec",
-                    report.max_iters_used,
+                    iters_used,
                     sci(p.q_mean, 2),
                     sci(p.q_std, 2),
                     sci(p.dq_mean, 2),
                     sci(p.dq_std, 2),
                     sci(p.lr, 2),
-                    sci(start.elapsed().as_secs_f64() / iters as f64, 2)
+                    sci(adam_secs / iters_used.max(1) as f64, 2)
                 ));
             }
         }
 
-        // Newton polish in f64.
-        let mut outcome = filled(n, None, "Newton outcomes")?;
-        if opts.newton_polish || method == Method::Newton {
-            let mut work = vec![0f64; newton::work_len(&self.cell, opts.period)];
-            let mut piv = vec![0usize; s];
+        // Newton polish in f64 of the states still without an outcome.
+        if polish && !active.is_empty() {
+            self.newton(&threads, &opts, &active, rows, &mut st, None)?;
+        }
+        if polish {
             let mut counts = [0usize; 5]; // by outcome code
-            for i in 0..n {
-                let u = &rows[i * ni..(i + 1) * ni];
-                let xi = &mut x[i * s..(i + 1) * s];
-                let r = newton::polish(
-                    &self.cell,
-                    u,
-                    xi,
-                    opts.period,
-                    opts.newton_max_iters,
-                    &mut fx[i * s..(i + 1) * s],
-                    &mut work,
-                    &mut piv,
-                );
-                q[i] = r.q;
-                if method == Method::Newton {
-                    n_iters[i] = r.iters;
-                }
-                counts[r.outcome as usize] += 1;
-                outcome[i] = Some(r.outcome);
+            for o in st.outcome.iter().flatten() {
+                counts[*o as usize] += 1;
             }
             self.say(&format!(
                 "Newton polish: {} converged (q < 1e-24), {} stalled, {} singular, {} at the iteration cap.",
@@ -399,27 +412,185 @@ impl<'a> FixedPointFinder<'a> {
             ));
         }
         let thr = self.opts.final_q_threshold;
+        let ni = shape.n_inputs;
         Ok(FixedPoints {
             n,
             n_states: s,
             n_inputs: ni,
             period: opts.period,
-            is_slow: q
+            is_slow: st
+                .q
                 .iter()
-                .zip(&outcome)
+                .zip(&st.outcome)
                 .map(|(&v, &o)| is_slow(v, o, thr))
                 .collect(),
-            xstar: x,
-            f_xstar: fx,
+            xstar: st.x,
+            f_xstar: st.fx,
             x_init: copied(inits, "initial states")?,
             inputs: copied(rows, "inputs")?,
-            qstar: q,
-            dq,
-            n_iters,
-            newton: outcome,
+            qstar: st.q,
+            dq: st.dq,
+            n_iters: st.n_iters,
+            newton: st.outcome,
             tol_unique: self.opts.tol_unique,
             ..Default::default()
         })
+    }
+
+    /// Runs the q-minimization (`opts.max_iters` iterations at most) on the states `active`
+    /// of `st`, in the options' precision, and writes back their x, q, F(x) and dq (and adds
+    /// their iterations).
+    fn minimize_subset(
+        &self,
+        threads: &Threads,
+        opts: &FinderOptions,
+        active: &[usize],
+        rows: &[f64],
+        st: &mut States,
+        track: &mut dyn FnMut(&Progress) -> bool,
+    ) -> Result<qmin::QminReport, AnalysisError> {
+        let shape = *self.cell.shape();
+        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let m = active.len();
+        let mut x = with_capacity(m * s, "states")?;
+        let mut u = with_capacity(m * ni, "input rows")?;
+        for &i in active {
+            x.extend_from_slice(&st.x[i * s..(i + 1) * s]);
+            u.extend_from_slice(&rows[i * ni..(i + 1) * ni]);
+        }
+        // One shared input row when they are all the same: the kernels then fold it into
+        // a constant once per run.
+        if m > 1 && u.chunks_exact(ni.max(1)).all(|r| r == &u[..ni]) {
+            u.truncate(ni);
+        }
+        let mut q = filled(m, 0.0, "q")?;
+        let mut fx = filled(m * s, 0.0, "F(x)")?;
+        let mut dq = filled(m, 0.0, "dq")?;
+        let mut iters = filled(m, 0usize, "iterations")?;
+        let report = if opts.single_precision {
+            let p32 = to_single(&flat_params(&self.cell), "cell parameters")?;
+            let cell32 = Cell::from_flat(shape, &p32)?;
+            let u32_ = to_single(&u, "inputs")?;
+            let mut x32 = to_single(&x, "initial states")?;
+            let mut q32 = filled(m, 0f32, "q")?;
+            let mut fx32 = filled(m * s, 0f32, "F(x)")?;
+            let mut dq32 = filled(m, 0f32, "dq")?;
+            let mut work = filled(qmin::work_len(&cell32, m, opts), 0f32, "workspace")?;
+            let out = QminOutput {
+                q: &mut q32,
+                fx: &mut fx32,
+                dq: &mut dq32,
+                n_iters: &mut iters,
+            };
+            let r = threads.run(|fork| {
+                qmin::minimize_with(
+                    fork,
+                    &cell32,
+                    opts,
+                    &u32_,
+                    &mut x32,
+                    out,
+                    &mut work,
+                    Some(track),
+                )
+            })?;
+            widen(&x32, &mut x);
+            widen(&q32, &mut q);
+            widen(&fx32, &mut fx);
+            widen(&dq32, &mut dq);
+            r
+        } else {
+            let mut work = filled(qmin::work_len(&self.cell, m, opts), 0f64, "workspace")?;
+            let out = QminOutput {
+                q: &mut q,
+                fx: &mut fx,
+                dq: &mut dq,
+                n_iters: &mut iters,
+            };
+            threads.run(|fork| {
+                qmin::minimize_with(
+                    fork,
+                    &self.cell,
+                    opts,
+                    &u,
+                    &mut x,
+                    out,
+                    &mut work,
+                    Some(track),
+                )
+            })?
+        };
+        for (k, &i) in active.iter().enumerate() {
+            st.x[i * s..(i + 1) * s].copy_from_slice(&x[k * s..(k + 1) * s]);
+            st.fx[i * s..(i + 1) * s].copy_from_slice(&fx[k * s..(k + 1) * s]);
+            st.q[i] = q[k];
+            st.dq[i] = dq[k];
+            st.n_iters[i] += iters[k];
+        }
+        Ok(report)
+    }
+
+    /// Newton polish (f64) of the states `active`, on the threads. With `attempt` (an
+    /// iteration cap), a state is changed only where Newton converges; otherwise every
+    /// state gets its outcome and Newton's x, q and F(x).
+    fn newton(
+        &self,
+        threads: &Threads,
+        opts: &FinderOptions,
+        active: &[usize],
+        rows: &[f64],
+        st: &mut States,
+        attempt: Option<usize>,
+    ) -> Result<(), AnalysisError> {
+        let shape = *self.cell.shape();
+        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let newton_only = opts.method == Method::Newton;
+        let max_iters = attempt.unwrap_or(opts.newton_max_iters);
+        // One job per state: its slices of `st`.
+        let mut x_rows: Vec<Option<&mut [f64]>> = st.x.chunks_mut(s).map(Some).collect();
+        let mut fx_rows: Vec<Option<&mut [f64]>> = st.fx.chunks_mut(s).map(Some).collect();
+        let mut q = st.q.iter_mut().map(Some).collect::<Vec<_>>();
+        let mut it = st.n_iters.iter_mut().map(Some).collect::<Vec<_>>();
+        let mut out = st.outcome.iter_mut().map(Some).collect::<Vec<_>>();
+        let mut jobs = with_capacity(active.len(), "Newton jobs")?;
+        for &i in active {
+            if let (Some(x), Some(fx), Some(q), Some(it), Some(o)) = (
+                x_rows[i].take(),
+                fx_rows[i].take(),
+                q[i].take(),
+                it[i].take(),
+                out[i].take(),
+            ) {
+                jobs.push((i, x, fx, q, it, o));
+            }
+        }
+        let work_len = newton::work_len(&self.cell, opts.period);
+        let (cell, period) = (&self.cell, opts.period);
+        threads.for_each(
+            &mut jobs,
+            || (vec![0f64; work_len], vec![0usize; s], vec![0f64; 2 * s]),
+            |(work, piv, try_buf), _, (i, x, fx, q, it, o)| {
+                let u = &rows[*i * ni..(*i + 1) * ni];
+                let (xt, ft) = try_buf.split_at_mut(s);
+                xt.copy_from_slice(x);
+                let r = if attempt.is_some() {
+                    newton::polish_local(cell, u, xt, period, max_iters, ft, work, piv)
+                } else {
+                    newton::polish(cell, u, xt, period, max_iters, ft, work, piv)
+                };
+                if attempt.is_some() && r.outcome != NewtonOutcome::Converged {
+                    return;
+                }
+                x.copy_from_slice(xt);
+                fx.copy_from_slice(ft);
+                **q = r.q;
+                if newton_only {
+                    **it = r.iters;
+                }
+                **o = Some(r.outcome);
+            },
+        );
+        Ok(())
     }
 
     /// `J_xstar` and `dFdu` (of the k-fold map) at every point.
