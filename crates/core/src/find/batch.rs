@@ -1,13 +1,18 @@
 //! The q-evaluation over a tile of states as matrix–matrix products: what the joint
-//! q-minimization runs for the cells whose recurrent pre-activation is one affine map of the
-//! state (tanh today; the others go state by state through [`super::map`]).
+//! q-minimization runs at period 1 for every cell kind (the k-fold map goes state by state
+//! through [`super::map`]).
 //!
-//! For a tile `X` (`m × H`) at input `u`, with `c = u W_x + b` (once per run when the input
-//! is shared):
-//! `P = X W_h` (GEMM, `2·m·H·GH` flops), `F = φ(P + c)`, `r = X − F`, `q = ½‖r‖²` per row,
-//! `D = ∂q/∂P` (elementwise), `∇q = r − D W_hᵀ` (GEMM, `2·m·GH·H` flops). `W_h` and `W_hᵀ`
-//! are packed once per run ([`Packed`]); each tile then needs `m·GH` elements of scratch
-//! ([`tile_scratch_len`]).
+//! For a tile of `m` states with hidden parts `Hx` (`m × H`) at input `u`, with the input
+//! part `c = u W_x + b` (once per run when the input is shared):
+//! - tanh, PyTorch GRU, LSTM: `P = Hx W_h` (GEMM, `2·m·H·GH` flops), the gates and `F`
+//!   elementwise from `P + c`, `r = x − F`, `q = ½‖r‖²`, then `D = ∂q/∂P` elementwise and
+//!   `∇q = r − (D W_hᵀ + E)` (GEMM, `2·m·GH·H` flops), where `E` is the part of the VJP
+//!   that does not go through `W_h` (`g∘z` for the GRU, `g_c∘f` for the LSTM's cell state);
+//! - the reference's GRU, whose `W_hn` acts on `r∘h`: two products forward
+//!   (`Hx W_hrz`, then `(r∘Hx) W_hn`) and two back.
+//!
+//! The weight blocks are packed once per run ([`Packed`]); each tile then needs
+//! [`eval_scratch_len`] elements.
 
 use crate::cell::{Cell, CellKind};
 use crate::linalg::dense::vec_mat;
@@ -19,21 +24,46 @@ use crate::split::{sub, sub_mut, take_mut};
 pub(crate) const TILE: usize = 64;
 
 /// Whether [`eval_tile`] handles this cell at period `period`.
-pub(crate) fn supported<T: Real>(cell: &Cell<'_, T>, period: usize) -> bool {
-    period == 1 && matches!(cell.shape().kind, CellKind::Tanh)
+pub(crate) fn supported<T: Real>(_cell: &Cell<'_, T>, period: usize) -> bool {
+    period == 1
+}
+
+/// The packed blocks: `(rows, cols, column offset in W_h, transposed)` of each, in order.
+/// Forward blocks are `H × cols` column blocks of `W_h`; backward ones their transposes.
+fn blocks(kind: CellKind, h: usize, gw: usize) -> [(usize, usize, usize, bool); 4] {
+    match kind {
+        // W_rz, W_n, W_rzᵀ, W_nᵀ.
+        CellKind::Gru => [
+            (h, 2 * h, 0, false),
+            (h, h, 2 * h, false),
+            (2 * h, h, 0, true),
+            (h, h, 2 * h, true),
+        ],
+        // W_h, W_hᵀ.
+        _ => [
+            (h, gw, 0, false),
+            (gw, h, 0, true),
+            (0, 0, 0, false),
+            (0, 0, 0, false),
+        ],
+    }
 }
 
 /// Elements [`Packed::new`] takes from the workspace.
 pub(crate) fn packed_work_len<T: Real>(cell: &Cell<'_, T>) -> usize {
     let s = cell.shape();
     let (h, gw) = (s.n_hidden, s.gate_width());
-    packed_len::<T>(h, gw) + packed_len::<T>(gw, h) + gw
+    let packs: usize = blocks(s.kind, h, gw)
+        .iter()
+        .map(|&(k, n, _, _)| packed_len::<T>(k, n))
+        .sum();
+    packs + gw
 }
 
 /// Scratch [`eval_tile`] needs for up to [`TILE`] states.
 pub(crate) fn eval_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
-    let gw = cell.shape().gate_width();
-    2 * TILE * gw
+    let s = cell.shape();
+    TILE * (2 * s.gate_width() + 6 * s.n_hidden)
 }
 
 /// Scratch the q-minimization keeps per tile: [`eval_tile`]'s, and buffers to gather the
@@ -43,11 +73,11 @@ pub(crate) fn tile_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
     eval_scratch_len(cell) + TILE * (3 * s.state_dim() + 1 + s.n_inputs)
 }
 
-/// The run's constant operands: `W_h` and `W_hᵀ` packed, and `c = u W_x + b` for a shared
+/// The run's constant operands: the packed weight blocks, and `c = u W_x + b` for a shared
 /// input.
 pub(crate) struct Packed<'a, T> {
-    w_h: &'a [T],
-    w_ht: &'a [T],
+    /// See [`blocks`].
+    b: [&'a [T]; 4],
     /// `u W_x + b` when every state has the same input.
     c_shared: Option<&'a [T]>,
 }
@@ -62,12 +92,16 @@ impl<'a, T: Real> Packed<'a, T> {
     ) -> Option<Self> {
         let s = cell.shape();
         let (h, gw) = (s.n_hidden, s.gate_width());
-        let w = cell.weights();
+        let w_h = cell.weights().w_h;
         let mut rest = work;
-        let w_h = take_mut(&mut rest, packed_len::<T>(h, gw))?;
-        pack(w.w_h, gw, h, gw, false, w_h)?;
-        let w_ht = take_mut(&mut rest, packed_len::<T>(gw, h))?;
-        pack(w.w_h, gw, gw, h, true, w_ht)?;
+        let mut b: [&'a [T]; 4] = [&[]; 4];
+        for (slot, (k, n, col, tr)) in b.iter_mut().zip(blocks(s.kind, h, gw)) {
+            let out = take_mut(&mut rest, packed_len::<T>(k, n))?;
+            if k > 0 && n > 0 {
+                pack(w_h.get(col..)?, gw, k, n, tr, out)?;
+            }
+            *slot = out;
+        }
         let c = take_mut(&mut rest, gw)?;
         let c_shared = match shared_input {
             Some(u) => {
@@ -76,24 +110,28 @@ impl<'a, T: Real> Packed<'a, T> {
             }
             None => None,
         };
-        Some(Packed {
-            w_h,
-            w_ht,
-            c_shared,
-        })
+        Some(Packed { b, c_shared })
     }
 }
 
-/// `c = u W_x + b_0 + … + b_{B−1}` (`G·H`).
+/// The pre-activation terms that do not depend on the state, `c = u W_x + b` (`G·H`): every
+/// bias row for tanh and LSTM, the one row of the reference's GRU, and for the PyTorch GRU
+/// `b_ih` plus `b_hh`'s r and z blocks (its `b_hn` sits inside `r∘(…)`).
 fn input_part<T: Real>(cell: &Cell<'_, T>, u: &[T], c: &mut [T]) -> Option<()> {
-    let gw = cell.shape().gate_width();
+    let s = cell.shape();
+    let (h, gw) = (s.n_hidden, s.gate_width());
     let w = cell.weights();
     let c = c.get_mut(..gw)?;
     let (b0, more) = w.b.split_at_checked(gw)?;
     c.copy_from_slice(b0);
     if gw > 0 {
+        let cols = if s.kind == CellKind::GruTorch {
+            2 * h
+        } else {
+            gw
+        };
         for row in more.chunks_exact(gw) {
-            for (a, &b) in c.iter_mut().zip(row) {
+            for (a, &b) in c.iter_mut().zip(row).take(cols) {
                 *a += b;
             }
         }
@@ -103,7 +141,7 @@ fn input_part<T: Real>(cell: &Cell<'_, T>, u: &[T], c: &mut [T]) -> Option<()> {
 }
 
 /// One tile: `rows` states `x` (`rows × S`) at `inputs` (`rows × I`, ignored with a shared
-/// input) → `fx = G(x)`, `q`, and with `grad`, `∇q`. `scratch` has [`tile_scratch_len`]
+/// input) → `fx = G(x)`, `q`, and with `grad`, `∇q`. `scratch` has [`eval_scratch_len`]
 /// elements. `None` if a slice is too short (a broken contract: the caller sized them).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -118,60 +156,316 @@ pub(crate) fn eval_tile<T: Real>(
     scratch: &mut [T],
 ) -> Option<()> {
     let shape = cell.shape();
-    let (h, gw, ni) = (shape.n_hidden, shape.gate_width(), shape.n_inputs);
+    let (h, gw, ni, sd) = (
+        shape.n_hidden,
+        shape.gate_width(),
+        shape.n_inputs,
+        shape.state_dim(),
+    );
     let rows = q.len();
-    let (x, fx) = (sub(x, 0, rows * h)?, sub_mut(fx, 0, rows * h)?);
+    let (x, fx) = (sub(x, 0, rows * sd)?, sub_mut(fx, 0, rows * sd)?);
     let mut rest = scratch;
     let pre = take_mut(&mut rest, rows * gw)?;
     let cin = take_mut(&mut rest, rows * gw)?;
-    // P = X W_h, then the input part.
-    gemm(rows, h, gw, x, h, packed.w_h, pre, gw, false)?;
-    match packed.c_shared {
-        Some(c) => {
-            for p in pre.chunks_exact_mut(gw) {
-                for (a, &b) in p.iter_mut().zip(c) {
-                    *a += b;
-                }
-            }
-        }
+    let aux = take_mut(&mut rest, rows * 6 * h)?;
+    // The input part of every row.
+    let c_rows: &[T] = match packed.c_shared {
+        Some(c) => c,
         None => {
-            for (i, ci) in cin.chunks_exact_mut(gw).enumerate() {
+            for (i, ci) in cin.chunks_exact_mut(gw.max(1)).enumerate().take(rows) {
                 input_part(cell, sub(inputs, i * ni, ni)?, ci)?;
             }
-            for (p, c) in pre.chunks_exact_mut(gw).zip(cin.chunks_exact(gw)) {
-                for (a, &b) in p.iter_mut().zip(c) {
-                    *a += b;
+            cin
+        }
+    };
+    let c_of = |i: usize| -> Option<&[T]> {
+        match packed.c_shared {
+            Some(c) => Some(c),
+            None => sub(c_rows, i * gw, gw),
+        }
+    };
+    let half = T::from_f64(0.5);
+    let one = T::ONE;
+    match shape.kind {
+        CellKind::Tanh | CellKind::GruTorch | CellKind::Lstm => {
+            // P = Hx W_h.
+            gemm(rows, h, gw, x, sd, packed.b[0], pre, gw, false)?;
+            let b_hn = if shape.kind == CellKind::GruTorch {
+                sub(cell.weights().b, gw + 2 * h, h)?
+            } else {
+                &[]
+            };
+            // The gates, F, q and D (into `pre`), E (into `aux`, `rows × H`).
+            for i in 0..rows {
+                let (p, c) = (sub_mut(pre, i * gw, gw)?, c_of(i)?);
+                let (xr, f) = (sub(x, i * sd, sd)?, sub_mut(fx, i * sd, sd)?);
+                let e = sub_mut(aux, i * h, h)?;
+                let mut s = T::ZERO;
+                match shape.kind {
+                    CellKind::Tanh => {
+                        for ((pv, &cv), (fv, &xv)) in p.iter_mut().zip(c).zip(f.iter_mut().zip(xr))
+                        {
+                            let t = (*pv + cv).tanh();
+                            *fv = t;
+                            let r = xv - t;
+                            s += r * r;
+                            *pv = r * (one - t * t);
+                        }
+                    }
+                    CellKind::GruTorch => {
+                        let (pr, rest) = p.split_at_mut_checked(h)?;
+                        let (pz, pn) = rest.split_at_mut_checked(h)?;
+                        let (cr, rest) = c.split_at_checked(h)?;
+                        let (cz, cn) = rest.split_at_checked(h)?;
+                        for k in 0..h {
+                            let r = (pr[k] + cr[k]).sigmoid();
+                            let z = (pz[k] + cz[k]).sigmoid();
+                            let hn = pn[k] + b_hn[k];
+                            let n = (cn[k] + r * hn).tanh();
+                            let hv = xr[k];
+                            let fv = (one - z) * n + z * hv;
+                            f[k] = fv;
+                            let g = hv - fv;
+                            s += g * g;
+                            let dn = g * (one - z) * (one - n * n);
+                            pr[k] = dn * hn * r * (one - r);
+                            pz[k] = g * (hv - n) * z * (one - z);
+                            pn[k] = dn * r;
+                            e[k] = g * z;
+                        }
+                    }
+                    CellKind::Lstm => {
+                        let (pi, rest) = p.split_at_mut_checked(h)?;
+                        let (pf, rest) = rest.split_at_mut_checked(h)?;
+                        let (pg, po) = rest.split_at_mut_checked(h)?;
+                        let (ci, rest) = c.split_at_checked(h)?;
+                        let (cf, rest) = rest.split_at_checked(h)?;
+                        let (cg, co) = rest.split_at_checked(h)?;
+                        let (hx, cx) = xr.split_at_checked(h)?;
+                        let (fh, fc) = f.split_at_mut_checked(h)?;
+                        for k in 0..h {
+                            let iv = (pi[k] + ci[k]).sigmoid();
+                            let fv = (pf[k] + cf[k]).sigmoid();
+                            let gv = (pg[k] + cg[k]).tanh();
+                            let ov = (po[k] + co[k]).sigmoid();
+                            let cn = fv * cx[k] + iv * gv;
+                            let tc = cn.tanh();
+                            let hn = ov * tc;
+                            fh[k] = hn;
+                            fc[k] = cn;
+                            let (gh, gc0) = (hx[k] - hn, cx[k] - cn);
+                            s += gh * gh + gc0 * gc0;
+                            let gc = gc0 + gh * ov * (one - tc * tc);
+                            pi[k] = gc * gv * iv * (one - iv);
+                            pf[k] = gc * cx[k] * fv * (one - fv);
+                            pg[k] = gc * iv * (one - gv * gv);
+                            po[k] = gh * tc * ov * (one - ov);
+                            e[k] = gc * fv;
+                        }
+                    }
+                    CellKind::Gru => {}
+                }
+                *q.get_mut(i)? = s * half;
+            }
+            if let Some(grad) = grad {
+                // ∇q = r − (D W_hᵀ + E): the h part through W_h, E on the h part (GRU) or
+                // as the whole of the c part (LSTM).
+                let grad = sub_mut(grad, 0, rows * sd)?;
+                gemm(rows, gw, h, pre, gw, packed.b[1], grad, sd, false)?;
+                for i in 0..rows {
+                    let (g, xr) = (sub_mut(grad, i * sd, sd)?, sub(x, i * sd, sd)?);
+                    let (f, e) = (sub(fx, i * sd, sd)?, sub(aux, i * h, h)?);
+                    let (gh, gc) = g.split_at_mut_checked(h)?;
+                    match shape.kind {
+                        CellKind::Tanh => {
+                            for ((gv, &xv), &fv) in gh.iter_mut().zip(xr).zip(f) {
+                                *gv = (xv - fv) - *gv;
+                            }
+                        }
+                        CellKind::GruTorch => {
+                            for (((gv, &xv), &fv), &ev) in gh.iter_mut().zip(xr).zip(f).zip(e) {
+                                *gv = (xv - fv) - (*gv + ev);
+                            }
+                        }
+                        _ => {
+                            for ((gv, &xv), &fv) in gh.iter_mut().zip(xr).zip(f) {
+                                *gv = (xv - fv) - *gv;
+                            }
+                            let (xc, fc) = (xr.get(h..)?, f.get(h..)?);
+                            for (((gv, &xv), &fv), &ev) in gc.iter_mut().zip(xc).zip(fc).zip(e) {
+                                *gv = (xv - fv) - ev;
+                            }
+                        }
+                    }
                 }
             }
         }
-    }
-    // F = tanh(P), r = x − F, q = ½‖r‖², D = r ∘ (1 − F²) (into `pre`).
-    let half = T::from_f64(0.5);
-    for (((p, f), xr), qi) in pre
-        .chunks_exact_mut(gw)
-        .zip(fx.chunks_exact_mut(h))
-        .zip(x.chunks_exact(h))
-        .zip(q.iter_mut())
-    {
-        for v in p.iter_mut() {
-            *v = v.tanh();
-        }
-        f.copy_from_slice(p);
-        let mut s = T::ZERO;
-        for ((d, &fv), &xv) in p.iter_mut().zip(f.iter()).zip(xr) {
-            let r = xv - fv;
-            s += r * r;
-            *d = r * (T::ONE - fv * fv);
-        }
-        *qi = s * half;
-    }
-    if let Some(grad) = grad {
-        // ∇q = r − D W_hᵀ.
-        let grad = sub_mut(grad, 0, rows * h)?;
-        gemm(rows, gw, h, pre, gw, packed.w_ht, grad, h, false)?;
-        for ((g, &xv), &fv) in grad.iter_mut().zip(x).zip(fx.iter()) {
-            *g = (xv - fv) - *g;
+        CellKind::Gru => {
+            // P_rz = Hx W_rz → r, z (kept in `pre`); rh = r∘Hx; Q = rh W_n; n; F.
+            let h2 = 2 * h;
+            let prz = sub_mut(pre, 0, rows * h2)?;
+            gemm(rows, h, h2, x, sd, packed.b[0], prz, h2, false)?;
+            let mut a = &mut *aux;
+            let rh = take_mut(&mut a, rows * h)?;
+            let qn = take_mut(&mut a, rows * h)?;
+            let nn = take_mut(&mut a, rows * h)?;
+            let dn = take_mut(&mut a, rows * h)?;
+            let drz = take_mut(&mut a, rows * h2)?;
+            for i in 0..rows {
+                let (p, c) = (sub_mut(prz, i * h2, h2)?, c_of(i)?);
+                let (xr, rhr) = (sub(x, i * sd, h)?, sub_mut(rh, i * h, h)?);
+                for (pv, &cv) in p.iter_mut().zip(c) {
+                    *pv = (*pv + cv).sigmoid();
+                }
+                for ((o, &r), &xv) in rhr.iter_mut().zip(p.iter()).zip(xr) {
+                    *o = r * xv;
+                }
+            }
+            gemm(rows, h, h, rh, h, packed.b[1], qn, h, false)?;
+            for i in 0..rows {
+                let (p, c) = (sub(prz, i * h2, h2)?, c_of(i)?);
+                let (xr, f) = (sub(x, i * sd, h)?, sub_mut(fx, i * sd, h)?);
+                let (qr, nr) = (sub(qn, i * h, h)?, sub_mut(nn, i * h, h)?);
+                let (z, cn) = (p.get(h..)?, c.get(h2..)?);
+                let dr = sub_mut(dn, i * h, h)?;
+                let mut s = T::ZERO;
+                for k in 0..h {
+                    let n = (cn[k] + qr[k]).tanh();
+                    nr[k] = n;
+                    let fv = (one - z[k]) * n + z[k] * xr[k];
+                    f[k] = fv;
+                    let g = xr[k] - fv;
+                    s += g * g;
+                    dr[k] = g * (one - z[k]) * (one - n * n);
+                }
+                *q.get_mut(i)? = s * half;
+            }
+            if let Some(grad) = grad {
+                // grh = d_n W_nᵀ (into `qn`); d_r, d_z; g_h = [d_r d_z] W_rzᵀ + g∘z + grh∘r.
+                let grad = sub_mut(grad, 0, rows * sd)?;
+                gemm(rows, h, h, dn, h, packed.b[3], qn, h, false)?;
+                for i in 0..rows {
+                    let (p, d) = (sub(prz, i * h2, h2)?, sub_mut(drz, i * h2, h2)?);
+                    let (xr, f) = (sub(x, i * sd, h)?, sub(fx, i * sd, h)?);
+                    let (grh, nr) = (sub(qn, i * h, h)?, sub(nn, i * h, h)?);
+                    let (r, z) = p.split_at_checked(h)?;
+                    let (d_r, d_z) = d.split_at_mut_checked(h)?;
+                    for k in 0..h {
+                        let g = xr[k] - f[k];
+                        d_r[k] = grh[k] * xr[k] * r[k] * (one - r[k]);
+                        d_z[k] = g * (xr[k] - nr[k]) * z[k] * (one - z[k]);
+                    }
+                }
+                gemm(rows, h2, h, drz, h2, packed.b[2], grad, sd, false)?;
+                for i in 0..rows {
+                    let p = sub(prz, i * h2, h2)?;
+                    let (xr, f) = (sub(x, i * sd, h)?, sub(fx, i * sd, h)?);
+                    let (grh, gv) = (sub(qn, i * h, h)?, sub_mut(grad, i * sd, h)?);
+                    let (r, z) = p.split_at_checked(h)?;
+                    for k in 0..h {
+                        let g = xr[k] - f[k];
+                        gv[k] = g - (gv[k] + g * z[k] + grh[k] * r[k]);
+                    }
+                }
+            }
         }
     }
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::CellShape;
+    use crate::find::map::{eval, eval_work_len};
+
+    fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
+        let mut s = seed;
+        (0..len)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    /// The batched tile against the one-state evaluation, for every cell kind, shared and
+    /// per-state inputs, with and without the gradient.
+    #[test]
+    fn tiles_match_the_one_state_evaluation() {
+        for kind in [
+            CellKind::Tanh,
+            CellKind::Gru,
+            CellKind::GruTorch,
+            CellKind::Lstm,
+        ] {
+            for (h, rows) in [(5usize, 7usize), (16, 64), (33, 13)] {
+                let shape = CellShape::new(kind, 3, h);
+                let p = data(shape.n_params(), 1 + h as u64, 1.5 / (h as f64).sqrt());
+                let cell = Cell::from_flat(shape, &p).unwrap();
+                let sd = shape.state_dim();
+                let x = data(rows * sd, 7, 1.0);
+                let u = data(rows * 3, 9, 1.0);
+                for shared in [true, false] {
+                    let mut pw = vec![0.0; packed_work_len(&cell)];
+                    let packed = Packed::new(&cell, shared.then_some(&u[..3]), &mut pw).unwrap();
+                    let (mut fx, mut q, mut g) =
+                        (vec![0.0; rows * sd], vec![0.0; rows], vec![0.0; rows * sd]);
+                    let mut scratch = vec![0.0; eval_scratch_len(&cell)];
+                    eval_tile(
+                        &cell,
+                        &packed,
+                        &u,
+                        &x,
+                        &mut fx,
+                        &mut q,
+                        Some(&mut g),
+                        &mut scratch,
+                    )
+                    .unwrap();
+                    let mut work =
+                        vec![0.0; eval_work_len(sd, shape.cache_len(), shape.scratch_len(), 1)];
+                    for i in 0..rows {
+                        let ui = if shared {
+                            &u[..3]
+                        } else {
+                            &u[i * 3..i * 3 + 3]
+                        };
+                        let (mut f1, mut g1) = (vec![0.0; sd], vec![0.0; sd]);
+                        let q1 = eval(
+                            &cell,
+                            ui,
+                            &x[i * sd..(i + 1) * sd],
+                            1,
+                            &mut f1,
+                            Some(&mut g1),
+                            &mut work,
+                        );
+                        let tag = (kind.name(), h, shared, i);
+                        assert!((q[i] - q1).abs() <= 1e-13 * q1.max(1.0), "{tag:?} q");
+                        for k in 0..sd {
+                            assert!((fx[i * sd + k] - f1[k]).abs() <= 1e-13, "{tag:?} fx");
+                            assert!((g[i * sd + k] - g1[k]).abs() <= 1e-12, "{tag:?} grad");
+                        }
+                    }
+                    // Without the gradient: the same q and F.
+                    let (mut fx2, mut q2) = (vec![0.0; rows * sd], vec![0.0; rows]);
+                    eval_tile(
+                        &cell,
+                        &packed,
+                        &u,
+                        &x,
+                        &mut fx2,
+                        &mut q2,
+                        None,
+                        &mut scratch,
+                    )
+                    .unwrap();
+                    assert_eq!((fx2, q2), (fx.clone(), q.clone()));
+                }
+            }
+        }
+    }
 }
