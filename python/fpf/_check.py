@@ -26,6 +26,14 @@ def to_numpy(x):
     return x
 
 
+def ndim(x, name):
+    """The number of dimensions of an array-like (TypeError naming it if it is not one)."""
+    try:
+        return np.ndim(to_numpy(x))
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"`{name}` is not an array of numbers ({e})") from None
+
+
 def _shape_text(dims):
     return "[" + ", ".join(d if isinstance(d, str) else f"{d[0]}={d[1]}" for d in dims) + "]"
 

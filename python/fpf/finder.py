@@ -204,7 +204,7 @@ class FixedPointFinder:
         if x0 is None:
             raise TypeError("find_fixed_points needs `state_traj` [n_batch, n_time, n_states] "
                             "or `initial_states` [n_inits, n_states]")
-        nd = np.ndim(_check.to_numpy(x0))
+        nd = _check.ndim(x0, name)
         S = self.rnn_model.state_dim
         if nd == 3 and name == "state_traj":
             inits = self.sample_states(x0, n_inits, valid_bxt=valid_bxt,
@@ -213,13 +213,14 @@ class FixedPointFinder:
             if valid_bxt is not None or noise_scale != 0.0:
                 raise ValueError(f"`{name}` is 2-D (initial states): valid_bxt and "
                                  f"noise_scale apply only to a 3-D state trajectory")
-            inits = x0
+            inits, name = x0, "initial_states"
         else:
             raise ValueError(
                 f"`{name}` must be a 3-D state trajectory [n_batch, n_time, n_states={S}] "
                 f"or 2-D initial states [n_inits, n_states={S}]; got {nd}-D, shape "
                 f"{np.shape(_check.to_numpy(x0))} (one state: x[None, :])")
-        return self._find(inits, inputs, cond_ids, progress, name)
+        return self._find(inits, inputs, cond_ids, progress,
+                          "sampled states" if nd == 3 else name)
 
     def find_fixed_points_from_inits(self, initial_states, inputs, cond_ids=None,
                                      progress=None):
@@ -229,13 +230,12 @@ class FixedPointFinder:
     def _find(self, inits, inputs, cond_ids, progress, name):
         rnn = self.rnn_model
         S, I = rnn.state_dim, rnn.n_inputs
-        x = _check.array(inits, name if name != "state_traj" else "initial states",
-                         ["n_inits", ("n_states", S)])
+        x = _check.array(inits, name, ["n_inits", ("n_states", S)])
         n = x.shape[0]
         if inputs is None and I == 0:
             inputs = np.zeros((1, 0))
         u_raw = _check.to_numpy(inputs)
-        if np.ndim(u_raw) == 1:
+        if _check.ndim(u_raw, "inputs") == 1:
             u_raw = np.asarray(u_raw)[None, :]
         u = _check.array(u_raw, "inputs", ["rows", ("n_inputs", I)], allow_empty=I == 0)
         if u.shape[0] not in (1, n):

@@ -150,7 +150,7 @@ class FlipFlopRNN:
     def step(self, x, h):
         """One step for n rows: x [n, n_inputs], h [n, state_dim] → h_next [n, state_dim]
         (1-D x and h: one row, and a 1-D result)."""
-        one = np.ndim(h) == 1
+        one = _check.ndim(h, "h") == 1
         if one:
             x, h = np.atleast_2d(_check.to_numpy(x)), np.atleast_2d(_check.to_numpy(h))
         h = _check.array(h, "h", ["n", ("state_dim", self.state_dim)])
