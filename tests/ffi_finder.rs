@@ -938,14 +938,14 @@ fn cond_ids_reach_every_set_of_the_result() {
     let read = |h: *const fpf_fixed_points| {
         let n = unsafe { fpf_fixed_points_len(h) };
         let (mut c, mut x0) = (vec![0i64; n], vec![0.0; n * 4]);
-        let cid = b"cond_id\0".as_ptr().cast();
+        let cid = c"cond_id".as_ptr();
         assert_eq!(
             unsafe { fpf_fixed_points_field_i64(h, cid, c.as_mut_ptr(), n) },
             fpf_status::FPF_OK,
             "{}",
             last_error()
         );
-        let xi = b"x_init\0".as_ptr().cast();
+        let xi = c"x_init".as_ptr();
         assert_eq!(
             unsafe { fpf_fixed_points_field_f64(h, xi, x0.as_mut_ptr(), n * 4) },
             fpf_status::FPF_OK
@@ -1089,7 +1089,7 @@ fn checkpoints_round_trip_through_memory() {
         unsafe { fpf_checkpoint_load_buffer(buf.as_ptr(), buf.len(), &mut copy) },
         fpf_status::FPF_OK
     );
-    let name = b"w_hh\0".as_ptr().cast();
+    let name = c"w_hh".as_ptr();
     let (mut a, mut b) = (vec![0.0; 16], vec![1.0; 16]);
     unsafe {
         fpf_rnn_get_param(rnn, name, a.as_mut_ptr(), 16);
