@@ -27,14 +27,16 @@ def _task_arrays(data, name, rnn, n_time=None):
 def train_flipflop_rnn(rnn, train_data, valid_data=None, learning_rate=0.08, batch_size=128,
                        max_epochs=1000, min_loss=1e-4, print_every=10, seed=0,
                        dtype="float32", max_grad_norm=0.0, lr_factor=1.0, lr_patience=10,
-                       verbose=True, progress=None):
+                       verbose=True, progress=None, **options):
     """Trains ``rnn`` in place on the mean squared error of its readout; returns the
     per-epoch training losses (the tutorial's function). Verbose lines go to sys.stdout.
 
     progress: None (a tqdm bar when tqdm is installed and verbose), False, True, or a
     function called after every epoch with {'epoch', 'train_loss', 'valid_loss',
     'learning_rate'} that returns False to stop (the weights reached so far are kept).
-    An exception in it (KeyboardInterrupt too) stops training and is raised again."""
+    An exception in it (KeyboardInterrupt too) stops training and is raised again.
+    Further keywords set any other member of the library's training options by name (a
+    member a newer library adds is accepted without a change here)."""
     from .model import FlipFlopRNN
     if not isinstance(rnn, FlipFlopRNN):
         raise TypeError(f"`rnn` must be a FlipFlopRNN; got {type(rnn).__name__} (convert "
@@ -51,7 +53,7 @@ def train_flipflop_rnn(rnn, train_data, valid_data=None, learning_rate=0.08, bat
     settings = dict(learning_rate=learning_rate, batch_size=batch_size, max_epochs=max_epochs,
                     min_loss=min_loss, print_every=print_every, seed=seed, dtype=dtype,
                     max_grad_norm=max_grad_norm, lr_factor=lr_factor, lr_patience=lr_patience,
-                    verbose=verbose)
+                    verbose=verbose, **options)
     for k, v in settings.items():
         setattr(o, k, _options.convert(TrainOptions, k, v, "train_flipflop_rnn"))
     if o.batch_size > n:

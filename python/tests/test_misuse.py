@@ -68,6 +68,8 @@ def test_training_data_shapes_are_checked():
         fpf.train_flipflop_rnn(rnn, data["inputs"], verbose=False)
     with pytest.raises(ValueError, match=r"learning_rate"):
         fpf.train_flipflop_rnn(rnn, data, batch_size=4, learning_rate=-1.0, verbose=False)
+    with pytest.raises(TypeError, match=r"train_flipflop_rnn has no option 'no_such'"):
+        fpf.train_flipflop_rnn(rnn, data, batch_size=4, no_such=1, verbose=False)
     with pytest.raises(ValueError, match=r"`train_flipflop_rnn.dtype`"):
         fpf.train_flipflop_rnn(rnn, data, batch_size=4, dtype="float16", verbose=False)
 
