@@ -408,6 +408,33 @@ fpf_status fpf_checkpoint_load(const char *path, fpf_rnn **out);
 // NUL-terminated string.
 fpf_status fpf_checkpoint_load_into(fpf_rnn *rnn, const char *path);
 
+// Encodes `rnn` as a checkpoint in memory (the bytes `fpf_checkpoint_save` would write,
+// FORMAT.md): `*out_len` receives the length in bytes, and with `cap` at least that, the
+// bytes go to `buf`. Call with `buf = NULL, cap = 0` to ask for the length only (`FPF_OK`).
+//
+// Errors: `FPF_NULL_POINTER` (`rnn`, `out_len`, or `buf` with `cap` > 0), `FPF_BAD_SIZE`
+// (`cap` is smaller than the length; `*out_len` is still set and nothing is written to
+// `buf`), `FPF_NOT_FINITE` (a parameter is NaN or infinite, which no model handle holds).
+//
+// # Safety
+// `rnn` must be NULL or a live handle; `buf` NULL or `cap` writable bytes; `out_len` NULL or
+// writable.
+fpf_status fpf_checkpoint_save_buffer(const fpf_rnn *rnn,
+                                      uint8_t *buf,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// Decodes a checkpoint held in memory (`len` bytes at `buf`, as `fpf_checkpoint_save_buffer`
+// or a checkpoint file holds them) into a new handle written to `*out` (only on success;
+// release it with `fpf_rnn_free`). A single-precision checkpoint is widened exactly.
+//
+// Errors: `FPF_NULL_POINTER` (`buf`, `out`), `FPF_BAD_FORMAT` (not a valid model checkpoint:
+// empty, truncated, bad magic, version or checksum, trailing bytes, a fixed-point file).
+//
+// # Safety
+// `buf` must be NULL or point to `len` readable bytes; `out` NULL or writable.
+fpf_status fpf_checkpoint_load_buffer(const uint8_t *buf, size_t len, fpf_rnn **out);
+
 // Saves the points `fps`'s accessors read (the unique fixed points, or the set chosen with
 // `fpf_fixed_points_select`) to the file `path`, every field included, atomically.
 //
@@ -574,6 +601,14 @@ void fpf_finder_options_default(fpf_finder_options *opts);
 // `opts` must be NULL or point to `struct_size` writable bytes.
 fpf_status fpf_finder_options_init(fpf_finder_options *opts, size_t struct_size);
 
+// Checks `opts` as `fpf_find_fixed_points` would, without searching: `FPF_OK`, or
+// `FPF_BAD_OPTION` with a message naming the first option out of range (`FPF_NULL_POINTER`,
+// `FPF_BAD_SIZE` for a bad `struct_size`).
+//
+// # Safety
+// `opts` must be NULL or point to `opts->struct_size` readable bytes.
+fpf_status fpf_finder_options_validate(const fpf_finder_options *opts);
+
 // Finds the fixed points of `rnn` from `n_inits` initial states `inits`
 // (`n_inits × state_dim`) at constant inputs (`n_input_rows` = 1 shared row, or `n_inits`
 // rows, of `n_inputs` each). On success `*out` receives a new result handle.
@@ -603,6 +638,24 @@ fpf_status fpf_find_fixed_points_progress(const fpf_rnn *rnn,
                                           fpf_progress_fn progress,
                                           void *user,
                                           fpf_fixed_points **out);
+
+// [`fpf_find_fixed_points_progress`] with a condition id per initial state: `cond_ids`
+// (`n_inits` values, or NULL for none) is carried along to every set of the result, where
+// the field `cond_id` reads it (the unique points keep the id of the state each came from).
+//
+// # Safety
+// As for `fpf_find_fixed_points_progress`; `cond_ids` must be NULL or hold `n_inits`
+// readable values.
+fpf_status fpf_find_fixed_points_cond(const fpf_rnn *rnn,
+                                      const fpf_finder_options *opts,
+                                      const double *inits,
+                                      size_t n_inits,
+                                      const double *inputs,
+                                      size_t n_input_rows,
+                                      const int64_t *cond_ids,
+                                      fpf_progress_fn progress,
+                                      void *user,
+                                      fpf_fixed_points **out);
 
 // Samples `n_inits` initial states from a trajectory `states`
 // (`n_batch × n_time × state_dim`) into `out` (`n_inits × state_dim`): valid entries
@@ -940,6 +993,15 @@ void fpf_train_options_default(fpf_train_options *opts);
 // # Safety
 // `opts` must be NULL or point to `struct_size` writable bytes.
 fpf_status fpf_train_options_init(fpf_train_options *opts, size_t struct_size);
+
+// Checks `opts` as `fpf_train` would, without training: `FPF_OK`, or `FPF_BAD_OPTION`
+// with a message naming the first option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE`
+// for a bad `struct_size`). Options that depend on the data (`batch_size` against the
+// number of trials) are checked by `fpf_train` only.
+//
+// # Safety
+// `opts` must be NULL or point to `opts->struct_size` readable bytes.
+fpf_status fpf_train_options_validate(const fpf_train_options *opts);
 
 // Trains `rnn` by backpropagation through time on the mean squared error of its readout
 // (the reference's `train_flipflop_rnn`): `inputs` is `n_trials × n_time × n_inputs` and

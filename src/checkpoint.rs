@@ -12,7 +12,7 @@ use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::path::Path;
 
-use crate::boundary::{FfiError, FfiResult, fpf_status, guard, non_null};
+use crate::boundary::{FfiError, FfiResult, fpf_status, guard, non_null, slice, slice_mut};
 use crate::finder::fpf_fixed_points;
 use crate::rnn::{fpf_rnn, into_handle, model_mut, model_ref};
 use fpf_std::analysis::{FindResult, FixedPoints};
@@ -126,6 +126,86 @@ pub unsafe extern "C" fn fpf_checkpoint_load_into(
             })
             .map_err(|e| checkpoint_error(e, path, false))?;
         *m = model;
+        Ok(())
+    })
+}
+
+/// Encodes `rnn` as a checkpoint in memory (the bytes `fpf_checkpoint_save` would write,
+/// FORMAT.md): `*out_len` receives the length in bytes, and with `cap` at least that, the
+/// bytes go to `buf`. Call with `buf = NULL, cap = 0` to ask for the length only (`FPF_OK`).
+///
+/// Errors: `FPF_NULL_POINTER` (`rnn`, `out_len`, or `buf` with `cap` > 0), `FPF_BAD_SIZE`
+/// (`cap` is smaller than the length; `*out_len` is still set and nothing is written to
+/// `buf`), `FPF_NOT_FINITE` (a parameter is NaN or infinite, which no model handle holds).
+///
+/// # Safety
+/// `rnn` must be NULL or a live handle; `buf` NULL or `cap` writable bytes; `out_len` NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_checkpoint_save_buffer(
+    rnn: *const fpf_rnn,
+    buf: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> fpf_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let model = unsafe { model_ref(rnn, "rnn")? };
+        non_null(out_len, "out_len")?;
+        let bytes = checkpoint::encode_model(model).map_err(|e| {
+            let status = match e {
+                CheckpointError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
+                _ => fpf_status::FPF_BAD_FORMAT,
+            };
+            FfiError::new(status, format!("encoding the checkpoint: {e}"))
+        })?;
+        // SAFETY: `out_len` is non-NULL and writable by the caller's contract.
+        unsafe { *out_len = bytes.len() };
+        if buf.is_null() && cap == 0 {
+            return Ok(());
+        }
+        if cap < bytes.len() {
+            return Err(FfiError::new(
+                fpf_status::FPF_BAD_SIZE,
+                format!(
+                    "`cap` is {cap} bytes; the checkpoint has {} (written to `*out_len`)",
+                    bytes.len()
+                ),
+            ));
+        }
+        // SAFETY: `cap` ≥ len writable bytes by the caller's contract.
+        unsafe { slice_mut(buf, bytes.len(), "buf")? }.copy_from_slice(&bytes);
+        Ok(())
+    })
+}
+
+/// Decodes a checkpoint held in memory (`len` bytes at `buf`, as `fpf_checkpoint_save_buffer`
+/// or a checkpoint file holds them) into a new handle written to `*out` (only on success;
+/// release it with `fpf_rnn_free`). A single-precision checkpoint is widened exactly.
+///
+/// Errors: `FPF_NULL_POINTER` (`buf`, `out`), `FPF_BAD_FORMAT` (not a valid model checkpoint:
+/// empty, truncated, bad magic, version or checksum, trailing bytes, a fixed-point file).
+///
+/// # Safety
+/// `buf` must be NULL or point to `len` readable bytes; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_checkpoint_load_buffer(
+    buf: *const u8,
+    len: usize,
+    out: *mut *mut fpf_rnn,
+) -> fpf_status {
+    guard(|| {
+        non_null(out, "out")?;
+        // SAFETY: `len` readable bytes by the caller's contract.
+        let bytes = unsafe { slice(buf, len, "buf")? };
+        let model = checkpoint::decode_model_f64(bytes).map_err(|e| {
+            FfiError::new(
+                fpf_status::FPF_BAD_FORMAT,
+                format!("checkpoint buffer: {e}"),
+            )
+        })?;
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { *out = into_handle(model) };
         Ok(())
     })
 }

@@ -236,6 +236,23 @@ pub unsafe extern "C" fn fpf_finder_options_init(
     guard(|| unsafe { versioned::init(opts, struct_size) })
 }
 
+/// Checks `opts` as `fpf_find_fixed_points` would, without searching: `FPF_OK`, or
+/// `FPF_BAD_OPTION` with a message naming the first option out of range (`FPF_NULL_POINTER`,
+/// `FPF_BAD_SIZE` for a bad `struct_size`).
+///
+/// # Safety
+/// `opts` must be NULL or point to `opts->struct_size` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_finder_options_validate(
+    opts: *const fpf_finder_options,
+) -> fpf_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { versioned::read(opts, "opts")? };
+        opts.to_options().map(|_| ())
+    })
+}
+
 /// One iteration's statistics, passed to an `fpf_progress_fn`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -341,6 +358,43 @@ pub unsafe extern "C" fn fpf_find_fixed_points_progress(
     user: *mut c_void,
     out: *mut *mut fpf_fixed_points,
 ) -> fpf_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        fpf_find_fixed_points_cond(
+            rnn,
+            opts,
+            inits,
+            n_inits,
+            inputs,
+            n_input_rows,
+            std::ptr::null(),
+            progress,
+            user,
+            out,
+        )
+    }
+}
+
+/// [`fpf_find_fixed_points_progress`] with a condition id per initial state: `cond_ids`
+/// (`n_inits` values, or NULL for none) is carried along to every set of the result, where
+/// the field `cond_id` reads it (the unique points keep the id of the state each came from).
+///
+/// # Safety
+/// As for `fpf_find_fixed_points_progress`; `cond_ids` must be NULL or hold `n_inits`
+/// readable values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_find_fixed_points_cond(
+    rnn: *const fpf_rnn,
+    opts: *const fpf_finder_options,
+    inits: *const f64,
+    n_inits: usize,
+    inputs: *const f64,
+    n_input_rows: usize,
+    cond_ids: *const i64,
+    progress: fpf_progress_fn,
+    user: *mut c_void,
+    out: *mut *mut fpf_fixed_points,
+) -> fpf_status {
     guard(|| {
         crate::boundary::non_null(rnn, "rnn")?;
         crate::boundary::non_null(opts, "opts")?;
@@ -374,6 +428,12 @@ pub unsafe extern "C" fn fpf_find_fixed_points_progress(
         };
         finite(x, "inits")?;
         finite(u, "inputs")?;
+        let ids: Option<&[i64]> = if cond_ids.is_null() {
+            None
+        } else {
+            // SAFETY: `n_inits` readable values by the caller's contract.
+            Some(unsafe { slice(cond_ids, n_inits, "cond_ids")? })
+        };
         let finder = FixedPointFinder::new(model.cell(), o)
             .map_err(analysis_error)?
             .with_log(c_log(opts.log, opts.log_user));
@@ -398,7 +458,7 @@ pub unsafe extern "C" fn fpf_find_fixed_points_progress(
             }
         };
         let result = finder
-            .find_fixed_points(x, u, None, Some(&mut cb))
+            .find_fixed_points(x, u, ids, Some(&mut cb))
             .map_err(analysis_error)?;
         // SAFETY: `out` is non-NULL and writable.
         unsafe { *out = Box::into_raw(Box::new(fpf_fixed_points { result })) };

@@ -31,8 +31,8 @@ mod versioned;
 
 pub use boundary::fpf_status;
 pub use checkpoint::{
-    fpf_checkpoint_load, fpf_checkpoint_load_into, fpf_checkpoint_save, fpf_fixed_points_load,
-    fpf_fixed_points_save,
+    fpf_checkpoint_load, fpf_checkpoint_load_buffer, fpf_checkpoint_load_into, fpf_checkpoint_save,
+    fpf_checkpoint_save_buffer, fpf_fixed_points_load, fpf_fixed_points_save,
 };
 pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};

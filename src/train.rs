@@ -292,6 +292,22 @@ pub unsafe extern "C" fn fpf_train_options_init(
     guard(|| unsafe { versioned::init(opts, struct_size) })
 }
 
+/// Checks `opts` as `fpf_train` would, without training: `FPF_OK`, or `FPF_BAD_OPTION`
+/// with a message naming the first option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE`
+/// for a bad `struct_size`). Options that depend on the data (`batch_size` against the
+/// number of trials) are checked by `fpf_train` only.
+///
+/// # Safety
+/// `opts` must be NULL or point to `opts->struct_size` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_train_options_validate(opts: *const fpf_train_options) -> fpf_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { versioned::read(opts, "opts")? };
+        opts.to_options().map(|_| ())
+    })
+}
+
 /// One epoch's statistics, passed to an `fpf_train_progress_fn`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

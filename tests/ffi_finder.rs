@@ -910,3 +910,216 @@ fn a_training_callback_sees_the_current_weights_and_cannot_change_them() {
     assert_eq!(&after, w.w_hh.last().unwrap());
     unsafe { fpf_rnn_free(rnn) };
 }
+
+#[test]
+fn cond_ids_reach_every_set_of_the_result() {
+    let rnn = fixture_rnn();
+    let inits = read_array(&data("flipflop3_h4_s42/inits.txt")).1;
+    let n_inits = 256;
+    let ids: Vec<i64> = (0..n_inits as i64).map(|i| 1000 + i).collect();
+    let opts = tutorial_options();
+    let zero = [0.0; 3];
+    let mut fps = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points_cond(
+            rnn,
+            &opts,
+            inits.as_ptr(),
+            n_inits,
+            zero.as_ptr(),
+            1,
+            ids.as_ptr(),
+            None,
+            null_mut(),
+            &mut fps,
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_OK, "{}", last_error());
+    let read = |h: *const fpf_fixed_points| {
+        let n = unsafe { fpf_fixed_points_len(h) };
+        let (mut c, mut x0) = (vec![0i64; n], vec![0.0; n * 4]);
+        let cid = c"cond_id".as_ptr();
+        assert_eq!(
+            unsafe { fpf_fixed_points_field_i64(h, cid, c.as_mut_ptr(), n) },
+            fpf_status::FPF_OK,
+            "{}",
+            last_error()
+        );
+        let xi = c"x_init".as_ptr();
+        assert_eq!(
+            unsafe { fpf_fixed_points_field_f64(h, xi, x0.as_mut_ptr(), n * 4) },
+            fpf_status::FPF_OK
+        );
+        (c, x0)
+    };
+    // Each unique point keeps the id of the initial state it was optimized from.
+    let (c, x0) = read(fps);
+    assert!(!c.is_empty());
+    for (k, id) in c.iter().enumerate() {
+        let i = (*id - 1000) as usize;
+        assert_eq!(&x0[k * 4..(k + 1) * 4], &inits[i * 4..(i + 1) * 4]);
+    }
+    let mut all = null_mut();
+    assert_eq!(
+        unsafe { fpf_fixed_points_select(fps, FPF_SET_ALL, &mut all) },
+        fpf_status::FPF_OK
+    );
+    assert_eq!(read(all).0, ids);
+    // Without ids the field is absent.
+    let mut plain = null_mut();
+    let st = unsafe {
+        fpf_find_fixed_points(rnn, &opts, inits.as_ptr(), 8, zero.as_ptr(), 1, &mut plain)
+    };
+    assert_eq!(st, fpf_status::FPF_OK);
+    let k = (0..fpf_fixed_points_n_fields())
+        .find(|&k| {
+            let p = fpf_fixed_points_field_name(k);
+            unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes() == b"cond_id"
+        })
+        .expect("cond_id field");
+    assert_eq!(unsafe { fpf_fixed_points_field_width(plain, k) }, 0);
+    // A NULL progress callback with ids, and ids with NULL inits: still checked.
+    let st = unsafe {
+        fpf_find_fixed_points_cond(
+            rnn,
+            &opts,
+            null(),
+            8,
+            zero.as_ptr(),
+            1,
+            ids.as_ptr(),
+            None,
+            null_mut(),
+            &mut plain,
+        )
+    };
+    assert_eq!(st, fpf_status::FPF_NULL_POINTER);
+    unsafe {
+        fpf_fixed_points_free(plain);
+        fpf_fixed_points_free(all);
+        fpf_fixed_points_free(fps);
+        fpf_rnn_free(rnn);
+    }
+}
+
+#[test]
+fn options_validate_without_running() {
+    let mut o = tutorial_options();
+    assert_eq!(
+        unsafe { fpf_finder_options_validate(&o) },
+        fpf_status::FPF_OK
+    );
+    o.lr_init = -1.0;
+    assert_eq!(
+        unsafe { fpf_finder_options_validate(&o) },
+        fpf_status::FPF_BAD_OPTION
+    );
+    assert!(last_error().contains("lr_init"), "{}", last_error());
+    o = tutorial_options();
+    o.method = 7;
+    assert_eq!(
+        unsafe { fpf_finder_options_validate(&o) },
+        fpf_status::FPF_BAD_OPTION
+    );
+    assert!(last_error().contains("method"), "{}", last_error());
+    assert_eq!(
+        unsafe { fpf_finder_options_validate(null()) },
+        fpf_status::FPF_NULL_POINTER
+    );
+    let mut t = std::mem::MaybeUninit::<fpf_train_options>::uninit();
+    unsafe { fpf_train_options_default(t.as_mut_ptr()) };
+    let mut t = unsafe { t.assume_init() };
+    assert_eq!(
+        unsafe { fpf_train_options_validate(&t) },
+        fpf_status::FPF_OK
+    );
+    t.learning_rate = f64::NAN;
+    assert_eq!(
+        unsafe { fpf_train_options_validate(&t) },
+        fpf_status::FPF_BAD_OPTION
+    );
+    assert!(last_error().contains("learning_rate"), "{}", last_error());
+    t.learning_rate = 0.1;
+    t.dtype = 9;
+    assert_eq!(
+        unsafe { fpf_train_options_validate(&t) },
+        fpf_status::FPF_BAD_OPTION
+    );
+}
+
+#[test]
+fn checkpoints_round_trip_through_memory() {
+    let rnn = fixture_rnn();
+    let mut len = 0usize;
+    assert_eq!(
+        unsafe { fpf_checkpoint_save_buffer(rnn, null_mut(), 0, &mut len) },
+        fpf_status::FPF_OK
+    );
+    assert!(len > 0);
+    let mut buf = vec![0u8; len];
+    // Too small: the length is still reported, nothing is written.
+    let mut got = 0usize;
+    assert_eq!(
+        unsafe { fpf_checkpoint_save_buffer(rnn, buf.as_mut_ptr(), len - 1, &mut got) },
+        fpf_status::FPF_BAD_SIZE
+    );
+    assert_eq!(got, len);
+    assert!(buf.iter().all(|&b| b == 0));
+    assert_eq!(
+        unsafe { fpf_checkpoint_save_buffer(rnn, buf.as_mut_ptr(), len, &mut got) },
+        fpf_status::FPF_OK
+    );
+    assert_eq!(
+        unsafe { fpf_checkpoint_save_buffer(rnn, buf.as_mut_ptr(), len, null_mut()) },
+        fpf_status::FPF_NULL_POINTER
+    );
+    // The bytes are those of a checkpoint file.
+    let dir = std::env::temp_dir().join(format!("fpf_ckpt_buf_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.fpf");
+    let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(
+        unsafe { fpf_checkpoint_save(rnn, cpath.as_ptr()) },
+        fpf_status::FPF_OK
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), buf);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut copy = null_mut();
+    assert_eq!(
+        unsafe { fpf_checkpoint_load_buffer(buf.as_ptr(), buf.len(), &mut copy) },
+        fpf_status::FPF_OK
+    );
+    let name = c"w_hh".as_ptr();
+    let (mut a, mut b) = (vec![0.0; 16], vec![1.0; 16]);
+    unsafe {
+        fpf_rnn_get_param(rnn, name, a.as_mut_ptr(), 16);
+        fpf_rnn_get_param(copy, name, b.as_mut_ptr(), 16);
+    }
+    assert_eq!(a, b);
+    // Corrupt, truncated and empty buffers are BAD_FORMAT; *out is left alone.
+    let mut bad = buf.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    let mut out = null_mut();
+    for (p, n) in [
+        (bad.as_ptr(), bad.len()),
+        (buf.as_ptr(), buf.len() - 3),
+        (buf.as_ptr(), 0),
+    ] {
+        assert_eq!(
+            unsafe { fpf_checkpoint_load_buffer(p, n, &mut out) },
+            fpf_status::FPF_BAD_FORMAT,
+            "{}",
+            last_error()
+        );
+        assert!(out.is_null());
+    }
+    assert_eq!(
+        unsafe { fpf_checkpoint_load_buffer(null(), 4, &mut out) },
+        fpf_status::FPF_NULL_POINTER
+    );
+    unsafe {
+        fpf_rnn_free(copy);
+        fpf_rnn_free(rnn);
+    }
+}

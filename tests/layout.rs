@@ -106,6 +106,15 @@ fn no_source_cites_a_document_the_repository_does_not_contain() {
     all.push(root().join("include/fpf.h"));
     all.push(root().join("ffi-examples/cpp/fpf.hpp"));
     all.push(root().join("ffi-examples/python/fpf.py"));
+    for dir in ["python/fpf", "python/tests"] {
+        for e in fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "py") {
+                all.push(p);
+            }
+        }
+    }
+    all.extend(["setup.py", "pyproject.toml", "README.md"].map(|f| root().join(f)));
     for p in all {
         let text = fs::read_to_string(&p).unwrap();
         for doc in ["DESIGN.md", "shared/", "seeds/"] {

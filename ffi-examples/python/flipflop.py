@@ -14,8 +14,8 @@ import tempfile
 
 import numpy as np
 
-from fpf import (FixedPointFinder, FlipFlopData, FlipFlopRNN, load_checkpoint,
-                 plot_fixed_points_2d, plot_fixed_points_3d, save_checkpoint, Pca,
+from fpf import (FixedPointFinder, FlipFlopData, FlipFlopRNN, load_checkpoint, Pca,
+                 PlotConfig, plot_fixed_points_2d, plot_fixed_points_3d, save_checkpoint,
                  train_flipflop_rnn)
 
 
@@ -80,14 +80,20 @@ def main():
     print(f"PCA explained variance: {pca.explained_variance_ratio_}")
     print(f"Total variance explained: {100 * pca.explained_variance_ratio_.sum():.2f}%")
 
-    fig2 = plot_fixed_points_2d(unique_fps, hiddens,
-                                title=f"FlipFlop Fixed Points ({config_name} - 2D PCA)",
-                                save_path=os.path.join(args.out_dir, "fixed_points_2d.png"))
-    plot_fixed_points_3d(unique_fps, hiddens,
-                         title=f"FlipFlop Fixed Points ({config_name} - 3D PCA)",
-                         plot_batch_idx=list(range(30)), plot_start_time=10,
-                         save_path=os.path.join(args.out_dir, "fixed_points_3d.png"))
-    if fig2 is not None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("matplotlib is not installed: no figures")
+    else:
+        config_2d = PlotConfig(title=f"FlipFlop Fixed Points ({config_name} - 2D PCA)",
+                               figsize=(10, 8),
+                               save_path=os.path.join(args.out_dir, "fixed_points_2d.png"))
+        plot_fixed_points_2d(unique_fps, hiddens, config=config_2d)
+        config_3d = PlotConfig(title=f"FlipFlop Fixed Points ({config_name} - 3D PCA)",
+                               figsize=(12, 10),
+                               save_path=os.path.join(args.out_dir, "fixed_points_3d.png"))
+        plot_fixed_points_3d(unique_fps, hiddens, config=config_3d,
+                             plot_batch_idx=list(range(30)), plot_start_time=10)
         print(f"Figures saved in {args.out_dir}")
 
     n_stable = unique_fps.n_stable()

@@ -1,0 +1,191 @@
+"""Recurrent networks held by libfpf (double precision): the tutorial's FlipFlopRNN."""
+
+import ctypes as C
+
+import numpy as np
+
+from . import _check
+from ._lib import CELL_NAMES, CELLS, INITS, Handle, check, lib, ptr
+
+_SZ = C.c_size_t
+
+
+def _cell_params(kind, I, H):
+    """Name → shape of every parameter of a cell, as `get_param`/`set_param` take them."""
+    if kind == "tanh":
+        return {"w_ih": (I, H), "w_hh": (H, H), "b_h": (H,)}
+    if kind == "gru":
+        return {**{f"w_i{g}": (I, H) for g in "rzn"}, **{f"w_h{g}": (H, H) for g in "rzn"},
+                **{f"b_{g}": (H,) for g in "rzn"}}
+    G = 3 if kind == "gru_torch" else 4
+    return {"weight_ih_l0": (G * H, I), "weight_hh_l0": (G * H, H), "bias_ih_l0": (G * H,),
+            "bias_hh_l0": (G * H,)}
+
+
+def _torch_names_for_tanh(I, H):
+    # torch.nn.RNN's names, accepted by set_param for the tanh cell (biases summed to b_h).
+    return {"weight_ih_l0": (H, I), "weight_hh_l0": (H, H), "bias_ih_l0": (H,),
+            "bias_hh_l0": (H,)}
+
+
+class FlipFlopRNN:
+    """A recurrent network held by libfpf, in double precision: a cell, the readout
+    ``y = h W_out + b_out`` and the initial state ``h0``.
+
+    rnn_type: 'tanh', 'gru' (the tutorial's, reset before), 'gru_torch' (torch.nn.GRU),
+    'lstm' (torch.nn.LSTM; the state is [h, c], 2·n_hidden long). init: 'scaled' (default;
+    trains fast) or 'tutorial' (the reference's N(0, 0.5²) recurrent weights).
+
+    copy.copy, copy.deepcopy and pickle give an independent network with the same weights
+    (through the library's checkpoint bytes, ``to_bytes``/``from_bytes``).
+    """
+
+    def __init__(self, n_inputs, n_hidden, n_outputs, rnn_type="tanh", seed=0, init="scaled"):
+        kind = _check.choice(rnn_type, "rnn_type", CELLS)
+        n_inputs = _check.count(n_inputs, "n_inputs", 0)
+        n_hidden = _check.count(n_hidden, "n_hidden", 1)
+        n_outputs = _check.count(n_outputs, "n_outputs", 1)
+        h = C.c_void_p()
+        check(lib.fpf_rnn_new_init(kind, n_inputs, n_hidden, n_outputs, _check.seed(seed),
+                                   _check.choice(init, "init", INITS), C.byref(h)))
+        self._adopt(h)
+
+    def _adopt(self, h):
+        self._h = Handle(h.value, lib.fpf_rnn_free)
+        v = self._h.value
+        self.rnn_type = CELL_NAMES[int(lib.fpf_rnn_cell(v))]
+        self.n_inputs = int(lib.fpf_rnn_n_inputs(v))
+        self.n_hidden = int(lib.fpf_rnn_n_hidden(v))
+        self.n_outputs = int(lib.fpf_rnn_n_outputs(v))
+        self.state_dim = int(lib.fpf_rnn_state_dim(v))
+        self._params = _cell_params(self.rnn_type, self.n_inputs, self.n_hidden)
+        self._params.update({"w_out": (self.n_hidden, self.n_outputs),
+                             "b_out": (self.n_outputs,), "h0": (self.state_dim,)})
+        self._settable = dict(self._params)
+        if self.rnn_type == "tanh":
+            self._settable.update(_torch_names_for_tanh(self.n_inputs, self.n_hidden))
+
+    @property
+    def handle(self):
+        """The raw ``fpf_rnn *`` (an int), valid while this object lives."""
+        return self._h.value
+
+    def __repr__(self):
+        return (f"FlipFlopRNN(n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, "
+                f"n_outputs={self.n_outputs}, rnn_type={self.rnn_type!r})")
+
+    # -- copies, pickling: through checkpoint bytes, so a copy never shares the handle
+    def to_bytes(self):
+        """The network as libfpf checkpoint bytes (the format of ``save_checkpoint``)."""
+        n = _SZ()
+        check(lib.fpf_checkpoint_save_buffer(self.handle, None, 0, C.byref(n)))
+        buf = C.create_string_buffer(n.value)
+        check(lib.fpf_checkpoint_save_buffer(self.handle, buf, n.value, C.byref(n)))
+        return buf.raw[: n.value]
+
+    @classmethod
+    def from_bytes(cls, data):
+        """A network from checkpoint bytes (``to_bytes``, or a checkpoint file's content);
+        FpfError (FPF_BAD_FORMAT) if they are not a valid checkpoint."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"`data` must be bytes; got {type(data).__name__}")
+        data = bytes(data)
+        h = C.c_void_p()
+        check(lib.fpf_checkpoint_load_buffer(data, len(data), C.byref(h)))
+        self = cls.__new__(cls)
+        self._adopt(h)
+        return self
+
+    def __copy__(self):
+        return type(self).from_bytes(self.to_bytes())
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def __reduce__(self):
+        return (type(self).from_bytes, (self.to_bytes(),))
+
+    # -- parameters
+    def param_names(self):
+        """Names of every parameter (the cell's, then w_out, b_out, h0)."""
+        return list(self._params)
+
+    def param_shape(self, name):
+        if name not in self._settable:
+            raise KeyError(f"{self.rnn_type} network has no parameter {name!r} (parameters: "
+                           f"{', '.join(self._settable)})")
+        return self._settable[name]
+
+    def get_param(self, name):
+        """Parameter ``name`` as a new array of its shape (see ``param_names``)."""
+        shape = self.param_shape(name)
+        out = np.empty(shape)
+        check(lib.fpf_rnn_get_param(self.handle, name.encode(), ptr(out), out.size))
+        return out
+
+    def set_param(self, name, value):
+        """Sets parameter ``name`` from an array of exactly its shape (a transposed or
+        flattened array is refused, even with the right number of elements)."""
+        shape = self.param_shape(name)
+        v = _check.array(value, name, [(f"dim{k}", n) for k, n in enumerate(shape)],
+                         allow_empty=True)
+        check(lib.fpf_rnn_set_param(self.handle, name.encode(), ptr(v), v.size))
+
+    def state_dict(self):
+        return {name: self.get_param(name) for name in self._params}
+
+    def load_state_dict(self, state):
+        """Sets every parameter in ``state``; nothing is changed if any name or shape is
+        wrong."""
+        checked = {}
+        for name, value in state.items():
+            shape = self.param_shape(name)
+            checked[name] = _check.array(value, name,
+                                         [(f"dim{k}", n) for k, n in enumerate(shape)],
+                                         allow_empty=True)
+        for name, v in checked.items():
+            check(lib.fpf_rnn_set_param(self.handle, name.encode(), ptr(v), v.size))
+
+    # -- running
+    def step(self, x, h):
+        """One step for n rows: x [n, n_inputs], h [n, state_dim] → h_next [n, state_dim]
+        (1-D x and h: one row, and a 1-D result)."""
+        one = _check.ndim(h, "h") == 1
+        if one:
+            x, h = np.atleast_2d(_check.to_numpy(x)), np.atleast_2d(_check.to_numpy(h))
+        h = _check.array(h, "h", ["n", ("state_dim", self.state_dim)])
+        x = _check.array(x, "x", [("n", h.shape[0]), ("n_inputs", self.n_inputs)],
+                         allow_empty=True)
+        out = np.empty_like(h)
+        check(lib.fpf_rnn_step(self.handle, ptr(x), ptr(h), h.shape[0], ptr(out)))
+        return out[0] if one else out
+
+    def _readout(self, h):
+        return h[..., : self.n_hidden] @ self.get_param("w_out") + self.get_param("b_out")
+
+    def __call__(self, inputs, hidden=None):
+        """inputs [batch, time, n_inputs] → (outputs [batch, time, n_outputs], states
+        [batch, time, state_dim]), from h0, or from ``hidden`` [batch, state_dim]. As in the
+        tutorial, with one time step and ``hidden`` given: (y[:, None, :], h_next)."""
+        x = _check.array(inputs, "inputs", ["batch", "time", ("n_inputs", self.n_inputs)],
+                         allow_empty=self.n_inputs == 0)
+        B, T = x.shape[:2]
+        if hidden is None:
+            y = np.empty((B, T, self.n_outputs))
+            s = np.empty((B, T, self.state_dim))
+            check(lib.fpf_rnn_run(self.handle, ptr(x), B, T, ptr(y), ptr(s)))
+            return y, s
+        h = _check.array(hidden, "hidden", [("batch", B), ("state_dim", self.state_dim)])
+        states = np.empty((B, T, self.state_dim))
+        for t in range(T):
+            h = self.step(x[:, t, :], h)
+            states[:, t] = h
+        ys = self._readout(states)
+        if T == 1:
+            return ys, states[:, 0]
+        return ys, states
+
+    def train(self, train_data, valid_data=None, **kwargs):
+        """``train_flipflop_rnn(self, train_data, valid_data, **kwargs)``."""
+        from .train import train_flipflop_rnn
+        return train_flipflop_rnn(self, train_data, valid_data, **kwargs)
