@@ -34,12 +34,13 @@ fn lib_dir() -> (PathBuf, &'static str) {
     (profile_dir.to_path_buf(), profile)
 }
 
-/// Makes sure libfpf.a and libfpf.so of this profile exist (builds them once).
+/// Makes sure libfpf.a and libfpf.so of this profile are built from these sources (cargo
+/// is a no-op when they are; `cargo test` alone may leave a stale cdylib behind).
 fn ensure_libs() -> &'static PathBuf {
     static LIBS: OnceLock<PathBuf> = OnceLock::new();
     LIBS.get_or_init(|| {
         let (dir, profile) = lib_dir();
-        if !dir.join("libfpf.a").exists() || !dir.join("libfpf.so").exists() {
+        {
             let mut cmd = Command::new(env!("CARGO"));
             cmd.current_dir(root()).args(["build", "--lib"]);
             if profile == "release" {
