@@ -140,6 +140,27 @@ fn input_part<T: Real>(cell: &Cell<'_, T>, u: &[T], c: &mut [T]) -> Option<()> {
     Some(())
 }
 
+/// `½ Σ (a_i − b_i)²` over the common length, in 8 partial sums combined in a fixed
+/// order: vectorizable, and the same on every instruction set and for every tiling.
+#[inline(always)]
+fn half_sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::ZERO; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for ((s, &p), &q) in acc.iter_mut().zip(x).zip(y) {
+            let d = p - q;
+            *s += d * d;
+        }
+    }
+    for ((s, &p), &q) in acc.iter_mut().zip(ra).zip(rb) {
+        let d = p - q;
+        *s += d * d;
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    (((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))) * T::from_f64(0.5)
+}
+
 /// One tile: `rows` states `x` (`rows × S`) at `inputs` (`rows × I`, ignored with a shared
 /// input) → `fx = G(x)`, `q`, and with `grad`, `∇q`. `scratch` has [`eval_scratch_len`]
 /// elements. `None` if a slice is too short (a broken contract: the caller sized them).
@@ -184,10 +205,43 @@ pub(crate) fn eval_tile<T: Real>(
             None => sub(c_rows, i * gw, gw),
         }
     };
-    let half = T::from_f64(0.5);
     let one = T::ONE;
     match shape.kind {
-        CellKind::Tanh | CellKind::GruTorch | CellKind::Lstm => {
+        CellKind::Tanh => {
+            // The state is the hidden state and G = 1: P, F, D and ∇q are all `rows × H`,
+            // so everything but the input part and q runs over the whole tile at once.
+            let hh = h.max(1);
+            gemm(rows, h, h, x, h, packed.b[0], pre, h, false)?;
+            for (i, (p, f)) in pre
+                .chunks_exact(hh)
+                .zip(fx.chunks_exact_mut(hh))
+                .enumerate()
+            {
+                let c = c_of(i)?;
+                for ((fv, &pv), &cv) in f.iter_mut().zip(p).zip(c) {
+                    *fv = (pv + cv).tanh();
+                }
+            }
+            for ((qi, xr), f) in q
+                .iter_mut()
+                .zip(x.chunks_exact(hh))
+                .zip(fx.chunks_exact(hh))
+            {
+                *qi = half_sq_dist(xr, f);
+            }
+            if let Some(grad) = grad {
+                // ∇q = r − D W_hᵀ with D = r ∘ (1 − F²).
+                let grad = sub_mut(grad, 0, rows * h)?;
+                for ((d, &xv), &fv) in pre.iter_mut().zip(x).zip(fx.iter()) {
+                    *d = (xv - fv) * (one - fv * fv);
+                }
+                gemm(rows, h, h, pre, h, packed.b[1], grad, h, false)?;
+                for ((g, &xv), &fv) in grad.iter_mut().zip(x).zip(fx.iter()) {
+                    *g = (xv - fv) - *g;
+                }
+            }
+        }
+        CellKind::GruTorch | CellKind::Lstm => {
             // P = Hx W_h.
             gemm(rows, h, gw, x, sd, packed.b[0], pre, gw, false)?;
             let b_hn = if shape.kind == CellKind::GruTorch {
@@ -200,18 +254,7 @@ pub(crate) fn eval_tile<T: Real>(
                 let (p, c) = (sub_mut(pre, i * gw, gw)?, c_of(i)?);
                 let (xr, f) = (sub(x, i * sd, sd)?, sub_mut(fx, i * sd, sd)?);
                 let e = sub_mut(aux, i * h, h)?;
-                let mut s = T::ZERO;
                 match shape.kind {
-                    CellKind::Tanh => {
-                        for ((pv, &cv), (fv, &xv)) in p.iter_mut().zip(c).zip(f.iter_mut().zip(xr))
-                        {
-                            let t = (*pv + cv).tanh();
-                            *fv = t;
-                            let r = xv - t;
-                            s += r * r;
-                            *pv = r * (one - t * t);
-                        }
-                    }
                     CellKind::GruTorch => {
                         let (pr, rest) = p.split_at_mut_checked(h)?;
                         let (pz, pn) = rest.split_at_mut_checked(h)?;
@@ -226,7 +269,6 @@ pub(crate) fn eval_tile<T: Real>(
                             let fv = (one - z) * n + z * hv;
                             f[k] = fv;
                             let g = hv - fv;
-                            s += g * g;
                             let dn = g * (one - z) * (one - n * n);
                             pr[k] = dn * hn * r * (one - r);
                             pz[k] = g * (hv - n) * z * (one - z);
@@ -254,7 +296,6 @@ pub(crate) fn eval_tile<T: Real>(
                             fh[k] = hn;
                             fc[k] = cn;
                             let (gh, gc0) = (hx[k] - hn, cx[k] - cn);
-                            s += gh * gh + gc0 * gc0;
                             let gc = gc0 + gh * ov * (one - tc * tc);
                             pi[k] = gc * gv * iv * (one - iv);
                             pf[k] = gc * cx[k] * fv * (one - fv);
@@ -263,9 +304,9 @@ pub(crate) fn eval_tile<T: Real>(
                             e[k] = gc * fv;
                         }
                     }
-                    CellKind::Gru => {}
+                    CellKind::Tanh | CellKind::Gru => {}
                 }
-                *q.get_mut(i)? = s * half;
+                *q.get_mut(i)? = half_sq_dist(xr, f);
             }
             if let Some(grad) = grad {
                 // ∇q = r − (D W_hᵀ + E): the h part through W_h, E on the h part (GRU) or
@@ -277,11 +318,6 @@ pub(crate) fn eval_tile<T: Real>(
                     let (f, e) = (sub(fx, i * sd, sd)?, sub(aux, i * h, h)?);
                     let (gh, gc) = g.split_at_mut_checked(h)?;
                     match shape.kind {
-                        CellKind::Tanh => {
-                            for ((gv, &xv), &fv) in gh.iter_mut().zip(xr).zip(f) {
-                                *gv = (xv - fv) - *gv;
-                            }
-                        }
                         CellKind::GruTorch => {
                             for (((gv, &xv), &fv), &ev) in gh.iter_mut().zip(xr).zip(f).zip(e) {
                                 *gv = (xv - fv) - (*gv + ev);
@@ -328,17 +364,15 @@ pub(crate) fn eval_tile<T: Real>(
                 let (qr, nr) = (sub(qn, i * h, h)?, sub_mut(nn, i * h, h)?);
                 let (z, cn) = (p.get(h..)?, c.get(h2..)?);
                 let dr = sub_mut(dn, i * h, h)?;
-                let mut s = T::ZERO;
                 for k in 0..h {
                     let n = (cn[k] + qr[k]).tanh();
                     nr[k] = n;
                     let fv = (one - z[k]) * n + z[k] * xr[k];
                     f[k] = fv;
                     let g = xr[k] - fv;
-                    s += g * g;
                     dr[k] = g * (one - z[k]) * (one - n * n);
                 }
-                *q.get_mut(i)? = s * half;
+                *q.get_mut(i)? = half_sq_dist(xr, f);
             }
             if let Some(grad) = grad {
                 // grh = d_n W_nᵀ (into `qn`); d_r, d_z; g_h = [d_r d_z] W_rzᵀ + g∘z + grh∘r.
