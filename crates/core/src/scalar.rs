@@ -5,8 +5,10 @@
 //! The backend is `libm` (pure Rust, no_std, ~1 ulp), except for the functions the cells
 //! evaluate per element: `f64` `tanh`, `exp` and the sigmoid are this file's own branch-free
 //! approximations (within 1.3 ulp of the exact value, as measured; 1.6–2.9× faster than
-//! libm's and vectorizable; see `f64_fast`), and `f32` tanh is a rational approximation
-//! (max abs error 4.2e-7, 4–5× faster; see `tanh32`). With the `micromath` feature, `f32` uses
+//! libm's and vectorizable; see `f64_fast`), `f32` tanh is a rational approximation
+//! (max abs error 4.2e-7, 4–5× faster; see `tanh32`), and `f32` `exp` and sigmoid are the
+//! f64 ones rounded (so they vectorize too). `sqrt` is std's with the `std` feature
+//! (correctly rounded like libm's, but the vectorizer can widen it). With the `micromath` feature, `f32` uses
 //! micromath's approximations instead: smaller and FPU-light, but `exp` is only ~2e-3
 //! relative accurate (tanh and sigmoid inherit that error), which is enough to run a trained
 //! network on a microcontroller and not enough for training or for deciding stability near
