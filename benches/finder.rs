@@ -1,9 +1,10 @@
-//! The joint q-minimization of a tanh cell per iteration, next to its floor measured in the
-//! same run (`common/floor.rs`: the two products a joint iteration needs, done by
-//! matrixmultiply's GEMM, plus one elementwise pass over the states), at the sizes the
-//! targets name: H = 16, 64, 256 with 1024 states and H = 64 with 8192 (f32), and H = 64 in
-//! f64. Then the whole find (Newton, Jacobians, eigenvectors) on the two trained fixture
-//! networks of tests/data.
+//! The joint q-minimization per iteration, next to its floor measured in the same run
+//! (`common/floor.rs`: the two products a joint iteration needs, done by matrixmultiply's
+//! GEMM, plus one elementwise pass over the states), at the sizes the targets name: tanh at
+//! H = 16, 64, 256 with 1024 states and H = 64 with 8192 (f32), on two threads at H = 64 and
+//! 256, GRU, PyTorch GRU and LSTM at H = 64 against their gate-width floors, tanh at H = 64
+//! in f64. Then the whole find (Newton, Jacobians, eigenvectors) on the two trained fixture
+//! networks of tests/data: default, one thread, and with the Newton hand-off.
 //!
 //! `cargo bench --bench finder`; each sample is `ITERS` iterations.
 
@@ -17,6 +18,7 @@ use fpf_core::cell::{Cell, CellKind, CellShape};
 use fpf_core::find::FinderOptions;
 use fpf_core::find::qmin::{self, QminOutput};
 use fpf_std::analysis::FixedPointFinder;
+use fpf_std::threads::Threads;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -30,31 +32,37 @@ fn lcg(seed: &mut u64) -> f64 {
     ((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
 }
 
-fn joint<T: Real>(c: &mut Criterion, n: usize, h: usize) {
+/// One cell's joint iteration next to its gate-width floor, on `threads` threads (the floor
+/// is always one thread).
+fn joint<T: Real>(c: &mut Criterion, kind: CellKind, n: usize, h: usize, threads: usize) {
     let mut seed = 3u64;
-    let shape = CellShape::new(CellKind::Tanh, I, h);
+    let shape = CellShape::new(kind, I, h);
+    let (gw, sd) = (shape.gate_width(), shape.state_dim());
     let scale = 1.5 / (h as f64).sqrt();
     let p: Vec<T> = (0..shape.n_params())
         .map(|_| T::from_f64(lcg(&mut seed) * scale))
         .collect();
     let cell = Cell::from_flat(shape, &p).unwrap();
-    let x0: Vec<T> = (0..n * h).map(|_| T::from_f64(lcg(&mut seed))).collect();
-    let w_hh = &p[I * h..I * h + h * h];
+    let x0: Vec<T> = (0..n * sd).map(|_| T::from_f64(lcg(&mut seed))).collect();
+    let w_hh = &p[I * gw..I * gw + h * gw];
     let mut g = c.benchmark_group(format!(
-        "joint_tanh_{}_n{n}_h{h}_per_{ITERS}_iters",
+        "joint_{}_{}_n{n}_h{h}_per_{ITERS}_iters",
+        kind.name(),
         T::NAME
     ));
     g.sample_size(10).measurement_time(Duration::from_secs(3));
-    let mut fl = Floor::<T>::new(n, h);
-    g.bench_function(BenchmarkId::new("floor_gemm", n), |b| {
-        let mut x = x0.clone();
-        b.iter(|| {
-            for _ in 0..ITERS {
-                fl.iteration(&mut x, w_hh);
-            }
-            black_box(&x);
-        })
-    });
+    if threads == 1 {
+        let mut fl = Floor::<T>::gated(n, h, gw, sd);
+        g.bench_function(BenchmarkId::new("floor_gemm", n), |b| {
+            let mut x = x0.clone();
+            b.iter(|| {
+                for _ in 0..ITERS {
+                    fl.iteration(&mut x, w_hh);
+                }
+                black_box(&x);
+            })
+        });
+    }
     let opts = FinderOptions {
         max_iters: ITERS,
         tol_q: 0.0,
@@ -65,28 +73,29 @@ fn joint<T: Real>(c: &mut Criterion, n: usize, h: usize) {
     let mut work = vec![T::ZERO; qmin::work_len(&cell, n, &opts)];
     let (mut q, mut fx, mut dq, mut it) = (
         vec![T::ZERO; n],
-        vec![T::ZERO; n * h],
+        vec![T::ZERO; n * sd],
         vec![T::ZERO; n],
         vec![0usize; n],
     );
     let zero = vec![T::ZERO; I];
-    g.bench_function(BenchmarkId::new("qmin_joint", n), |b| {
+    let pool = Threads::new(threads).unwrap();
+    let name = if threads == 1 {
+        "qmin_joint".to_string()
+    } else {
+        format!("qmin_joint_{threads}_threads")
+    };
+    g.bench_function(BenchmarkId::new(name, n), |b| {
         b.iter(|| {
             let mut x = x0.clone();
-            qmin::minimize(
-                &cell,
-                &opts,
-                &zero,
-                &mut x,
-                QminOutput {
-                    q: &mut q,
-                    fx: &mut fx,
-                    dq: &mut dq,
-                    n_iters: &mut it,
-                },
-                &mut work,
-                None,
-            )
+            let out = QminOutput {
+                q: &mut q,
+                fx: &mut fx,
+                dq: &mut dq,
+                n_iters: &mut it,
+            };
+            pool.run(|fork| {
+                qmin::minimize_with(fork, &cell, &opts, &zero, &mut x, out, &mut work, None)
+            })
             .unwrap();
             black_box(&x);
         })
@@ -121,26 +130,43 @@ fn whole_find(c: &mut Criterion, fixture: &str, h: usize) {
         tol_unique: 1e-2,
         ..FinderOptions::default()
     };
-    let finder = FixedPointFinder::new(cell, opts).unwrap();
     let mut g = c.benchmark_group(format!("find_{fixture}_1024_inits"));
     g.sample_size(10);
-    g.bench_function("whole_pipeline_newton_on", |b| {
-        b.iter(|| {
-            black_box(
-                finder
-                    .find_fixed_points(&inits, &[0.0; 3], None, None)
-                    .unwrap(),
-            )
-        })
-    });
+    for (name, handoff, threads) in [
+        ("default", 0, 0),
+        ("one_thread", 0, 1),
+        ("newton_handoff_50", 50, 0),
+    ] {
+        let o = FinderOptions {
+            newton_handoff_iters: handoff,
+            n_threads: threads,
+            ..opts
+        };
+        let finder = FixedPointFinder::new(cell, o).unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    finder
+                        .find_fixed_points(&inits, &[0.0; 3], None, None)
+                        .unwrap(),
+                )
+            })
+        });
+    }
     g.finish();
 }
 
 fn benches(c: &mut Criterion) {
     for (n, h) in [(1024, 16), (1024, 64), (1024, 256), (8192, 64)] {
-        joint::<f32>(c, n, h);
+        joint::<f32>(c, CellKind::Tanh, n, h, 1);
     }
-    joint::<f64>(c, 1024, 64);
+    for h in [64, 256] {
+        joint::<f32>(c, CellKind::Tanh, 1024, h, 2);
+    }
+    for kind in [CellKind::Gru, CellKind::GruTorch, CellKind::Lstm] {
+        joint::<f32>(c, kind, 1024, 64, 1);
+    }
+    joint::<f64>(c, CellKind::Tanh, 1024, 64, 1);
     whole_find(c, "flipflop3_h4_s42", 4);
     whole_find(c, "flipflop3_h64_s42", 64);
 }

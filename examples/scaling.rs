@@ -2,8 +2,9 @@
 //! floor in the same run (benches/common/floor.rs: two GEMMs by matrixmultiply plus one
 //! elementwise pass): `cargo run --release --example scaling [iterations [H n]]`.
 //!
-//! For H ∈ {16, 64, 128, 256, 512} and n ∈ {1024, 8192} it prints µs per iteration,
-//! GFLOP/s (by the floor's count, 4·n·H²) and the ratio to the floor.
+//! For H ∈ {16, 64, 128, 256, 512} and n ∈ {1024, 8192} it prints µs per iteration on one
+//! thread, GFLOP/s (by the floor's count, 4·n·H²), the floor and the ratio to it, then µs
+//! per iteration on every core and the speedup over one thread.
 
 #[path = "../benches/common/floor.rs"]
 mod floor;
@@ -14,6 +15,7 @@ use floor::{Floor, flops};
 use fpf_core::cell::{Cell, CellKind, CellShape};
 use fpf_core::find::FinderOptions;
 use fpf_core::find::qmin::{self, QminOutput};
+use fpf_std::threads::Threads;
 
 fn lcg(seed: &mut u64) -> f32 {
     *seed = seed
@@ -39,11 +41,21 @@ fn main() {
         .nth(1)
         .map_or(3, |a| a.parse().expect("iterations"));
     println!(
-        "joint q-minimization, tanh, f32, one thread; floor = 2 GEMMs (matrixmultiply) + 1 pass"
+        "joint q-minimization, tanh, f32; floor = 2 GEMMs (matrixmultiply, one thread) + 1 pass"
     );
+    let one = Threads::new(1).expect("threads");
+    let many = Threads::new(0).expect("threads");
     println!(
-        "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7}",
-        "H", "n", "libfpf µs", "GFLOP/s", "floor µs", "GFLOP/s", "ratio"
+        "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7} {:>12} {:>8}",
+        "H",
+        "n",
+        "libfpf µs",
+        "GFLOP/s",
+        "floor µs",
+        "GFLOP/s",
+        "ratio",
+        format!("{}-thread µs", many.count()),
+        "speedup"
     );
     // Optional: one size only (`scaling ITERS H N`), e.g. for a profiler.
     let only: Vec<usize> = std::env::args()
@@ -77,32 +89,44 @@ fn main() {
                 vec![0f32; n],
                 vec![0usize; n],
             );
-            let ours = per_iter(iters, |k| {
-                let opts = FinderOptions {
-                    max_iters: k,
-                    tol_q: 0.0,
-                    tol_dq: 0.0,
-                    lr_init: 0.01,
-                    ..FinderOptions::default()
-                };
-                let mut work = vec![0f32; qmin::work_len(&cell, n, &opts)];
-                let mut x = x0.clone();
-                let out = QminOutput {
-                    q: &mut q,
-                    fx: &mut fx,
-                    dq: &mut dq,
-                    n_iters: &mut it,
-                };
-                qmin::minimize(&cell, &opts, &[0.0; 3], &mut x, out, &mut work, None).unwrap();
-            });
+            let mut run = |threads: &Threads| {
+                per_iter(iters, |k| {
+                    let opts = FinderOptions {
+                        max_iters: k,
+                        tol_q: 0.0,
+                        tol_dq: 0.0,
+                        lr_init: 0.01,
+                        ..FinderOptions::default()
+                    };
+                    let mut work = vec![0f32; qmin::work_len(&cell, n, &opts)];
+                    let mut x = x0.clone();
+                    let out = QminOutput {
+                        q: &mut q,
+                        fx: &mut fx,
+                        dq: &mut dq,
+                        n_iters: &mut it,
+                    };
+                    threads
+                        .run(|fork| {
+                            qmin::minimize_with(
+                                fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None,
+                            )
+                        })
+                        .unwrap();
+                })
+            };
+            let ours = run(&one);
+            let ours_t = run(&many);
             let f = flops(n, h);
             println!(
-                "{h:>5} {n:>6} {:>12.1} {:>9.1} {:>12.1} {:>9.1} {:>6.1}x",
+                "{h:>5} {n:>6} {:>12.1} {:>9.1} {:>12.1} {:>9.1} {:>6.1}x {:>12.1} {:>7.2}x",
                 ours * 1e6,
                 f / ours * 1e-9,
                 floor_s * 1e6,
                 f / floor_s * 1e-9,
-                ours / floor_s
+                ours / floor_s,
+                ours_t * 1e6,
+                ours / ours_t
             );
         }
     }
