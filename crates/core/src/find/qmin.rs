@@ -304,6 +304,10 @@ impl<'a, T: Real> Tiles<'a, T> {
 /// Runs `pass` on every tile of `t`, halving through `fork`.
 fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
     let rows = t.q.len();
+    if t.frozen.iter().all(|&f| f != T::ZERO) {
+        // Every state here has stopped: nothing to step or evaluate, no join to pay for.
+        return;
+    }
     let n_tiles = rows.div_ceil(TILE);
     if n_tiles <= 1 {
         isa::dispatch(TilePass(pass, t));
