@@ -7,7 +7,8 @@
 //! approximations (within 1.3 ulp of the exact value, as measured; 1.6–2.9× faster than
 //! libm's and vectorizable; see `f64_fast`), `f32` tanh is a rational approximation
 //! (max abs error 4.2e-7, 4–5× faster; see `tanh32`), and `f32` `exp` and sigmoid are the
-//! f64 ones rounded (so they vectorize too). `sqrt` is std's with the `std` feature
+//! f64 ones rounded on x86-64 and aarch64 (so they vectorize too; libm's on targets without
+//! f64 hardware). `sqrt` is std's with the `std` feature
 //! (correctly rounded like libm's, but the vectorizer can widen it). With the `micromath` feature, `f32` uses
 //! micromath's approximations instead: smaller and FPU-light, but `exp` is only ~2e-3
 //! relative accurate (tanh and sigmoid inherit that error), which is enough to run a trained
@@ -332,16 +333,37 @@ mod backend {
             // over this function vectorize.
             if x0.abs() < 4e-4 { x0 } else { y }
         }
-        /// `e^x` through the f64 one (within 1 ulp of f32 after rounding): branch-free and
-        /// vectorizable where `libm::expf` is a call per element.
+        /// `e^x`: on targets with fast f64 vectors, the f64 one rounded (within 1 ulp of f32;
+        /// branch-free and vectorizable where `libm::expf` is a call per element); elsewhere
+        /// (a Cortex-M4F has no f64 hardware) libm's.
         #[inline]
         pub fn exp32(x: f32) -> f32 {
-            super::f64_fast::exp64(x as f64) as f32
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            {
+                super::f64_fast::exp64(x as f64) as f32
+            }
+            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+            {
+                libm::expf(x)
+            }
         }
-        /// The logistic function through the f64 one (no overflow for any sign).
+        /// The logistic function, without overflow for any sign (through the f64 one where
+        /// `exp32` is).
         #[inline]
         pub fn sigmoid32(x: f32) -> f32 {
-            super::f64_fast::sigmoid64(x as f64) as f32
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+            {
+                super::f64_fast::sigmoid64(x as f64) as f32
+            }
+            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+            {
+                if x >= 0.0 {
+                    1.0 / (1.0 + libm::expf(-x))
+                } else {
+                    let e = libm::expf(x);
+                    e / (1.0 + e)
+                }
+            }
         }
         /// Correctly rounded either way (see `sqrt64`).
         #[inline]
