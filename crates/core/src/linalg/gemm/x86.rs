@@ -17,12 +17,17 @@ use core::arch::x86_64::*;
 /// instruction set: `MR` rows of `V` vectors of `L` lanes (`NR = V·L`).
 macro_rules! kernel {
     ($drive:ident, $tile:ident, $t:ty, $feat:literal, $vec:ty, $lanes:literal, $v:literal,
-     $mr:tt, $zero:ident, $load:ident, $set1:ident, $fma:ident, $storeu:ident) => {
-        /// One `R × NR` tile: rows `i0..i0 + R` of `A` times one packed panel.
+     $mr:tt, $zero:ident, $load:ident, $set1:ident, $fma:ident, $storeu:ident,
+     $add:ident) => {
+        /// One `R × NR` tile: rows `i0..i0 + R` of `A` times one packed panel. With `c`
+        /// (a full panel: all `NR` columns are in `C`), the tile is written (or added) into
+        /// `C` straight from the registers and the returned array is unused.
         ///
         /// # Safety
         /// The CPU has the feature; `a` points at row `i0` of `A`, which has `R` rows of `k`
-        /// readable elements at stride `lda`; `b` points at `k · NR` readable elements.
+        /// readable elements at stride `lda`; `b` points at `k · NR` readable elements;
+        /// `c`, if given, points at row `i0`, column `j0` of `C`, with `R` rows of `NR`
+        /// writable elements at stride `ldc`.
         #[target_feature(enable = $feat)]
         #[inline]
         unsafe fn $tile<const R: usize>(
@@ -30,6 +35,7 @@ macro_rules! kernel {
             a: *const $t,
             lda: usize,
             b: *const $t,
+            c: Option<(*mut $t, usize, bool)>,
         ) -> [[$t; $lanes * $v]; R] {
             let mut acc = [[$zero(); $v]; R];
             for p in 0..k {
@@ -48,6 +54,23 @@ macro_rules! kernel {
                 }
             }
             let mut out = [[0.0 as $t; $lanes * $v]; R];
+            if let Some((c, ldc, accumulate)) = c {
+                for (i, acc_i) in acc.iter().enumerate() {
+                    for x in 0..$v {
+                        // SAFETY: row i < R, columns x·L..x·L + L < NR of the full panel.
+                        unsafe {
+                            let dst = c.add(i * ldc + x * $lanes);
+                            let v = if accumulate {
+                                $add($load(dst), acc_i[x])
+                            } else {
+                                acc_i[x]
+                            };
+                            $storeu(dst, v);
+                        }
+                    }
+                }
+                return out;
+            }
             for (o, acc_i) in out.iter_mut().zip(&acc) {
                 for x in 0..$v {
                     // SAFETY: o has NR = V·L elements.
@@ -76,9 +99,18 @@ macro_rules! kernel {
                     let a = unsafe { p.a.as_ptr().add(i0 * p.lda) };
                     macro_rules! go {
                         ($r:literal) => {{
-                            // SAFETY: as above, with R = rows.
-                            let t = unsafe { $tile::<$r>(p.k, a, p.lda, b) };
-                            store(&t, $r, cols, c, p.ldc, i0, j0, p.accumulate);
+                            if cols == NR {
+                                // SAFETY: as above, with R = rows; the panel's NR columns
+                                // j0..j0 + NR of rows i0..i0 + R are inside `c` (its length
+                                // was checked against (m − 1)·ldc + n).
+                                let dst = unsafe { c.as_mut_ptr().add(i0 * p.ldc + j0) };
+                                let full = Some((dst, p.ldc, p.accumulate));
+                                let _ = unsafe { $tile::<$r>(p.k, a, p.lda, b, full) };
+                            } else {
+                                // SAFETY: as above, with R = rows.
+                                let t = unsafe { $tile::<$r>(p.k, a, p.lda, b, None) };
+                                store(&t, $r, cols, c, p.ldc, i0, j0, p.accumulate);
+                            }
                         }};
                     }
                     kernel!(@rows rows, go, $mr);
@@ -95,6 +127,22 @@ macro_rules! kernel {
             4 => $go!(4),
             5 => $go!(5),
             _ => $go!(6),
+        }
+    };
+    (@rows $rows:ident, $go:ident, 12) => {
+        match $rows {
+            1 => $go!(1),
+            2 => $go!(2),
+            3 => $go!(3),
+            4 => $go!(4),
+            5 => $go!(5),
+            6 => $go!(6),
+            7 => $go!(7),
+            8 => $go!(8),
+            9 => $go!(9),
+            10 => $go!(10),
+            11 => $go!(11),
+            _ => $go!(12),
         }
     };
     (@rows $rows:ident, $go:ident, 8) => {
@@ -124,7 +172,8 @@ kernel!(
     _mm256_loadu_ps,
     _mm256_set1_ps,
     _mm256_fmadd_ps,
-    _mm256_storeu_ps
+    _mm256_storeu_ps,
+    _mm256_add_ps
 );
 kernel!(
     avx2_f64,
@@ -139,7 +188,8 @@ kernel!(
     _mm256_loadu_pd,
     _mm256_set1_pd,
     _mm256_fmadd_pd,
-    _mm256_storeu_pd
+    _mm256_storeu_pd,
+    _mm256_add_pd
 );
 kernel!(
     avx512_f32,
@@ -149,12 +199,13 @@ kernel!(
     __m512,
     16,
     1,
-    8,
+    12,
     _mm512_setzero_ps,
     _mm512_loadu_ps,
     _mm512_set1_ps,
     _mm512_fmadd_ps,
-    _mm512_storeu_ps
+    _mm512_storeu_ps,
+    _mm512_add_ps
 );
 kernel!(
     avx512_f64,
@@ -169,7 +220,8 @@ kernel!(
     _mm512_loadu_pd,
     _mm512_set1_pd,
     _mm512_fmadd_pd,
-    _mm512_storeu_pd
+    _mm512_storeu_pd,
+    _mm512_add_pd
 );
 
 /// Runs the product with the best f32 kernel; `false` if there is none (use the portable).
