@@ -1,5 +1,6 @@
 //! Damped Newton on `x − G(x) = 0` in f64: solve `(I − J_G) δ = −(x − G(x))`, then
-//! backtrack on q (halving the step until q decreases). Converges quadratically to fixed
+//! backtrack on q (halving the step until q decreases); after a full step, up to
+//! `CHORD_STEPS` chord steps reuse the factorization while each cuts q by 4. Converges quadratically to fixed
 //! points of any stability; used to polish the q-minimization's points and as the `newton`
 //! method. Cost per iteration: one Jacobian of G, one `⅔ S³` LU, a few evaluations of G.
 
@@ -12,6 +13,11 @@ use crate::split::take_mut;
 pub const Q_TARGET: f64 = 1e-24;
 /// [`polish_local`]'s contraction test: each step at most this fraction of the previous.
 const LOCAL_CONTRACTION: f64 = 0.5;
+
+/// Chord steps (the last LU reused) after each full Newton step, at most.
+const CHORD_STEPS: usize = 4;
+/// A chord step is kept only if it multiplies q by at most this (its error by about ½).
+const CHORD_GAIN: f64 = 0.25;
 
 /// Backtracking halvings before giving up on a Newton direction.
 const MAX_HALVINGS: usize = 40;
@@ -72,7 +78,8 @@ impl NewtonOutcome {
 pub struct NewtonResult {
     /// How it ended.
     pub outcome: NewtonOutcome,
-    /// Newton iterations taken.
+    /// Newton iterations taken (Jacobians factored; the chord steps that reuse a
+    /// factorization are not counted).
     pub iters: usize,
     /// q at the returned point.
     pub q: f64,
@@ -213,6 +220,32 @@ fn polish_in(
         }
         if !accepted {
             break NewtonOutcome::NoProgress;
+        }
+        // After a full step, chord steps with the same factorization (Shamanskii's
+        // variant): each costs one solve and one evaluation instead of a Jacobian and an LU,
+        // and is kept only while it cuts q by at least CHORD_GAIN.
+        if !local && alpha == 1.0 {
+            for _ in 0..CHORD_STEPS {
+                if q < Q_TARGET {
+                    break;
+                }
+                for i in 0..sd {
+                    delta[i] = gx[i] - x[i];
+                }
+                lu::solve(sd, a, piv, delta);
+                for i in 0..sd {
+                    x_try[i] = x[i] + delta[i];
+                }
+                let q_try = eval(cell, u, x_try, period, g_try, None, ev);
+                // (A NaN q_try fails this too.)
+                let gained = q_try < CHORD_GAIN * q;
+                if !gained {
+                    break;
+                }
+                x.copy_from_slice(x_try);
+                gx.copy_from_slice(g_try);
+                q = q_try;
+            }
         }
     };
     NewtonResult { outcome, iters, q }

@@ -221,7 +221,7 @@ impl<'a> FixedPointFinder<'a> {
             self.jacobians(&mut unique);
             if self.opts.do_decompose_jacobians {
                 self.say(&format!("Decomposing {} Jacobians...", unique.n));
-                decompose(&mut unique)?;
+                decompose(&mut unique, &Threads::new(self.opts.n_threads)?)?;
                 let st = unique.n_stable();
                 self.say(&format!(
                     "Found {} stable and {} unstable fixed points.",
@@ -395,20 +395,23 @@ impl<'a> FixedPointFinder<'a> {
         }
 
         // Newton polish in f64 of the states still without an outcome.
+        let t_newton = Instant::now();
         if polish && !active.is_empty() {
             self.newton(&threads, &opts, &active, rows, &mut st, None)?;
         }
+        let newton_secs = t_newton.elapsed().as_secs_f64();
         if polish {
             let mut counts = [0usize; 5]; // by outcome code
             for o in st.outcome.iter().flatten() {
                 counts[*o as usize] += 1;
             }
             self.say(&format!(
-                "Newton polish: {} converged (q < 1e-24), {} stalled, {} singular, {} at the iteration cap.",
+                "Newton polish: {} converged (q < 1e-24), {} stalled, {} singular, {} at the iteration cap ({} sec).",
                 counts[NewtonOutcome::Converged as usize],
                 counts[NewtonOutcome::NoProgress as usize],
                 counts[NewtonOutcome::Singular as usize],
-                counts[NewtonOutcome::MaxIters as usize]
+                counts[NewtonOutcome::MaxIters as usize],
+                sci(newton_secs, 2)
             ));
         }
         let thr = self.opts.final_q_threshold;
@@ -670,8 +673,8 @@ fn replace_row(dst: &mut FixedPoints, i: usize, src: &FixedPoints, k: usize) {
     dst.is_slow[i] = src.is_slow[k];
 }
 
-/// Eigenvalues, eigenvectors and stability of every point's Jacobian.
-fn decompose(fps: &mut FixedPoints) -> Result<(), AnalysisError> {
+/// Eigenvalues, eigenvectors and stability of every point's Jacobian, on the threads.
+fn decompose(fps: &mut FixedPoints, threads: &Threads) -> Result<(), AnalysisError> {
     let (s, n) = (fps.n_states, fps.n);
     let Some(j) = fps.j_xstar.as_ref() else {
         return Ok(());
@@ -680,25 +683,35 @@ fn decompose(fps: &mut FixedPoints) -> Result<(), AnalysisError> {
     let mut im = vec![0.0; n * s];
     let mut vr = vec![0.0; n * s * s];
     let mut vi = vec![0.0; n * s * s];
-    let mut work = vec![0.0; eig::work_len(s, true)];
+    let mut status: Vec<Result<(bool, usize), eig::EigError>> = vec![Ok((false, 0)); n];
+    // One job per point: its slices of the outputs.
+    let mut jobs: Vec<_> = re
+        .chunks_mut(s.max(1))
+        .zip(im.chunks_mut(s.max(1)))
+        .zip(
+            vr.chunks_mut((s * s).max(1))
+                .zip(vi.chunks_mut((s * s).max(1))),
+        )
+        .zip(status.iter_mut())
+        .take(n)
+        .collect();
+    let work_len = eig::work_len(s, true);
+    threads.for_each(
+        &mut jobs,
+        || vec![0.0; work_len],
+        |work, i, (((r, m), (vr, vi)), st)| {
+            let jac = &j[i * s * s..(i + 1) * s * s];
+            **st = eig::eig(s, jac, work, r, m, Some((&mut **vr, &mut **vi)))
+                .map(|()| (eig::is_stable(r, m), eig::n_unstable(r, m)));
+        },
+    );
+    drop(jobs);
     let mut stable = Vec::with_capacity(n);
     let mut unstable = Vec::with_capacity(n);
-    for i in 0..n {
-        let (r, m) = (&mut re[i * s..(i + 1) * s], &mut im[i * s..(i + 1) * s]);
-        eig::eig(
-            s,
-            &j[i * s * s..(i + 1) * s * s],
-            &mut work,
-            r,
-            m,
-            Some((
-                &mut vr[i * s * s..(i + 1) * s * s],
-                &mut vi[i * s * s..(i + 1) * s * s],
-            )),
-        )
-        .map_err(|error| AnalysisError::Eig { index: i, error })?;
-        stable.push(eig::is_stable(r, m));
-        unstable.push(eig::n_unstable(r, m));
+    for (index, st) in status.into_iter().enumerate() {
+        let (is_stable, n_unstable) = st.map_err(|error| AnalysisError::Eig { index, error })?;
+        stable.push(is_stable);
+        unstable.push(n_unstable);
     }
     fps.eigval_re = Some(re);
     fps.eigval_im = Some(im);
