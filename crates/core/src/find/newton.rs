@@ -229,12 +229,12 @@ fn polish_in(
                 if q < Q_TARGET {
                     break;
                 }
-                for i in 0..sd {
-                    delta[i] = gx[i] - x[i];
+                for ((d, &g), &xv) in delta.iter_mut().zip(gx.iter()).zip(x.iter()) {
+                    *d = g - xv;
                 }
                 lu::solve(sd, a, piv, delta);
-                for i in 0..sd {
-                    x_try[i] = x[i] + delta[i];
+                for ((t, &xv), &d) in x_try.iter_mut().zip(x.iter()).zip(delta.iter()) {
+                    *t = xv + d;
                 }
                 let q_try = eval(cell, u, x_try, period, g_try, None, ev);
                 // (A NaN q_try fails this too.)
@@ -242,8 +242,13 @@ fn polish_in(
                 if !gained {
                     break;
                 }
-                x.copy_from_slice(x_try);
-                gx.copy_from_slice(g_try);
+                // Element by element: equal lengths by construction, and no panic path.
+                for (d, &v) in x.iter_mut().zip(x_try.iter()) {
+                    *d = v;
+                }
+                for (d, &v) in gx.iter_mut().zip(g_try.iter()) {
+                    *d = v;
+                }
                 q = q_try;
             }
         }

@@ -151,23 +151,40 @@ pub fn solve<T: Real>(n: usize, lu: &[T], piv: &[usize], b: &mut [T]) {
     }
     for (k, &p) in piv.iter().enumerate() {
         debug_assert!(p < n, "lu::solve: pivot out of range");
-        if p < n {
+        if p < b.len() && k < b.len() {
             b.swap(k, p);
         }
     }
-    for (i, row) in (0..n).zip(lu.chunks_exact(n)) {
-        let mut s = b[i];
-        for j in 0..i {
-            s -= row[j] * b[j];
+    // The triangular solves with split slices and zips: the same sums in the same order as
+    // `b[i] -= Σ_j row[j] b[j]`, with no index that could be out of range (no panic path,
+    // inlined or not).
+    for (i, row) in lu.chunks_exact(n).enumerate() {
+        let Some((done, rest)) = b.split_at_mut_checked(i) else {
+            return;
+        };
+        let Some((bi, _)) = rest.split_first_mut() else {
+            return;
+        };
+        let mut s = *bi;
+        for (&r, &bj) in row.iter().zip(done.iter()) {
+            s -= r * bj;
         }
-        b[i] = s;
+        *bi = s;
     }
-    for (i, row) in (0..n).zip(lu.chunks_exact(n)).rev() {
-        let mut s = b[i];
-        for j in i + 1..n {
-            s -= row[j] * b[j];
+    for (i, row) in lu.chunks_exact(n).enumerate().rev() {
+        let Some((head, tail)) = b.split_at_mut_checked(i + 1) else {
+            return;
+        };
+        let (Some(bi), Some((&d, upper))) =
+            (head.last_mut(), row.get(i..).and_then(|r| r.split_first()))
+        else {
+            return;
+        };
+        let mut s = *bi;
+        for (&r, &bj) in upper.iter().zip(tail.iter()) {
+            s -= r * bj;
         }
-        b[i] = s / row[i];
+        *bi = s / d;
     }
 }
 
