@@ -6,9 +6,8 @@
 //! evaluate per element: `f64` `tanh`, `exp` and the sigmoid are this file's own branch-free
 //! approximations (within 1.3 ulp of the exact value, as measured; 1.6–2.9× faster than
 //! libm's and vectorizable; see `f64_fast`), `f32` tanh is a rational approximation
-//! (max abs error 4.2e-7, 4–5× faster; see `tanh32`), and `f32` `exp` and sigmoid are the
-//! f64 ones rounded on x86-64 and aarch64 (so they vectorize too; libm's on targets without
-//! f64 hardware). `sqrt` is std's with the `std` feature
+//! (max abs error 4.2e-7, 4–5× faster; see `tanh32`), and `f32` `exp` is Cephes' polynomial
+//! (within 2 ulp, vectorizable; see `exp32`) and the sigmoid one `exp32` and one division. `sqrt` is std's with the `std` feature
 //! (correctly rounded like libm's, but the vectorizer can widen it). With the `micromath` feature, `f32` uses
 //! micromath's approximations instead: smaller and FPU-light, but `exp` is only ~2e-3
 //! relative accurate (tanh and sigmoid inherit that error), which is enough to run a trained
@@ -333,37 +332,50 @@ mod backend {
             // over this function vectorize.
             if x0.abs() < 4e-4 { x0 } else { y }
         }
-        /// `e^x`: on targets with fast f64 vectors, the f64 one rounded (within 1 ulp of f32;
-        /// branch-free and vectorizable where `libm::expf` is a call per element); elsewhere
-        /// (a Cortex-M4F has no f64 hardware) libm's.
+        /// `e^x` in f32 (Cephes' `expf`: `x = k ln 2 + r`, a degree-6 polynomial in r,
+        /// `2^k` from the exponent bits): within 2 ulp in the normal range (tested below),
+        /// branch-free, so a loop over it vectorizes, where `libm::expf` is a call per
+        /// element. Results below the smallest normal flush to it (e^-87.3); above
+        /// `f32::MAX` it returns infinity; NaN stays NaN.
         #[inline]
+        #[allow(clippy::excessive_precision)] // the published coefficients, as published
         pub fn exp32(x: f32) -> f32 {
-            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-            {
-                super::f64_fast::exp64(x as f64) as f32
-            }
-            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-            {
-                libm::expf(x)
+            const LOG2E: f32 = core::f32::consts::LOG2_E;
+            const C1: f32 = 0.693_359_375;
+            const C2: f32 = -2.121_944_4e-4;
+            let xc = x.clamp(-87.336_55, 88.722_83);
+            // Round to nearest by the 1.5·2^23 shifter (|k| ≤ 128, exact in f32).
+            const SHIFT: f32 = 12_582_912.0;
+            let k = (xc * LOG2E + SHIFT) - SHIFT;
+            let r = (xc - k * C1) - k * C2;
+            let mut p = 1.987_569_2e-4f32;
+            p = p * r + 1.398_199_9e-3;
+            p = p * r + 8.333_452e-3;
+            p = p * r + 4.166_579_6e-2;
+            p = p * r + 1.666_666_5e-1;
+            p = p * r + 5.000_000_1e-1;
+            let y = p * (r * r) + r + 1.0;
+            // 2^k in two factors, so that k = 128 (e^88.7) does not overflow the exponent.
+            let ki = k as i32;
+            let (k1, k2) = (ki / 2, ki - ki / 2);
+            let s1 = f32::from_bits(((k1 + 127) as u32) << 23);
+            let s2 = f32::from_bits(((k2 + 127) as u32) << 23);
+            let v = y * s1 * s2;
+            if x > 88.722_83 {
+                f32::INFINITY
+            } else if x.is_nan() {
+                x
+            } else {
+                v
             }
         }
-        /// The logistic function, without overflow for any sign (through the f64 one where
-        /// `exp32` is).
+        /// The logistic function `1 / (1 + e^{-x})` from one `exp32(-|x|)`, without overflow
+        /// for any sign; branch-free (the sign is a select).
         #[inline]
         pub fn sigmoid32(x: f32) -> f32 {
-            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-            {
-                super::f64_fast::sigmoid64(x as f64) as f32
-            }
-            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-            {
-                if x >= 0.0 {
-                    1.0 / (1.0 + libm::expf(-x))
-                } else {
-                    let e = libm::expf(x);
-                    e / (1.0 + e)
-                }
-            }
+            let e = exp32(-x.abs());
+            let s = 1.0 / (1.0 + e);
+            if x >= 0.0 { s } else { e * s }
         }
         /// Correctly rounded either way (see `sqrt64`).
         #[inline]
@@ -518,6 +530,38 @@ mod tests {
         assert_eq!(Real::tanh(20.0f32), 1.0);
         assert_eq!(Real::tanh(-20.0f32), -1.0);
         assert!((Real::tanh(1e-5f32) - 1e-5).abs() < 1e-12);
+    }
+
+    #[cfg(not(feature = "micromath"))]
+    #[test]
+    fn f32_exp_and_sigmoid_are_within_two_ulp() {
+        let ulp32 = |a: f32, b: f64| {
+            let want = b as f32;
+            (a.to_bits() as i64 - want.to_bits() as i64).unsigned_abs()
+        };
+        let (mut worst_exp, mut worst_sig) = (0u64, 0u64);
+        let mut x = -87.0f64;
+        while x < 88.5 {
+            let xf = x as f32;
+            worst_exp = worst_exp.max(ulp32(Real::exp(xf), (xf as f64).exp()));
+            x += 1.3e-3;
+        }
+        let mut x = -80.0f64;
+        while x < 80.0 {
+            let xf = x as f32;
+            let want = 1.0 / (1.0 + (-(xf as f64)).exp());
+            worst_sig = worst_sig.max(ulp32(Real::sigmoid(xf), want));
+            x += 1.1e-3;
+        }
+        assert!(worst_exp <= 2, "exp: {worst_exp} ulp");
+        assert!(worst_sig <= 3, "sigmoid: {worst_sig} ulp");
+        assert_eq!(Real::exp(0.0f32), 1.0);
+        assert_eq!(Real::exp(100.0f32), f32::INFINITY);
+        assert!(Real::exp(f32::NAN).is_nan());
+        assert!(Real::exp(-100.0f32) < 1e-37);
+        assert_eq!(Real::sigmoid(100.0f32), 1.0);
+        assert!(Real::sigmoid(-100.0f32) < 1e-37);
+        assert!(Real::sigmoid(f32::NAN).is_nan());
     }
 
     /// Distance in units in the last place (two NaNs are 0 apart, and so are +0 and −0).
