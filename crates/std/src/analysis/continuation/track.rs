@@ -540,12 +540,14 @@ impl Tracker<'_, '_> {
                 *h = 0.5 * h.min(gap);
                 *h >= self.steps.min
             };
-            let Some((iters, q)) = self.correct(&mut y, &e, yp[s], false, reach, w) else {
+            let Some((iters, _)) = self.correct(&mut y, &e, yp[s], false, reach, w) else {
                 if retry(&mut h) {
                     continue;
                 }
                 return BranchEnd::StepTooSmall;
             };
+            y[s] = yp[s];
+            let q = self.residual(&y, false, w);
             let b = match self.point(y, q, &a.t, false, lands.then_some(next), w) {
                 Ok(Some(b)) => b,
                 Ok(None) => {
@@ -725,7 +727,10 @@ impl Tracker<'_, '_> {
         }
         let mut e = vec![0.0; s + 1];
         e[s] = 1.0;
-        let (_, q) = self.correct(&mut best, &e, target, backward, reach, w)?;
+        self.correct(&mut best, &e, target, backward, reach, w)?;
+        // On the node exactly (the solve leaves σ within rounding of it).
+        best[s] = target;
+        let q = self.residual(&best, backward, w);
         Some((best, q))
     }
 
