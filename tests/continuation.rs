@@ -174,6 +174,76 @@ fn period_doubling_of_one_unit_is_found_where_the_closed_form_puts_it() {
 }
 
 #[test]
+fn a_pitchfork_is_a_branch_point_where_the_closed_form_puts_it() {
+    // A one-unit GRU ("reset before") with r = σ(u), z = 1/2, n = tanh(4 r h): the fixed
+    // points satisfy h = tanh(4 σ(u) h), so h = 0 for every u, and the multiplier there,
+    // 1/2 + 2 σ(u), crosses 1 at σ(u) = 1/4, u = −ln 3, without the branch turning.
+    let p = [1.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0];
+    let cell = Cell::from_flat(CellShape::new(CellKind::Gru, 1, 1), &p[..]).unwrap();
+    let path = InputPath::line(&[-3.0], &[0.0], 30).unwrap();
+    let c = continue_fixed_points(cell, &[0.0], &path, &ContinuationOptions::default()).unwrap();
+    print!("{}", c.summary());
+    assert_eq!(c.branches.len(), 1);
+    assert_eq!(c.branches[0].end, Some(BranchEnd::ReachedEnd));
+    assert_eq!(c.bifurcations.len(), 1);
+    let f = &c.bifurcations[0];
+    assert_eq!(f.kind, BifurcationKind::BranchPoint);
+    assert!(!f.turned);
+    assert!(f.eig_before[0] < 1.0 && f.eig_after[0] > 1.0);
+    let r = f.refined.as_ref().unwrap();
+    let u_bp = -(3.0f64).ln();
+    assert!(
+        (r.inputs[0] - u_bp).abs() < 1e-10,
+        "{} vs {u_bp}",
+        r.inputs[0]
+    );
+    assert!((r.sigma - (u_bp + 3.0)).abs() < 1e-10);
+    assert!((r.eig[0] - 1.0).abs() < 1e-9);
+    assert!(c.branches[0].xstar.iter().all(|&h| h == 0.0));
+}
+
+#[test]
+fn a_complex_pair_leaving_the_unit_circle_is_a_neimark_sacker_bifurcation() {
+    // h' = tanh(W h + (u, 0)) with W = 1.2 · rotation(1): at u = 0 the origin has the pair
+    // 1.2 e^{±i}; the input saturates the units and J = diag(1 − h²) W has det
+    // 1.44 (1 − h1²)(1 − h2²), the squared modulus of the pair, which falls through 1.
+    let (rho, th) = (1.2f64, 1.0f64);
+    let w_h = [
+        rho * th.cos(),
+        rho * th.sin(),
+        -rho * th.sin(),
+        rho * th.cos(),
+    ];
+    let mut p = vec![1.0, 0.0];
+    p.extend_from_slice(&w_h);
+    p.extend_from_slice(&[0.0, 0.0]);
+    let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, 1, 2), &p[..]).unwrap();
+    let path = InputPath::line(&[0.0], &[3.0], 30).unwrap();
+    let c =
+        continue_fixed_points(cell, &[0.0, 0.0], &path, &ContinuationOptions::default()).unwrap();
+    print!("{}", c.summary());
+    assert_eq!(c.branches.len(), 1);
+    assert_eq!(c.bifurcations.len(), 1, "{:?}", c.bifurcations);
+    let f = &c.bifurcations[0];
+    assert_eq!(f.kind, BifurcationKind::NeimarkSacker);
+    let m = |e: [f64; 2]| e[0].hypot(e[1]);
+    assert!(m(f.eig_before) > 1.0 && m(f.eig_after) < 1.0, "{f:?}");
+    let r = f.refined.as_ref().unwrap();
+    assert!(
+        r.eig[1] > 0.0 && (m(r.eig) - 1.0).abs() < 1e-9,
+        "{:?}",
+        r.eig
+    );
+    let (h1, h2) = (r.xstar[0], r.xstar[1]);
+    let det = rho * rho * (1.0 - h1 * h1) * (1.0 - h2 * h2);
+    assert!((det - 1.0).abs() < 1e-9, "det J = {det}");
+    let b = &c.branches[0];
+    for i in 0..b.n {
+        assert_eq!(b.is_stable[i], b.sigma[i] > r.sigma);
+    }
+}
+
+#[test]
 fn natural_parameter_stops_at_the_fold() {
     let w = 2.0;
     let p = one_unit(&[1.0], w);
@@ -412,6 +482,8 @@ mod flipflop {
         pub at0: FixedPoints,
         pub cont: Continuation,
         pub searches: Vec<FixedPoints>,
+        pub seeded_searches: Vec<FixedPoints>,
+        pub n_from_previous: Vec<usize>,
     }
 
     pub fn run() -> Run {
@@ -440,12 +512,16 @@ mod flipflop {
         let inits = sample_states(&traj, 1024, 0.4, 42).unwrap().states;
         let sweep = finder.sweep(&inits, path.nodes(), false).unwrap();
         let searches = sweep.results.into_iter().map(|r| r.unique).collect();
+        let seeded = finder.sweep(&inits, path.nodes(), true).unwrap();
+        let seeded_searches = seeded.results.into_iter().map(|r| r.unique).collect();
         drop(finder);
         Run {
             model,
             at0,
             cont,
             searches,
+            seeded_searches,
+            n_from_previous: seeded.n_from_previous,
         }
     }
 }
@@ -525,6 +601,23 @@ fn flipflop_continuation_agrees_with_searches_and_the_minus_memories_die_in_sadd
     }
     println!(
         "tracked node points: {found} found by the searches, {certified} certified (q < 1e-20)"
+    );
+    // The sweep seeded from the previous input finds at least what the independent searches
+    // find, and nothing off the branches.
+    for (k, (seeded, plain)) in r.seeded_searches.iter().zip(&r.searches).enumerate() {
+        assert!(seeded.n >= plain.n, "node {k}");
+        for i in 0..seeded.n {
+            let on = c.branches.iter().any(|b| {
+                b.at_node(k)
+                    .into_iter()
+                    .any(|j| d(b.x(j), seeded.x(i)) <= same)
+            });
+            assert!(on, "node {k}: seeded point {i} is on no branch");
+        }
+    }
+    println!(
+        "seeded sweep: {:?} points from the previous input",
+        r.n_from_previous
     );
 
     // Every bifurcation: the eigenvalue crosses between the neighbouring points (the count of

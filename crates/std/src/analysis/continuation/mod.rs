@@ -38,7 +38,6 @@ mod track;
 pub use sweep::SweepResult;
 
 use super::AnalysisError;
-use super::report::sci;
 use crate::cell::Cell;
 use crate::memory::copied;
 use crate::threads::Threads;
@@ -485,30 +484,34 @@ impl Continuation {
         for f in &self.bifurcations {
             let b = &self.branches[f.branch];
             let at = match &f.refined {
-                Some(p) => format!(
-                    "sigma = {:.12}, eigenvalue {} {:+.3e}i",
-                    p.sigma,
-                    sci(p.eig[0], 6),
-                    p.eig[1]
-                ),
+                Some(p) => format!("sigma = {:.12}, eigenvalue {}", p.sigma, eig_text(p.eig)),
                 None => "not refined".to_string(),
             };
             let _ = writeln!(
                 s,
-                "  {} on branch {} between points {} (sigma {:.6}, eig {:.6}) and {} (sigma \
-                 {:.6}, eig {:.6}){}: {at}",
+                "  {} on branch {} between points {} (sigma {:.6}, eig {}) and {} (sigma \
+                 {:.6}, eig {}){}: {at}",
                 f.kind.name(),
                 f.branch,
                 f.before,
                 b.sigma[f.before],
-                f.eig_before[0],
+                eig_text(f.eig_before),
                 f.before + 1,
                 b.sigma[f.before + 1],
-                f.eig_after[0],
+                eig_text(f.eig_after),
                 if f.turned { ", turns" } else { "" }
             );
         }
         s
+    }
+}
+
+/// An eigenvalue as text: its real value, or `re ± im i (|λ| = …)`.
+fn eig_text(e: [f64; 2]) -> String {
+    if e[1] == 0.0 {
+        format!("{:.9}", e[0])
+    } else {
+        format!("{:.6}{:+.6}i (|λ| = {:.9})", e[0], e[1], e[0].hypot(e[1]))
     }
 }
 
