@@ -9,7 +9,7 @@ use crate::boundary::{
     non_null, slice, write_c_string,
 };
 use crate::finder::{analysis_error, fpf_finder_options, fpf_fixed_points};
-use crate::rnn::fpf_rnn;
+use crate::rnn::{InUse, fpf_rnn};
 use crate::versioned::{self, Versioned};
 use fpf_std::analysis::continuation::{
     BifurcationKind, BranchEnd, Continuation, ContinuationMethod, ContinuationOptions, InputPath,
@@ -835,6 +835,9 @@ pub unsafe extern "C" fn fpf_find_fixed_points_sweep(
         non_null(rnn, "rnn")?;
         non_null(opts, "opts")?;
         non_null(out, "out")?;
+        // Held for the call: the log callback may read the handle, not change or free it.
+        // SAFETY: non-NULL; live by the caller's contract.
+        let _hold = unsafe { InUse::hold(rnn) };
         // SAFETY: non-NULL; live by the caller's contract.
         let rnn = unsafe { &*rnn };
         // SAFETY: the caller's contract: `struct_size` readable bytes.
