@@ -706,6 +706,13 @@ fn flipflop_continuation_agrees_with_searches_and_the_minus_memories_die_in_sadd
         }
         let end_bit = flipflop::bit0(m, &h);
         assert!(end_bit > 0.9, "ends at bit 0 = {end_bit}");
+        let (mut y0, mut y1) = (vec![0.0; 3], vec![0.0; 3]);
+        m.readout(r.at0.x(i), &mut y0).unwrap();
+        m.readout(&h, &mut y1).unwrap();
+        assert!(
+            y0[1] * y1[1] > 0.0 && y0[2] * y1[2] > 0.0,
+            "{y0:?} → {y1:?}"
+        );
         println!(
             "memory {i} (bit 0 = {:.3}): saddle-node with saddle {partner} (bit 0 = {y:.3}) at \
              u0 = {fold:.6}; under u0 = 1 it goes to bit 0 = {end_bit:.3}",

@@ -322,7 +322,7 @@ class FixedPointFinder:
         Neimark–Sacker bifurcations are detected and refined by bisection.
 
         ``fixed_points``: a FixedPoints (its ``xstar``; ``u0`` defaults to its first input
-        row) or an array [n, n_states]. Options (``fpf.continuation.option_names()``):
+        row) or an array [n, n_states] (``u0`` defaults to zeros). Options (``fpf.continuation.option_names()``):
         method ('pseudo_arclength', the default, goes round folds; 'natural' stops at
         them), step_max, step_min, step_init (0: automatic), max_steps, corrector_max_iters,
         tol_q, refine_tol, tol_same, period (default: the finder's), n_threads (default: the
