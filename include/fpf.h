@@ -63,6 +63,10 @@ typedef enum {
   FPF_PANIC = 99,
 } fpf_status;
 
+// The result of a continuation: branches (each a sequence of points with their inputs,
+// eigenvalues and stability) and bifurcations. Free with `fpf_continuation_free`.
+typedef struct fpf_continuation fpf_continuation;
+
 // The result of a search: unique fixed points (after every filter), the slow points the
 // final q filter removed, and all optimized states. Free with `fpf_fixed_points_free`.
 typedef struct fpf_fixed_points fpf_fixed_points;
@@ -82,9 +86,47 @@ typedef struct fpf_pca fpf_pca;
 // `fpf_rnn_free` only marks it: the running call frees it when it returns.
 typedef struct fpf_rnn fpf_rnn;
 
-// Element type of a field, as `fpf_fixed_points_field_type` reports it and as the typed
-// readers take it.
-typedef uint32_t fpf_field_type;
+// How branches are followed: `FPF_CONTINUATION_PSEUDO_ARCLENGTH` or
+// `FPF_CONTINUATION_NATURAL`.
+typedef uint32_t fpf_continuation_method;
+
+// Continuation options. Fill with `fpf_continuation_options_default` (or `_init`), then
+// edit. Lengths are in units of the path's arclength: `√(‖Δx‖² + ‖Δu‖²)` for
+// pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.
+typedef struct {
+  // Bytes of this struct as the caller compiled it (set by the `_default` and `_init`
+  // functions): fields past it keep their defaults, bytes past this library's struct must
+  // be zero.
+  size_t struct_size;
+  // `FPF_CONTINUATION_PSEUDO_ARCLENGTH` (default) or `FPF_CONTINUATION_NATURAL`.
+  fpf_continuation_method method;
+  // Largest step; 0 (default): the smaller of the mean node spacing and 1/20 of the
+  // path's length.
+  double step_max;
+  // Smallest step before a branch is given up; 0 (default): `step_max · 1e-6`.
+  double step_min;
+  // First step; 0 (default): `step_max / 4`.
+  double step_init;
+  // Cap on the steps (attempts) of one branch (10000).
+  size_t max_steps;
+  // Newton iterations of one corrector (10).
+  size_t corrector_max_iters;
+  // A corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (1e-24).
+  double tol_q;
+  // The bisection of a bifurcation stops when its bracket is shorter than this, relative
+  // to the bracketing step (1e-12).
+  double refine_tol;
+  // Points closer than this are the same (matching seeds with branches; 1e-6).
+  double tol_same;
+  // Period k: follow fixed points of F applied k times (1).
+  size_t period;
+  // Threads across branches (0 = all cores, the default); results are the same for every
+  // count.
+  size_t n_threads;
+} fpf_continuation_options;
+
+// Why a branch stopped (`fpf_continuation_branch_end`).
+typedef uint32_t fpf_branch_end;
 
 // Optimization method: `FPF_METHOD_JOINT`, `FPF_METHOD_SEQUENTIAL` or `FPF_METHOD_NEWTON`.
 typedef uint32_t fpf_method;
@@ -173,6 +215,10 @@ typedef struct {
   // of the fixed points of networks with many interleaved basins.
   size_t newton_handoff_iters;
 } fpf_finder_options;
+
+// Element type of a field, as `fpf_fixed_points_field_type` reports it and as the typed
+// readers take it.
+typedef uint32_t fpf_field_type;
 
 // One iteration's statistics, passed to an `fpf_progress_fn`.
 typedef struct {
@@ -283,8 +329,46 @@ typedef struct {
   bool cancelled;
 } fpf_train_report;
 
+// The kind of a bifurcation (the bifurcation field `kind`).
+typedef uint32_t fpf_bifurcation_kind;
+
 // How the Newton polish of a point ended.
 typedef uint8_t fpf_newton;
+
+// Pseudo-arclength (the default): steps along the branch's tangent; a branch goes round a
+// fold (saddle-node) and comes back as the branch it meets there.
+#define FPF_CONTINUATION_PSEUDO_ARCLENGTH 0
+
+// Natural parameter: steps in the input with the input held fixed in the corrector; a
+// branch ends at a fold.
+#define FPF_CONTINUATION_NATURAL 1
+
+// It reached the path's last input.
+#define FPF_BRANCH_REACHED_END 0
+
+// It came back to the path's first input (after a fold).
+#define FPF_BRANCH_RETURNED_TO_START 1
+
+// The step fell below `step_min` (with `FPF_CONTINUATION_NATURAL`: usually a fold).
+#define FPF_BRANCH_STEP_TOO_SMALL 2
+
+// `max_steps` steps were taken.
+#define FPF_BRANCH_MAX_STEPS 3
+
+// The eigenvalues of a point's Jacobian could not be computed.
+#define FPF_BRANCH_EIGEN_FAILURE 4
+
+// A real eigenvalue crosses +1 and the branch turns back in the input (a fold).
+#define FPF_BIFURCATION_SADDLE_NODE 0
+
+// A real eigenvalue crosses +1 and the branch goes on (transcritical or pitchfork).
+#define FPF_BIFURCATION_BRANCH_POINT 1
+
+// A real eigenvalue crosses −1.
+#define FPF_BIFURCATION_PERIOD_DOUBLING 2
+
+// A complex pair crosses the unit circle.
+#define FPF_BIFURCATION_NEIMARK_SACKER 3
 
 // `double` values (`fpf_fixed_points_field_f64`).
 #define FPF_FIELD_F64 0
@@ -449,6 +533,253 @@ fpf_status fpf_fixed_points_save(const fpf_fixed_points *fps, const char *path);
 // # Safety
 // `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
 fpf_status fpf_fixed_points_load(const char *path, fpf_fixed_points **out);
+
+// Fills `opts` with the defaults and `struct_size` = `sizeof(fpf_continuation_options)` of
+// this header. NULL is ignored.
+//
+// # Safety
+// `opts` must be NULL or point to a writable `fpf_continuation_options`.
+void fpf_continuation_options_default(fpf_continuation_options *opts);
+
+// Fills the caller's `struct_size`-byte options with the defaults this library knows,
+// zeroes any bytes past them and sets `struct_size` (for options compiled against another
+// version of this header). Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE`.
+//
+// # Safety
+// `opts` must be NULL or point to `struct_size` writable bytes.
+fpf_status fpf_continuation_options_init(fpf_continuation_options *opts, size_t struct_size);
+
+// Checks `opts` as the continuation would: `FPF_OK`, or `FPF_BAD_OPTION` naming the first
+// option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE` for a bad `struct_size`).
+//
+// # Safety
+// `opts` must be NULL or point to `opts->struct_size` readable bytes.
+fpf_status fpf_continuation_options_validate(const fpf_continuation_options *opts);
+
+// Follows the fixed points `seeds` (`n_seeds × state_dim`, fixed points at the input `u0`,
+// e.g. the `xstar` of an `fpf_find_fixed_points` at `u0`) along the line from `u0` to `u1`
+// (`n_inputs` each) in `n_steps` segments: each branch gets a point exactly at each of the
+// `n_steps + 1` inputs it passes. On success `*out` receives a new handle.
+//
+// Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`n_seeds` or `n_steps` 0, a network without
+// inputs), `FPF_NOT_FINITE`, `FPF_BAD_OPTION` (an option, or `u0 = u1`),
+// `FPF_OUT_OF_MEMORY`. A seed from which Newton does not converge at `u0` gets no branch
+// (`fpf_continuation_seed_branch` says −1); it is not an error.
+//
+// # Safety
+// `rnn` and `opts` must be valid; `seeds` must hold `n_seeds·state_dim` doubles, `u0` and
+// `u1` `n_inputs` each; `out` must be writable.
+fpf_status fpf_continue_line(const fpf_rnn *rnn,
+                             const fpf_continuation_options *opts,
+                             const double *seeds,
+                             size_t n_seeds,
+                             const double *u0,
+                             const double *u1,
+                             size_t n_steps,
+                             fpf_continuation **out);
+
+// [`fpf_continue_line`] along the caller's path: `inputs` (`n_rows × n_inputs`, at least
+// two rows, no two consecutive rows equal), followed piecewise linearly from the first row;
+// the seeds are fixed points at the first row.
+//
+// # Safety
+// As `fpf_continue_line`; `inputs` must hold `n_rows·n_inputs` doubles.
+fpf_status fpf_continue_path(const fpf_rnn *rnn,
+                             const fpf_continuation_options *opts,
+                             const double *seeds,
+                             size_t n_seeds,
+                             const double *inputs,
+                             size_t n_rows,
+                             fpf_continuation **out);
+
+// Frees a continuation result; NULL is a no-op.
+//
+// # Safety
+// `c` must be NULL or a handle from `fpf_continue_line`/`_path`, not used afterwards.
+void fpf_continuation_free(fpf_continuation *c);
+
+// Number of branches (0 for NULL).
+//
+// # Safety
+// `c` must be NULL or a live handle.
+size_t fpf_continuation_n_branches(const fpf_continuation *c);
+
+// Number of points of branch `branch` (0 for NULL or a branch out of range).
+//
+// # Safety
+// `c` must be NULL or a live handle.
+size_t fpf_continuation_branch_len(const fpf_continuation *c, size_t branch);
+
+// Why branch `branch` stopped (`FPF_BRANCH_*`), into `*out`. Errors: `FPF_NULL_POINTER`,
+// `FPF_BAD_SIZE` (a branch out of range).
+//
+// # Safety
+// `c` must be a live handle and `out` writable.
+fpf_status fpf_continuation_branch_end(const fpf_continuation *c,
+                                       size_t branch,
+                                       fpf_branch_end *out);
+
+// Copies the `double` field `name` of branch `branch` into `out`; `len` must be its
+// length: `sigma` (the position along the path, the input-space arclength from the first
+// input; 1 per point), `inputs` (n_inputs per point), `xstar` (state_dim), `qstar` (1),
+// `eigval_re`, `eigval_im` (state_dim: eigenvalues of the Jacobian, sorted by modulus,
+// largest first), `max_abs_eig` (1). Errors: `FPF_UNKNOWN_NAME`, `FPF_BAD_OPTION` (a field
+// of another type), `FPF_BAD_SIZE` (a branch out of range), `FPF_LENGTH_MISMATCH`,
+// `FPF_NULL_POINTER`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_branch_field_f64(const fpf_continuation *c,
+                                             size_t branch,
+                                             const char *name,
+                                             double *out,
+                                             size_t len);
+
+// Copies the `double` bifurcation field `name` of every bifurcation, one after the other
+// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
+// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
+// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
+// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
+// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
+// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
+// Errors as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_bifurcation_field_f64(const fpf_continuation *c,
+                                                  const char *name,
+                                                  double *out,
+                                                  size_t len);
+
+// Copies the `size_t` field `name` of a branch (`n_unstable`: eigenvalues with |λ| > 1, one
+// per point; `seeds`: the indices of the seeds on the branch, `fpf_continuation_branch_n_seeds`
+// of them), as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_branch_field_size(const fpf_continuation *c,
+                                              size_t branch,
+                                              const char *name,
+                                              size_t *out,
+                                              size_t len);
+
+// Copies the `size_t` bifurcation field `name` of every bifurcation, one after the other
+// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
+// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
+// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
+// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
+// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
+// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
+// Errors as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_bifurcation_field_size(const fpf_continuation *c,
+                                                   const char *name,
+                                                   size_t *out,
+                                                   size_t len);
+
+// Copies the `uint8_t` field `name` of a branch (`is_stable`: max |λ| < 1, one per point),
+// as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_branch_field_u8(const fpf_continuation *c,
+                                            size_t branch,
+                                            const char *name,
+                                            uint8_t *out,
+                                            size_t len);
+
+// Copies the `uint8_t` bifurcation field `name` of every bifurcation, one after the other
+// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
+// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
+// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
+// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
+// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
+// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
+// Errors as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_bifurcation_field_u8(const fpf_continuation *c,
+                                                 const char *name,
+                                                 uint8_t *out,
+                                                 size_t len);
+
+// Copies the `int64_t` field `name` of a branch (`node`: the index of the path input a
+// point sits on exactly, −1 between inputs), as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_branch_field_i64(const fpf_continuation *c,
+                                             size_t branch,
+                                             const char *name,
+                                             int64_t *out,
+                                             size_t len);
+
+// Copies the `int64_t` bifurcation field `name` of every bifurcation, one after the other
+// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
+// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
+// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
+// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
+// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
+// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
+// Errors as `fpf_continuation_branch_field_f64`.
+//
+// # Safety
+// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
+fpf_status fpf_continuation_bifurcation_field_i64(const fpf_continuation *c,
+                                                  const char *name,
+                                                  int64_t *out,
+                                                  size_t len);
+
+// Number of seeds on branch `branch` (the length of its `seeds` field; 0 for NULL or a
+// branch out of range).
+//
+// # Safety
+// `c` must be NULL or a live handle.
+size_t fpf_continuation_branch_n_seeds(const fpf_continuation *c, size_t branch);
+
+// The branch of each seed into `out` (`n_seeds` values): its index, or −1 where Newton
+// did not converge from the seed at the first input. Errors: `FPF_NULL_POINTER`,
+// `FPF_LENGTH_MISMATCH`.
+//
+// # Safety
+// `c` must be a live handle and `out` `n_seeds` writable values.
+fpf_status fpf_continuation_seed_branch(const fpf_continuation *c, int64_t *out, size_t n_seeds);
+
+// Number of bifurcations (0 for NULL).
+//
+// # Safety
+// `c` must be NULL or a live handle.
+size_t fpf_continuation_n_bifurcations(const fpf_continuation *c);
+
+// Writes the summary (`=== Continuation Summary ===`: branches, their seeds, ranges and
+// ends, then the bifurcations) into `buf` like `fpf_last_error_message` (truncated,
+// NUL-terminated) and returns its full length.
+//
+// # Safety
+// `c` must be NULL or a live handle; `buf` NULL or `cap` writable bytes.
+size_t fpf_continuation_summary(const fpf_continuation *c, char *buf, size_t cap);
+
+// The whole search at each of `n_rows` inputs (`inputs`, `n_rows × n_inputs`) from the same
+// `n_inits` initial states, in one call: on `opts->n_threads` threads across inputs; with
+// `seed_from_previous`, each input's points are then merged (in input order) with those
+// Newton reaches from the previous input's points. On success `out[r]` receives a new
+// result handle for input row `r` (free each with `fpf_fixed_points_free`); on error no
+// handle is written.
+//
+// # Safety
+// `rnn` and `opts` must be valid; `inits` must hold `n_inits·state_dim` doubles, `inputs`
+// `n_rows·n_inputs`; `out` must have room for `n_rows` pointers.
+fpf_status fpf_find_fixed_points_sweep(const fpf_rnn *rnn,
+                                       const fpf_finder_options *opts,
+                                       const double *inits,
+                                       size_t n_inits,
+                                       const double *inputs,
+                                       size_t n_rows,
+                                       bool seed_from_previous,
+                                       fpf_fixed_points **out);
 
 // Eigenvalues (and, if `vec_re` and `vec_im` are both non-NULL, unit-norm right
 // eigenvectors) of the real `n × n` row-major matrix `a`, computed in double precision.

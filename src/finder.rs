@@ -178,7 +178,7 @@ fn bad_option(name: &str, why: &str) -> FfiError {
 
 impl fpf_finder_options {
     /// Converts and validates.
-    fn to_options(self) -> FfiResult<FinderOptions> {
+    pub(crate) fn to_options(self) -> FfiResult<FinderOptions> {
         let method = match self.method {
             FPF_METHOD_JOINT => Method::Joint,
             FPF_METHOD_SEQUENTIAL => Method::Sequential,

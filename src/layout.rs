@@ -5,6 +5,7 @@
 use std::os::raw::c_char;
 
 use crate::boundary::{FfiError, FfiResult, c_name, fpf_status, guard, guard_value, non_null};
+use crate::continuation::fpf_continuation_options;
 use crate::finder::{fpf_finder_options, fpf_progress};
 use crate::train::{fpf_train_options, fpf_train_progress, fpf_train_report};
 

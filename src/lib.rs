@@ -18,6 +18,7 @@
 
 mod boundary;
 mod checkpoint;
+mod continuation;
 mod eig;
 mod error;
 mod fields;
@@ -34,6 +35,7 @@ pub use checkpoint::{
     fpf_checkpoint_load, fpf_checkpoint_load_buffer, fpf_checkpoint_load_into, fpf_checkpoint_save,
     fpf_checkpoint_save_buffer, fpf_fixed_points_load, fpf_fixed_points_save,
 };
+pub use continuation::*;
 pub use eig::{FPF_EIG_MAX_N, fpf_eig};
 pub use error::{fpf_last_error_message, fpf_version};
 pub use fields::*;

@@ -2,8 +2,10 @@
 //!
 //! `cargo run --release --example flipflop` generates 3-bit flip-flop data, trains a 16-unit
 //! tanh RNN, runs it, finds its fixed points from 1024 states sampled along its trajectories
-//! (noise 0.4, the tutorial's finder settings), prints the summary and the top-10 table, and
-//! writes SVG figures. Flags: `--bits N --hidden N --cell tanh|gru|gru_torch|lstm --seed N
+//! (noise 0.4, the tutorial's finder settings), prints the summary and the top-10 table,
+//! follows every fixed point along a sustained input on the first bit (0 to 1, by
+//! continuation) and writes SVG figures, `continuation.svg` among them: the branches over
+//! that input, coloured by stability, with their saddle-nodes. Flags: `--bits N --hidden N --cell tanh|gru|gru_torch|lstm --seed N
 //! --n-inits N --out-dir DIR --init scaled|tutorial --max-epochs N --period K --checkpoint FILE` (load the
 //! model if FILE exists, else train and save it there).
 //!
@@ -15,6 +17,9 @@ mod plot;
 
 use fpf_core::cell::{CellKind, CellShape};
 use fpf_core::find::FinderOptions;
+use fpf_std::analysis::continuation::{
+    BifurcationKind, ContinuationOptions, InputPath, continue_fixed_points,
+};
 use fpf_std::analysis::{FixedPointFinder, Pca, Trajectory};
 use fpf_std::log::Log;
 use fpf_std::model::Model;
@@ -257,6 +262,114 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
             )?;
         }
     }
+    // Continuation: every fixed point followed along a sustained input on the first bit.
+    let t_cont = Instant::now();
+    let mut u1 = vec![0.0; a.bits];
+    u1[0] = 1.0;
+    if fps.n > 0 {
+        let path = InputPath::line(&zero, &u1, 19)?;
+        let cont = continue_fixed_points(
+            model64.cell(),
+            &fps.xstar,
+            &path,
+            &ContinuationOptions {
+                period: a.period,
+                ..ContinuationOptions::default()
+            },
+        )?;
+        let readout = |x: &[f64]| -> f64 {
+            let mut y = vec![0.0; a.bits];
+            model64
+                .readout(&x[..a.hidden], &mut y)
+                .map_or(f64::NAN, |_| y[0])
+        };
+        println!("\n--- Continuation along bit 1's input (0 to 1, 20 inputs) ---");
+        let reach = cont
+            .branches
+            .iter()
+            .filter(|b| b.sigma.last().is_some_and(|&s| s >= path.length()))
+            .count();
+        let stable_end = cont
+            .branches
+            .iter()
+            .filter(|b| b.node.last() == Some(&Some(path.n_nodes() - 1)))
+            .filter(|b| b.is_stable.last() == Some(&true))
+            .count();
+        let folds: Vec<f64> = cont
+            .bifurcations
+            .iter()
+            .filter(|f| f.kind == BifurcationKind::SaddleNode)
+            .filter_map(|f| f.refined.as_ref().map(|p| p.sigma))
+            .collect();
+        println!(
+            "Branches: {} ({} reach input 1, {} of them stable there); bifurcations: {} \
+             ({} saddle-nodes)",
+            cont.branches.len(),
+            reach,
+            stable_end,
+            cont.bifurcations.len(),
+            folds.len()
+        );
+        let stable = fps.is_stable.clone().unwrap_or_default();
+        let (mut minus, mut died) = (0, Vec::new());
+        for i in 0..fps.n {
+            if !stable.get(i).copied().unwrap_or(false) || readout(fps.x(i)) >= 0.0 {
+                continue;
+            }
+            let Some(bi) = cont.seed_branch[i] else {
+                continue;
+            };
+            let b = &cont.branches[bi];
+            let fold = cont
+                .bifurcations
+                .iter()
+                .find(|f| f.branch == bi && f.kind == BifurcationKind::SaddleNode)
+                .and_then(|f| f.refined.as_ref());
+            let partner = b.seeds.iter().find(|&&j| j != i);
+            minus += 1;
+            match (fold, partner) {
+                (Some(p), Some(&j)) => {
+                    died.push(p.sigma);
+                    println!(
+                        "Memory {i} (bit 1 = {:.2}) disappears in a saddle-node with saddle {j} \
+                     at input {:.6}",
+                        readout(fps.x(i)),
+                        p.sigma
+                    )
+                }
+                _ => println!(
+                    "Memory {i} (bit 1 = {:.2}) survives to input {:.3} ({})",
+                    readout(fps.x(i)),
+                    b.sigma.iter().copied().fold(0.0, f64::max),
+                    b.end.map_or("?", |e| e.name())
+                ),
+            }
+        }
+        let (lo, hi) = died
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        let title = if died.is_empty() {
+            format!("Sustained input on bit 1: {} saddle-nodes", folds.len())
+        } else {
+            format!(
+                "Sustained input on bit 1: {} of {minus} memories with bit 1 = -1 end in \
+                 saddle-nodes (input {lo:.3} to {hi:.3})",
+                died.len()
+            )
+        };
+        plot::continuation(
+            &a.out_dir.join("continuation.svg"),
+            &title,
+            "input on bit 1",
+            "readout of bit 1",
+            &cont,
+            readout,
+        )?;
+    }
+    let t_cont = t_cont.elapsed();
+
     let per = n_time * a.bits;
     plot::trial(
         &a.out_dir.join("trial.svg"),
@@ -277,12 +390,13 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "Wall time: data {:.3} s, training {:.3} s ({} epochs, final loss {}), \
-         fixed points {:.3} s, figures {:.3} s, total {:.3} s",
+         fixed points {:.3} s, continuation {:.3} s, figures {:.3} s, total {:.3} s",
         t_data.as_secs_f64(),
         t_train.as_secs_f64(),
         epochs,
         fpf_std::analysis::sci(final_loss, 2),
         t_find.as_secs_f64(),
+        t_cont.as_secs_f64(),
         t_plot.as_secs_f64(),
         t_all.elapsed().as_secs_f64()
     );

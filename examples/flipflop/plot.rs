@@ -1,7 +1,9 @@
 //! SVG figures for the demo (plotters, a dev-dependency): 2-D and 3-D PCA views of the
 //! trajectories with stable points (filled), unstable points (crosses) and their unstable
-//! modes (segments along the real eigenvectors with |λ| > 1), and one trial's traces.
+//! modes (segments along the real eigenvectors with |λ| > 1), one trial's traces, and the
+//! branches of a continuation over the input, coloured by stability.
 
+use fpf_std::analysis::continuation::Continuation;
 use fpf_std::analysis::{FixedPoints, Pca};
 use plotters::prelude::*;
 use std::path::Path;
@@ -217,6 +219,101 @@ pub fn trial(
             .background_style(WHITE.mix(0.8))
             .draw()?;
     }
+    root.present()?;
+    Ok(())
+}
+
+/// Branches of a continuation over the input (x: the position along the path), `y` of each
+/// point (e.g. a readout), stable pieces solid blue, unstable pieces dashed red, refined
+/// bifurcations as black dots.
+pub fn continuation(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    cont: &Continuation,
+    y: impl Fn(&[f64]) -> f64,
+) -> Res {
+    let root = SVGBackend::new(path, (900, 620)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let ys: Vec<Vec<f64>> = cont
+        .branches
+        .iter()
+        .map(|b| (0..b.n).map(|i| y(b.x(i))).collect())
+        .collect();
+    let (lo, hi) = ys
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let pad = 0.08 * (hi - lo).max(1e-6);
+    let len = cont.path.length();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.02 * len..1.02 * len, (lo - pad)..(hi + pad))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()?;
+    let mut labelled = (false, false);
+    for (b, yb) in cont.branches.iter().zip(&ys) {
+        // Pieces of one stability, each joined to the next point so the curve is unbroken.
+        let mut start = 0;
+        while start < b.n {
+            let st = b.is_stable[start];
+            let mut end = start;
+            while end + 1 < b.n && b.is_stable[end + 1] == st {
+                end += 1;
+            }
+            let stop = (end + 2).min(b.n);
+            let pts: Vec<(f64, f64)> = (start..stop).map(|i| (b.sigma[i], yb[i])).collect();
+            if st {
+                let s = chart.draw_series(LineSeries::new(pts, STABLE.stroke_width(2)))?;
+                if !labelled.0 {
+                    s.label("stable").legend(|(x, y)| {
+                        PathElement::new([(x, y), (x + 18, y)], STABLE.stroke_width(2))
+                    });
+                    labelled.0 = true;
+                }
+            } else {
+                let s = chart.draw_series(DashedLineSeries::new(
+                    pts,
+                    6,
+                    4,
+                    UNSTABLE.stroke_width(2),
+                ))?;
+                if !labelled.1 {
+                    s.label("unstable").legend(|(x, y)| {
+                        PathElement::new([(x, y), (x + 18, y)], UNSTABLE.stroke_width(2))
+                    });
+                    labelled.1 = true;
+                }
+            }
+            start = end + 1;
+        }
+    }
+    let marks: Vec<(f64, f64)> = cont
+        .bifurcations
+        .iter()
+        .filter_map(|f| f.refined.as_ref().map(|p| (p.sigma, y(&p.xstar))))
+        .collect();
+    if !marks.is_empty() {
+        chart
+            .draw_series(marks.iter().map(|&p| Circle::new(p, 4, BLACK.filled())))?
+            .label("saddle-node")
+            .legend(|(x, y)| Circle::new((x, y), 4, BLACK.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }

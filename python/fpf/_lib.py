@@ -160,6 +160,8 @@ _SIGS = {
     "fpf_finder_options_validate": (C.c_int, [C.POINTER(FinderOptions)]),
     "fpf_find_fixed_points_cond": (C.c_int, [_vp, C.POINTER(FinderOptions), _dp, _sz, _dp,
                                              _sz, _i64p, PROGRESS_FN, _vp, C.POINTER(_vp)]),
+    "fpf_find_fixed_points_sweep": (C.c_int, [_vp, C.POINTER(FinderOptions), _dp, _sz, _dp,
+                                              _sz, C.c_bool, C.POINTER(_vp)]),
     "fpf_sample_states": (C.c_int, [_dp, _sz, _sz, _sz, _u8p, _sz, C.c_double, C.c_uint64,
                                     _dp]),
     "fpf_fixed_points_free": (None, [_vp]),

@@ -278,6 +278,71 @@ class FixedPointFinder:
             lib.fpf_fixed_points_free(h)
         return unique, all_fps
 
+    # -- many inputs
+    def find_fixed_points_sweep(self, initial_states, inputs, seed_from_previous=True):
+        """The whole search at every row of ``inputs`` [K, n_inputs] from the same
+        ``initial_states`` [n, n_states], in one library call, on ``n_threads`` threads
+        across inputs. With ``seed_from_previous``, each input's points are merged with those
+        Newton reaches from the previous input's points (in input order), so a fixed point
+        that moves continuously along the inputs is not lost where the initial states miss
+        it. Returns a list of (unique_fps, all_fps), one per input row."""
+        rnn = self.rnn_model
+        S, I = rnn.state_dim, rnn.n_inputs
+        if I == 0:
+            raise ValueError("the network has no inputs: there is nothing to sweep")
+        x = _check.array(initial_states, "initial_states", ["n_inits", ("n_states", S)])
+        u = _check.array(inputs, "inputs", ["rows", ("n_inputs", I)])
+        flag = _check.flag(seed_from_previous, "seed_from_previous")
+        k = u.shape[0]
+        handles = (C.c_void_p * k)()
+        check(lib.fpf_find_fixed_points_sweep(rnn.handle, C.byref(self._opts), ptr(x),
+                                              x.shape[0], ptr(u), k, flag, handles))
+        out, dt = [], self.np_dtype
+        try:
+            for h in handles:
+                a = C.c_void_p()
+                check(lib.fpf_fixed_points_select(h, SET_ALL, C.byref(a)))
+                try:
+                    out.append((FixedPoints._from_handle(h, S, I, self._opts.tol_unique, dt),
+                                FixedPoints._from_handle(a, S, I, self._opts.tol_unique, dt)))
+                finally:
+                    lib.fpf_fixed_points_free(a)
+        finally:
+            for h in handles:
+                lib.fpf_fixed_points_free(h)
+        return out
+
+    def continuation(self, fixed_points, u0=None, u1=None, n_steps=20, inputs=None,
+                     **options):
+        """Follows fixed points at the input ``u0`` along the line ``u0 → u1`` in
+        ``n_steps`` segments (or along the rows of ``inputs`` [K, n_inputs], from its first
+        row) by predictor–corrector Newton: each branch gets a point at every input of the
+        path it passes, its eigenvalues and stability; saddle-nodes (a real eigenvalue
+        crossing +1 where the branch turns), branch points, period doubling (−1) and
+        Neimark–Sacker bifurcations are detected and refined by bisection.
+
+        ``fixed_points``: a FixedPoints (its ``xstar``; ``u0`` defaults to its first input
+        row) or an array [n, n_states] (``u0`` defaults to zeros). Options (``fpf.continuation.option_names()``):
+        method ('pseudo_arclength', the default, goes round folds; 'natural' stops at
+        them), step_max, step_min, step_init (0: automatic), max_steps, corrector_max_iters,
+        tol_q, refine_tol, tol_same, period (default: the finder's), n_threads (default: the
+        finder's). Returns an fpf.continuation.Continuation."""
+        from . import continuation as _cont
+        if isinstance(fixed_points, FixedPoints):
+            seeds = fixed_points.xstar
+            if seeds is None or fixed_points.n == 0:
+                raise ValueError("`fixed_points` holds no points")
+            if u0 is None and inputs is None and fixed_points.inputs is not None:
+                u0 = np.asarray(fixed_points.inputs)[0]
+        else:
+            seeds = fixed_points
+        options.setdefault("period", self._opts.period)
+        options.setdefault("n_threads", self._opts.n_threads)
+        opts = _cont.make_options("FixedPointFinder.continuation", **options)
+        if inputs is None and u0 is None:
+            u0 = np.zeros(self.rnn_model.n_inputs)
+        return _cont.run(self.rnn_model, seeds, u0, u1, n_steps, inputs, opts)
+
     # -- the reference's outlier helpers
     @staticmethod
     def identify_q_outliers(fps, q_thresh):

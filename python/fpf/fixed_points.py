@@ -20,6 +20,8 @@ _REFERENCE_ATTRS = ("xstar", "x_init", "inputs", "F_xstar", "qstar", "dq", "n_it
                     "cond_id")
 DATA_ATTRS = tuple(dict.fromkeys(_REFERENCE_ATTRS + DATA_ATTRS))
 _STATE_ATTRS = ("xstar", "x_init", "F_xstar")  # the ones transform() maps
+# Library fields with one value per state.
+_PER_STATE = ("xstar", "f_xstar", "x_init", "eigval_re", "eigval_im")
 
 
 def _complex_dtype(dtype):
@@ -80,8 +82,11 @@ class FixedPoints:
             out = np.empty(n * width, dtype=dt)
             check(getattr(lib, fn)(h, name.encode(), out.ctypes.data_as(p), out.size))
             S, I = n_states, n_inputs
+            # By the field's kind, not its width: with one state or one input a row of S
+            # or I values is still a row (a width of 1 alone would make it a scalar).
             shape = {"j_xstar": (S, S), "eigvec_re": (S, S), "eigvec_im": (S, S),
-                     "dfdu": (S, I)}.get(name, () if width == 1 else (width,))
+                     "dfdu": (S, I), "inputs": (I,)}.get(
+                name, (S,) if name in _PER_STATE else () if width == 1 else (width,))
             out = out.reshape((n,) + shape)
             if out.dtype == np.uint8 and name != "newton":
                 out = out.astype(bool)

@@ -99,7 +99,12 @@ impl<'a> FixedPointFinder<'a> {
         &self.opts
     }
 
-    fn say(&self, msg: &str) {
+    /// The cell.
+    pub fn cell(&self) -> Cell<'a, f64> {
+        self.cell
+    }
+
+    pub(crate) fn say(&self, msg: &str) {
         if self.opts.verbose {
             self.log.line(msg);
         }

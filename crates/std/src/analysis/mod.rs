@@ -1,7 +1,9 @@
 //! The std layer of the finder: sampling initial states, the whole pipeline (optimize →
 //! unique → outliers → q-outlier reruns → `max_n_unique` → Jacobians → eigenvalues → final
-//! q filter), the [`FixedPoints`] container and its printed summaries.
+//! q filter), the [`FixedPoints`] container and its printed summaries; [`continuation`]:
+//! fixed points followed along a path of inputs, their bifurcations, and input sweeps.
 
+pub mod continuation;
 mod finder;
 mod fixed_points;
 mod pca;
