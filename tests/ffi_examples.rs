@@ -185,5 +185,11 @@ fn python_examples_run() {
     assert!(t.contains("tests passed"), "{t}");
     let f = py(&["flipflop.py", "--out-dir", &out.display().to_string()]);
     assert_eight_stable(&f);
+    // Many networks in a process pool: one line per network, in seed order.
+    let m = py(&["many_networks.py", "--networks", "3", "--workers", "2"]);
+    for seed in 100..103 {
+        assert!(m.contains(&format!("network seed {seed} ")), "{m}");
+    }
+    assert!(m.contains("networks by number of stable fixed points"), "{m}");
     let _ = std::fs::remove_dir_all(&out);
 }
