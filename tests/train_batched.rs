@@ -170,13 +170,15 @@ fn check<T: Real>(model: &Model<T>, data: &Sequences<'_>, rtol: f64, tag: &str) 
 
 #[test]
 fn batched_bptt_matches_the_per_trial_implementation() {
-    // Trials: one, fewer than a chunk (32), a chunk and a bit, several chunks and a partial
-    // one. Steps: fewer than a time block (8), a partial block, whole blocks.
+    // (trials, steps, inputs, units, outputs). Trials: one, fewer than a chunk (32), a chunk
+    // and a bit, several chunks and a partial one. Steps: fewer than a time block (8), a
+    // partial block, whole blocks. Inputs: few (row updates of dW_x) and 9 (a product).
     let cases = [
         (1usize, 3usize, 2usize, 5usize, 2usize),
         (7, 11, 3, 16, 3),
         (33, 8, 2, 9, 1),
         (70, 13, 3, 24, 2),
+        (40, 10, 9, 12, 2),
     ];
     for (ki, kind) in CellKind::ALL.into_iter().enumerate() {
         for (ci, &(n, nt, ni, nh, no)) in cases.iter().enumerate() {

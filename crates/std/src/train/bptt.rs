@@ -14,17 +14,17 @@
 //!   the GRUs, the cell-state path `g_c∘f` for the LSTM; the reference's GRU needs
 //!   `(D_n W_hnᵀ)` before `D_r`) plus the readout's `dY_{t−1} W_outᵀ`.
 //!
-//! The weight gradients `dW_h += H_{t−1}ᵀ D_t`, `dW_x += X_tᵀ D_t` and the bias sums
-//! (`1ᵀ D_t`) are products too, taken over [`TIME_BLOCK`] steps at a time (`k = m ·
-//! TIME_BLOCK`): the block's `D` is packed as the right operand, its states and inputs
-//! transposed (`O(k · H)`) as the left.
+//! The weight gradients `dW_h += H_{t−1}ᵀ D_t` and `dW_x += X_tᵀ D_t` are products too,
+//! taken over [`TIME_BLOCK`] steps at a time (`k = m · TIME_BLOCK`): the block's `D` is
+//! packed as the right operand, its states (and inputs) transposed (`O(k · H)`) as the left.
+//! The bias gradients (the column sums of `D`), and `dW_x` for fewer than [`SMALL_INPUT`]
+//! inputs, are row updates in the same pass.
 //!
 //! The right operands that hold weights (`W_x`, `W_h` and `W_hᵀ` in the blocks each cell
 //! needs, `W_out`, `W_outᵀ`) are packed once per batch. Every buffer is allocated by
 //! [`Bptt::new`]; nothing inside a run allocates.
 
 use crate::cell::CellKind;
-use crate::linalg::dense::axpy;
 use crate::linalg::gemm::{gemm, pack, packed_len};
 use crate::memory::{OutOfMemory, filled};
 use crate::model::Model;
@@ -40,6 +40,9 @@ pub(super) const CHUNK: usize = 32;
 /// Steps per weight-gradient product.
 const TIME_BLOCK: usize = 8;
 
+/// From this many inputs on, `dW_x += X_tᵀ D_t` is a product; below, row updates.
+const SMALL_INPUT: usize = 8;
+
 /// The sizes every array follows from.
 #[derive(Clone, Copy, Debug)]
 struct Dims {
@@ -50,6 +53,8 @@ struct Dims {
     no: usize,
     sd: usize,
     gw: usize,
+    /// Bias rows.
+    nb: usize,
     /// Cache per trial and step: tanh none (the state is the output); GRU `[r z n r∘h]`;
     /// PyTorch GRU `[r z n hn]`; LSTM `[i f g o tanh c']`.
     cw: usize,
@@ -76,6 +81,7 @@ impl Dims {
             no: model.n_outputs(),
             sd: s.state_dim(),
             gw: s.gate_width(),
+            nb: s.kind.n_bias_rows(),
             cw,
             dw,
         }
@@ -222,8 +228,6 @@ struct Chunk<T> {
     blk: Block<T>,
     /// This chunk's gradient, laid out as [`Gradients`].
     grad: Vec<T>,
-    /// Gradient of `W_outᵀ`, `O × H`.
-    g_w_out_t: Vec<T>,
     sse: f64,
     ok: bool,
 }
@@ -234,12 +238,13 @@ struct Block<T> {
     d: Vec<T>,
     /// `D` packed, one pack per range of [`Dims::d_packs`].
     packs: Vec<T>,
+    /// The readout gradients `dY` of the steps before the block's states, packed.
+    dy_pack: Vec<T>,
     /// The left operands: `H_{t−1}ᵀ`, the reference GRU's `(r∘H_{t−1})ᵀ` (`H × k` each),
-    /// `X_tᵀ` (`I × k`), and `k` ones (the bias sums).
+    /// `X_tᵀ` (`I × k`, from [`SMALL_INPUT`] inputs on).
     ht: Vec<T>,
     rht: Vec<T>,
     xt: Vec<T>,
-    ones: Vec<T>,
 }
 
 impl<T: Real> Chunk<T> {
@@ -281,16 +286,18 @@ impl<T: Real> Chunk<T> {
             blk: Block {
                 d: zb(k * d.dw, "training gate gradients")?,
                 packs: zb(packs, "training gate gradients")?,
+                dy_pack: zb(packed_len::<T>(k, d.no), "training readout gradients")?,
                 ht: zb(k * d.nh, "training scratch")?,
                 rht: zb(
                     if d.kind == CellKind::Gru { k * d.nh } else { 0 },
                     "training scratch",
                 )?,
-                xt: zb(k * d.ni, "training scratch")?,
-                ones: filled(if backward { k } else { 0 }, T::ONE, "training scratch")?,
+                xt: zb(
+                    if d.ni >= SMALL_INPUT { k * d.ni } else { 0 },
+                    "training scratch",
+                )?,
             },
             grad: zb(n_total, "training gradient")?,
-            g_w_out_t: zb(d.no * d.nh, "w_out gradient")?,
             sse: 0.0,
             ok: true,
         })
@@ -388,22 +395,23 @@ impl<T: Real> Chunk<T> {
             model.b_out().len(),
         );
         self.grad.fill(T::ZERO);
-        self.g_w_out_t.fill(T::ZERO);
-        // dL/dy, and the readout's gradients: b_out and W_outᵀ.
+        // dL/dy, the gradient of b_out, and that of W_out from the last step (the blocks'
+        // products take the others).
         let resid = self.resid.get_mut(..steps * no)?;
         for v in resid.iter_mut() {
             *v *= scale;
         }
         {
-            let (_, rest) = self.grad.split_at_mut_checked(n_p + n_w)?;
-            let gb_out = rest.get_mut(..n_b)?;
-            let hs = self.states.get(m * sd..)?;
-            for (dy, h) in resid.chunks_exact(no).zip(hs.chunks_exact(sd)) {
-                for (b, &dv) in gb_out.iter_mut().zip(dy) {
-                    *b += dv;
-                }
-                for (&dv, w) in dy.iter().zip(self.g_w_out_t.chunks_exact_mut(nh)) {
-                    axpy(dv, &h[..nh], w);
+            let (_, rest) = self.grad.split_at_mut_checked(n_p)?;
+            let (gw_out, rest) = rest.split_at_mut_checked(n_w)?;
+            col_sums(resid, no, steps, 0, no, None, rest.get_mut(..n_b)?)?;
+            let hs = ex(&self.states, nt * m * sd, m * sd)?;
+            let dys = ex(resid, (nt - 1) * m * no, m * no)?;
+            for (h, dy) in hs.chunks_exact(sd).zip(dys.chunks_exact(no)) {
+                for (&hv, row) in h.iter().zip(gw_out.chunks_exact_mut(no)) {
+                    for (o, &dv) in row.iter_mut().zip(dy) {
+                        *o += hv * dv;
+                    }
                 }
             }
         }
@@ -454,31 +462,26 @@ impl<T: Real> Chunk<T> {
                     &self.states,
                     &self.x,
                     &self.cache,
+                    resid,
                     &mut self.blk,
                     &mut self.grad,
                 )?;
             }
         }
 
-        // h0 (shared by every trial), and W_out from its transpose.
-        let (_, rest) = self.grad.split_at_mut_checked(n_p)?;
-        let (gw_out, rest) = rest.split_at_mut_checked(n_w)?;
-        let gh0 = rest.get_mut(n_b..)?;
+        // h0, shared by every trial.
+        let gh0 = self.grad.get_mut(n_p + n_w + n_b..)?;
         for row in g.chunks_exact(sd) {
             for (a, &b) in gh0.iter_mut().zip(row) {
                 *a += b;
-            }
-        }
-        for j in 0..nh {
-            for o in 0..no {
-                *gw_out.get_mut(j * no + o)? += *self.g_w_out_t.get(o * nh + j)?;
             }
         }
         Some(())
     }
 }
 
-/// `dW_h`, `dW_x` and the bias gradients of the steps `t0..t1`, whose `D` is in `d`.
+/// `dW_h`, `dW_x` and the bias gradients of the steps `t0..t1`, whose `D` is in `blk.d`,
+/// and `dW_out += H_sᵀ dY_{s−1}` for the block's states `H_s` (`s ≥ 1`).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn weight_gradients<T: Real>(
@@ -489,22 +492,28 @@ fn weight_gradients<T: Real>(
     states: &[T],
     x: &[T],
     cache: &[T],
+    dy: &[T],
     blk: &mut Block<T>,
     grad: &mut [T],
 ) -> Option<()> {
     let Dims {
         ni,
         nh,
+        no,
         sd,
         gw,
+        nb,
         cw,
         dw,
         ..
     } = *d;
     let k = (t1 - t0) * m;
     let row0 = t0 * m;
+    let x_product = ni >= SMALL_INPUT;
     transpose(states.get(row0 * sd..)?, sd, k, nh, &mut blk.ht)?;
-    transpose(x.get(row0 * ni..)?, ni, k, ni, &mut blk.xt)?;
+    if x_product {
+        transpose(x.get(row0 * ni..)?, ni, k, ni, &mut blk.xt)?;
+    }
     if d.kind == CellKind::Gru {
         let rh = cache.get(row0 * cw + 3 * nh..)?;
         transpose(rh, cw, k, nh, &mut blk.rht)?;
@@ -512,19 +521,38 @@ fn weight_gradients<T: Real>(
     let dk = blk.d.get(..k * dw)?;
     let mut packs: [&[T]; 3] = [&[]; 3];
     let mut rest = &mut blk.packs[..];
-    for (slot, (off, w)) in packs.iter_mut().zip(d.d_packs()) {
+    for (i, (slot, (off, w))) in packs.iter_mut().zip(d.d_packs()).enumerate() {
         let (out, tail) = core::mem::take(&mut rest).split_at_mut_checked(packed_len::<T>(k, w))?;
-        if w > 0 {
+        // The PyTorch GRU's third pack (d_n) only feeds the input weights' product.
+        if w > 0 && (x_product || d.kind != CellKind::GruTorch || i < 2) {
             pack(dk.get(off..)?, dw, k, w, false, out)?;
         }
         *slot = out;
         rest = tail;
     }
-    let (ht, xt, ones) = (&blk.ht[..], &blk.xt[..], blk.ones.get(..k)?);
-    let len_x = ni * gw;
-    let len_h = nh * gw;
-    let (gwx, rest) = grad.split_at_mut_checked(len_x)?;
-    let (gwh, gb) = rest.split_at_mut_checked(len_h)?;
+    let (ht, xt) = (&blk.ht[..], &blk.xt[..]);
+    let (gwx, rest) = grad.split_at_mut_checked(ni * gw)?;
+    let (gwh, rest) = rest.split_at_mut_checked(nh * gw)?;
+    let (gb, rest) = rest.split_at_mut_checked(nb * gw)?;
+    let gw_out = ex_mut(rest, 0, nh * no)?;
+    // W_out: the block's states s (but h0, which has no readout) with dY_{s−1}.
+    let skip = if t0 == 0 { m } else { 0 };
+    if k > skip {
+        let kk = k - skip;
+        let dys = ex(dy, (row0 + skip - m) * no, kk * no)?;
+        pack(dys, no, kk, no, false, &mut blk.dy_pack)?;
+        gemm(
+            nh,
+            kk,
+            no,
+            ht.get(skip..)?,
+            k,
+            &blk.dy_pack,
+            gw_out,
+            no,
+            true,
+        )?;
+    }
     // C (rows × w) += Aᵀ-block (rows × k) · pack (k × w), into `c` at column `col`.
     let prod = |rows: usize, a: &[T], pk: &[T], w: usize, c: &mut [T], col: usize| {
         if rows == 0 || w == 0 {
@@ -533,37 +561,56 @@ fn weight_gradients<T: Real>(
         gemm(rows, k, w, a, k, pk, c.get_mut(col..)?, gw, true)
     };
     let h = nh;
-    match d.kind {
+    let xi = if x_product { ni } else { 0 };
+    // The column ranges `(offset in D, width, offset in the target row)` that the bias rows
+    // and (for few inputs) the input weights' rows sum.
+    let (b_sums, x_sums) = match d.kind {
         CellKind::Tanh => {
             prod(nh, ht, packs[0], h, gwh, 0)?;
-            prod(ni, xt, packs[0], h, gwx, 0)?;
-            prod(1, ones, packs[0], h, gb, 0)?;
+            prod(xi, xt, packs[0], h, gwx, 0)?;
+            ([(0, h, 0), (0, 0, 0), (0, 0, 0)], [(0, h, 0), (0, 0, 0)])
         }
         CellKind::Lstm => {
             prod(nh, ht, packs[0], gw, gwh, 0)?;
-            prod(ni, xt, packs[0], gw, gwx, 0)?;
-            prod(1, ones, packs[0], gw, gb, 0)?;
-            prod(1, ones, packs[0], gw, gb, gw)?;
+            prod(xi, xt, packs[0], gw, gwx, 0)?;
+            (
+                [(0, gw, 0), (0, gw, gw), (0, 0, 0)],
+                [(0, gw, 0), (0, 0, 0)],
+            )
         }
         CellKind::Gru => {
             let rht = &blk.rht[..];
             prod(nh, ht, packs[0], 2 * h, gwh, 0)?;
             prod(nh, rht, packs[1], h, gwh, 2 * h)?;
-            prod(ni, xt, packs[0], 2 * h, gwx, 0)?;
-            prod(ni, xt, packs[1], h, gwx, 2 * h)?;
-            prod(1, ones, packs[0], 2 * h, gb, 0)?;
-            prod(1, ones, packs[1], h, gb, 2 * h)?;
+            prod(xi, xt, packs[0], 2 * h, gwx, 0)?;
+            prod(xi, xt, packs[1], h, gwx, 2 * h)?;
+            ([(0, gw, 0), (0, 0, 0), (0, 0, 0)], [(0, gw, 0), (0, 0, 0)])
         }
         CellKind::GruTorch => {
             prod(nh, ht, packs[0], 2 * h, gwh, 0)?;
             prod(nh, ht, packs[1], h, gwh, 2 * h)?;
-            prod(ni, xt, packs[0], 2 * h, gwx, 0)?;
-            prod(ni, xt, packs[2], h, gwx, 2 * h)?;
-            // b_ih, then b_hh.
-            prod(1, ones, packs[0], 2 * h, gb, 0)?;
-            prod(1, ones, packs[2], h, gb, 2 * h)?;
-            prod(1, ones, packs[0], 2 * h, gb, gw)?;
-            prod(1, ones, packs[1], h, gb, gw + 2 * h)?;
+            prod(xi, xt, packs[0], 2 * h, gwx, 0)?;
+            prod(xi, xt, packs[2], h, gwx, 2 * h)?;
+            // b_ih: [d_r d_z d_n]; b_hh: [d_r d_z d_n∘r].
+            (
+                [(0, 2 * h, 0), (3 * h, h, 2 * h), (0, 3 * h, gw)],
+                [(0, 2 * h, 0), (3 * h, h, 2 * h)],
+            )
+        }
+    };
+    // Column sums down the block (a product with fewer rows than the micro-kernel's would be
+    // bound by one accumulator chain per row): the bias, and `dW_x += X_tᵀ D_t` for few
+    // inputs.
+    for &(off, w, col) in &b_sums {
+        col_sums(dk, dw, k, off, w, None, ex_mut(gb, col, w)?)?;
+    }
+    if !x_product {
+        let xs = ex(x, row0 * ni, k * ni)?;
+        for &(off, w, col) in &x_sums {
+            for a in 0..ni {
+                let dst = ex_mut(gwx, a * gw + col, w)?;
+                col_sums(dk, dw, k, off, w, Some((xs.get(a..)?, ni)), dst)?;
+            }
         }
     }
     Some(())
@@ -599,34 +646,101 @@ fn ex_mut<T>(s: &mut [T], a: usize, n: usize) -> Option<&mut [T]> {
     s.get_mut(a..)?.get_mut(..n)
 }
 
-/// `out` (`cols × rows`) = the first `cols` columns of the `rows` rows of `src` (row stride
-/// `ld`), transposed; eight source rows at a time, so that every output row gets eight
-/// consecutive elements per pass.
+/// `dst[c] += Σ_p s_p · src[p·ld + off + c]` for `c < w`, `p < rows`, summed in the order
+/// of `p`, with `s_p = weights[p·stride]` (`Some((weights, stride))`) or 1; sixteen columns
+/// at a time in a fixed-size accumulator.
 #[inline(always)]
-fn transpose<T: Copy>(src: &[T], ld: usize, rows: usize, cols: usize, out: &mut [T]) -> Option<()> {
-    const B: usize = 8;
-    if rows == 0 || cols == 0 {
-        return Some(());
-    }
-    let out = out.get_mut(..rows * cols)?;
-    let mut p0 = 0;
-    while p0 + B <= rows {
-        let mut r: [&[T]; B] = [&[]; B];
-        for (i, ri) in r.iter_mut().enumerate() {
-            *ri = ex(src, (p0 + i) * ld, cols)?;
+fn col_sums<T: Real>(
+    src: &[T],
+    ld: usize,
+    rows: usize,
+    off: usize,
+    w: usize,
+    weights: Option<(&[T], usize)>,
+    dst: &mut [T],
+) -> Option<()> {
+    const L: usize = 16;
+    let dst = dst.get_mut(..w)?;
+    let weight = |p: usize| -> Option<T> {
+        match weights {
+            Some((x, stride)) => x.get(p * stride).copied(),
+            None => Some(T::ONE),
         }
-        for (j, orow) in out.chunks_exact_mut(rows).enumerate() {
-            let o = ex_mut(orow, p0, B)?;
-            for (ov, ri) in o.iter_mut().zip(&r) {
-                *ov = ri[j];
+    };
+    let mut c0 = 0;
+    while c0 < w {
+        let n = L.min(w - c0);
+        let out = ex_mut(dst, c0, n)?;
+        if n == L {
+            let mut acc = [T::ZERO; L];
+            for (a, &v) in acc.iter_mut().zip(out.iter()) {
+                *a = v;
+            }
+            for p in 0..rows {
+                let row = ex(src, p * ld + off + c0, L)?;
+                match weights {
+                    None => {
+                        for (a, &v) in acc.iter_mut().zip(row) {
+                            *a += v;
+                        }
+                    }
+                    Some(_) => {
+                        let s = weight(p)?;
+                        for (a, &v) in acc.iter_mut().zip(row) {
+                            *a += s * v;
+                        }
+                    }
+                }
+            }
+            for (o, &a) in out.iter_mut().zip(&acc) {
+                *o = a;
+            }
+        } else {
+            for p in 0..rows {
+                let row = ex(src, p * ld + off + c0, n)?;
+                let s = weight(p)?;
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o += if weights.is_some() { s * v } else { v };
+                }
             }
         }
-        p0 += B;
+        c0 += n;
     }
-    for p in p0..rows {
-        let row = ex(src, p * ld, cols)?;
-        for (orow, &v) in out.chunks_exact_mut(rows).zip(row) {
-            *orow.get_mut(p)? = v;
+    Some(())
+}
+
+/// `out` (`cols × rows`) = the first `cols` columns of the `rows` rows of `src` (row stride
+/// `ld`), transposed, in tiles of 8 × 8 (read into a fixed-size array, written out by
+/// rows), then the edges element by element.
+#[inline(always)]
+fn transpose<T: Real>(src: &[T], ld: usize, rows: usize, cols: usize, out: &mut [T]) -> Option<()> {
+    const B: usize = 8;
+    let out = out.get_mut(..rows * cols)?;
+    let (full_rows, full_cols) = (rows / B * B, cols / B * B);
+    for p0 in (0..full_rows).step_by(B) {
+        for j0 in (0..full_cols).step_by(B) {
+            let mut t = [[T::ZERO; B]; B];
+            for (i, ti) in t.iter_mut().enumerate() {
+                for (a, &b) in ti.iter_mut().zip(ex(src, (p0 + i) * ld + j0, B)?) {
+                    *a = b;
+                }
+            }
+            for jj in 0..B {
+                let o = ex_mut(out, (j0 + jj) * rows + p0, B)?;
+                for (ov, ti) in o.iter_mut().zip(&t) {
+                    *ov = ti[jj];
+                }
+            }
+        }
+        for j in full_cols..cols {
+            for i in 0..B {
+                *out.get_mut(j * rows + p0 + i)? = *src.get((p0 + i) * ld + j)?;
+            }
+        }
+    }
+    for p in full_rows..rows {
+        for j in 0..cols {
+            *out.get_mut(j * rows + p)? = *src.get(p * ld + j)?;
         }
     }
     Some(())
