@@ -17,8 +17,7 @@
 //! The weight gradients `dW_h += H_{t−1}ᵀ D_t` and `dW_x += X_tᵀ D_t` are products too,
 //! taken over [`TIME_BLOCK`] steps at a time (`k = m · TIME_BLOCK`): the block's `D` is
 //! packed as the right operand, its states (and inputs) transposed (`O(k · H)`) as the left.
-//! The bias gradients (the column sums of `D`), and `dW_x` for fewer than [`SMALL_INPUT`]
-//! inputs, are row updates in the same pass.
+//! The bias gradients are the column sums of `D`.
 //!
 //! The right operands that hold weights (`W_x`, `W_h` and `W_hᵀ` in the blocks each cell
 //! needs, `W_out`, `W_outᵀ`) are packed once per batch. Every buffer is allocated by
@@ -40,9 +39,6 @@ pub(super) const CHUNK: usize = 32;
 /// Steps per weight-gradient product.
 const TIME_BLOCK: usize = 8;
 
-/// From this many inputs on, `dW_x += X_tᵀ D_t` is a product; below, row updates.
-const SMALL_INPUT: usize = 8;
-
 /// The sizes every array follows from.
 #[derive(Clone, Copy, Debug)]
 struct Dims {
@@ -55,7 +51,7 @@ struct Dims {
     gw: usize,
     /// Bias rows.
     nb: usize,
-    /// Cache per trial and step: tanh none (the state is the output); GRU `[r z n r∘h]`;
+    /// Cache per trial and step: tanh none (the state is the output); GRU `[r z n]`;
     /// PyTorch GRU `[r z n hn]`; LSTM `[i f g o tanh c']`.
     cw: usize,
     /// `D` per trial and step: tanh `H`; GRU `[d_r d_z d_n]`; PyTorch GRU
@@ -70,7 +66,7 @@ impl Dims {
         let h = s.n_hidden;
         let (cw, dw) = match s.kind {
             CellKind::Tanh => (0, h),
-            CellKind::Gru => (4 * h, 3 * h),
+            CellKind::Gru => (3 * h, 3 * h),
             CellKind::GruTorch => (4 * h, 4 * h),
             CellKind::Lstm => (5 * h, 4 * h),
         };
@@ -222,7 +218,8 @@ struct Chunk<T> {
     /// The state gradient carried back and the next one, `trials × S`.
     g: Vec<T>,
     g2: Vec<T>,
-    /// The reference GRU's `(r∘h) W_hn` (forward) and `D_n W_hnᵀ` (backward), `trials × H`.
+    /// The reference GRU's `r∘h` and `(r∘h) W_hn` (forward), `D_n W_hnᵀ` (backward), `trials ×
+    /// H` each.
     q: Vec<T>,
     /// The current time block's `D` and the operands of its weight-gradient products.
     blk: Block<T>,
@@ -241,7 +238,7 @@ struct Block<T> {
     /// The readout gradients `dY` of the steps before the block's states, packed.
     dy_pack: Vec<T>,
     /// The left operands: `H_{t−1}ᵀ`, the reference GRU's `(r∘H_{t−1})ᵀ` (`H × k` each),
-    /// `X_tᵀ` (`I × k`, from [`SMALL_INPUT`] inputs on).
+    /// `X_tᵀ` (`I × k`).
     ht: Vec<T>,
     rht: Vec<T>,
     xt: Vec<T>,
@@ -277,7 +274,7 @@ impl<T: Real> Chunk<T> {
             g2: zb(cap * d.sd, "state gradient")?,
             q: z(
                 if d.kind == CellKind::Gru {
-                    cap * d.nh
+                    2 * cap * d.nh
                 } else {
                     0
                 },
@@ -292,10 +289,7 @@ impl<T: Real> Chunk<T> {
                     if d.kind == CellKind::Gru { k * d.nh } else { 0 },
                     "training scratch",
                 )?,
-                xt: zb(
-                    if d.ni >= SMALL_INPUT { k * d.ni } else { 0 },
-                    "training scratch",
-                )?,
+                xt: zb(k * d.ni, "training scratch")?,
             },
             grad: zb(n_total, "training gradient")?,
             sse: 0.0,
@@ -404,7 +398,7 @@ impl<T: Real> Chunk<T> {
         {
             let (_, rest) = self.grad.split_at_mut_checked(n_p)?;
             let (gw_out, rest) = rest.split_at_mut_checked(n_w)?;
-            col_sums(resid, no, steps, 0, no, None, rest.get_mut(..n_b)?)?;
+            col_sums(resid, no, steps, 0, no, rest.get_mut(..n_b)?)?;
             let hs = ex(&self.states, nt * m * sd, m * sd)?;
             let dys = ex(resid, (nt - 1) * m * no, m * no)?;
             for (h, dy) in hs.chunks_exact(sd).zip(dys.chunks_exact(no)) {
@@ -509,22 +503,18 @@ fn weight_gradients<T: Real>(
     } = *d;
     let k = (t1 - t0) * m;
     let row0 = t0 * m;
-    let x_product = ni >= SMALL_INPUT;
     transpose(states.get(row0 * sd..)?, sd, k, nh, &mut blk.ht)?;
-    if x_product {
-        transpose(x.get(row0 * ni..)?, ni, k, ni, &mut blk.xt)?;
-    }
+    transpose(x.get(row0 * ni..)?, ni, k, ni, &mut blk.xt)?;
     if d.kind == CellKind::Gru {
-        let rh = cache.get(row0 * cw + 3 * nh..)?;
-        transpose(rh, cw, k, nh, &mut blk.rht)?;
+        let r = cache.get(row0 * cw..)?;
+        transpose_product(r, cw, states.get(row0 * sd..)?, sd, k, nh, &mut blk.rht)?;
     }
     let dk = blk.d.get(..k * dw)?;
     let mut packs: [&[T]; 3] = [&[]; 3];
     let mut rest = &mut blk.packs[..];
-    for (i, (slot, (off, w))) in packs.iter_mut().zip(d.d_packs()).enumerate() {
+    for (slot, (off, w)) in packs.iter_mut().zip(d.d_packs()) {
         let (out, tail) = core::mem::take(&mut rest).split_at_mut_checked(packed_len::<T>(k, w))?;
-        // The PyTorch GRU's third pack (d_n) only feeds the input weights' product.
-        if w > 0 && (x_product || d.kind != CellKind::GruTorch || i < 2) {
+        if w > 0 {
             pack(dk.get(off..)?, dw, k, w, false, out)?;
         }
         *slot = out;
@@ -561,57 +551,39 @@ fn weight_gradients<T: Real>(
         gemm(rows, k, w, a, k, pk, c.get_mut(col..)?, gw, true)
     };
     let h = nh;
-    let xi = if x_product { ni } else { 0 };
-    // The column ranges `(offset in D, width, offset in the target row)` that the bias rows
-    // and (for few inputs) the input weights' rows sum.
-    let (b_sums, x_sums) = match d.kind {
+    // The column ranges `(offset in D, width, offset in the bias)` that the bias rows sum.
+    let b_sums = match d.kind {
         CellKind::Tanh => {
             prod(nh, ht, packs[0], h, gwh, 0)?;
-            prod(xi, xt, packs[0], h, gwx, 0)?;
-            ([(0, h, 0), (0, 0, 0), (0, 0, 0)], [(0, h, 0), (0, 0, 0)])
+            prod(ni, xt, packs[0], h, gwx, 0)?;
+            [(0, h, 0), (0, 0, 0), (0, 0, 0)]
         }
         CellKind::Lstm => {
             prod(nh, ht, packs[0], gw, gwh, 0)?;
-            prod(xi, xt, packs[0], gw, gwx, 0)?;
-            (
-                [(0, gw, 0), (0, gw, gw), (0, 0, 0)],
-                [(0, gw, 0), (0, 0, 0)],
-            )
+            prod(ni, xt, packs[0], gw, gwx, 0)?;
+            [(0, gw, 0), (0, gw, gw), (0, 0, 0)]
         }
         CellKind::Gru => {
             let rht = &blk.rht[..];
             prod(nh, ht, packs[0], 2 * h, gwh, 0)?;
             prod(nh, rht, packs[1], h, gwh, 2 * h)?;
-            prod(xi, xt, packs[0], 2 * h, gwx, 0)?;
-            prod(xi, xt, packs[1], h, gwx, 2 * h)?;
-            ([(0, gw, 0), (0, 0, 0), (0, 0, 0)], [(0, gw, 0), (0, 0, 0)])
+            prod(ni, xt, packs[0], 2 * h, gwx, 0)?;
+            prod(ni, xt, packs[1], h, gwx, 2 * h)?;
+            [(0, gw, 0), (0, 0, 0), (0, 0, 0)]
         }
         CellKind::GruTorch => {
             prod(nh, ht, packs[0], 2 * h, gwh, 0)?;
             prod(nh, ht, packs[1], h, gwh, 2 * h)?;
-            prod(xi, xt, packs[0], 2 * h, gwx, 0)?;
-            prod(xi, xt, packs[2], h, gwx, 2 * h)?;
+            prod(ni, xt, packs[0], 2 * h, gwx, 0)?;
+            prod(ni, xt, packs[2], h, gwx, 2 * h)?;
             // b_ih: [d_r d_z d_n]; b_hh: [d_r d_z d_n∘r].
-            (
-                [(0, 2 * h, 0), (3 * h, h, 2 * h), (0, 3 * h, gw)],
-                [(0, 2 * h, 0), (3 * h, h, 2 * h)],
-            )
+            [(0, 2 * h, 0), (3 * h, h, 2 * h), (0, 3 * h, gw)]
         }
     };
-    // Column sums down the block (a product with fewer rows than the micro-kernel's would be
-    // bound by one accumulator chain per row): the bias, and `dW_x += X_tᵀ D_t` for few
-    // inputs.
+    // The bias: column sums down the block (a product with one row would be bound by its
+    // one accumulator chain).
     for &(off, w, col) in &b_sums {
-        col_sums(dk, dw, k, off, w, None, ex_mut(gb, col, w)?)?;
-    }
-    if !x_product {
-        let xs = ex(x, row0 * ni, k * ni)?;
-        for &(off, w, col) in &x_sums {
-            for a in 0..ni {
-                let dst = ex_mut(gwx, a * gw + col, w)?;
-                col_sums(dk, dw, k, off, w, Some((xs.get(a..)?, ni)), dst)?;
-            }
-        }
+        col_sums(dk, dw, k, off, w, ex_mut(gb, col, w)?)?;
     }
     Some(())
 }
@@ -646,9 +618,8 @@ fn ex_mut<T>(s: &mut [T], a: usize, n: usize) -> Option<&mut [T]> {
     s.get_mut(a..)?.get_mut(..n)
 }
 
-/// `dst[c] += Σ_p s_p · src[p·ld + off + c]` for `c < w`, `p < rows`, summed in the order
-/// of `p`, with `s_p = weights[p·stride]` (`Some((weights, stride))`) or 1; sixteen columns
-/// at a time in a fixed-size accumulator.
+/// `dst[c] += Σ_p src[p·ld + off + c]` for `c < w`, `p < rows`, summed in the order of `p`,
+/// sixteen columns at a time in a fixed-size accumulator.
 #[inline(always)]
 fn col_sums<T: Real>(
     src: &[T],
@@ -656,17 +627,10 @@ fn col_sums<T: Real>(
     rows: usize,
     off: usize,
     w: usize,
-    weights: Option<(&[T], usize)>,
     dst: &mut [T],
 ) -> Option<()> {
     const L: usize = 16;
     let dst = dst.get_mut(..w)?;
-    let weight = |p: usize| -> Option<T> {
-        match weights {
-            Some((x, stride)) => x.get(p * stride).copied(),
-            None => Some(T::ONE),
-        }
-    };
     let mut c0 = 0;
     while c0 < w {
         let n = L.min(w - c0);
@@ -677,19 +641,8 @@ fn col_sums<T: Real>(
                 *a = v;
             }
             for p in 0..rows {
-                let row = ex(src, p * ld + off + c0, L)?;
-                match weights {
-                    None => {
-                        for (a, &v) in acc.iter_mut().zip(row) {
-                            *a += v;
-                        }
-                    }
-                    Some(_) => {
-                        let s = weight(p)?;
-                        for (a, &v) in acc.iter_mut().zip(row) {
-                            *a += s * v;
-                        }
-                    }
+                for (a, &v) in acc.iter_mut().zip(ex(src, p * ld + off + c0, L)?) {
+                    *a += v;
                 }
             }
             for (o, &a) in out.iter_mut().zip(&acc) {
@@ -697,10 +650,8 @@ fn col_sums<T: Real>(
             }
         } else {
             for p in 0..rows {
-                let row = ex(src, p * ld + off + c0, n)?;
-                let s = weight(p)?;
-                for (o, &v) in out.iter_mut().zip(row) {
-                    *o += if weights.is_some() { s * v } else { v };
+                for (o, &v) in out.iter_mut().zip(ex(src, p * ld + off + c0, n)?) {
+                    *o += v;
                 }
             }
         }
@@ -710,19 +661,64 @@ fn col_sums<T: Real>(
 }
 
 /// `out` (`cols × rows`) = the first `cols` columns of the `rows` rows of `src` (row stride
-/// `ld`), transposed, in tiles of 8 × 8 (read into a fixed-size array, written out by
-/// rows), then the edges element by element.
+/// `ld`), transposed.
 #[inline(always)]
 fn transpose<T: Real>(src: &[T], ld: usize, rows: usize, cols: usize, out: &mut [T]) -> Option<()> {
+    transpose_with(src, ld, None, rows, cols, out)
+}
+
+/// [`transpose`] of the elementwise product of `a` and `b` (row strides `lda`, `ldb`).
+#[inline(always)]
+fn transpose_product<T: Real>(
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [T],
+) -> Option<()> {
+    transpose_with(a, lda, Some((b, ldb)), rows, cols, out)
+}
+
+/// `out = (src ∘ by)ᵀ` (`by` absent: 1), in tiles of 8 × 8 (read into a fixed-size array,
+/// written out by rows), then the edges element by element.
+#[inline(always)]
+fn transpose_with<T: Real>(
+    src: &[T],
+    ld: usize,
+    by: Option<(&[T], usize)>,
+    rows: usize,
+    cols: usize,
+    out: &mut [T],
+) -> Option<()> {
     const B: usize = 8;
     let out = out.get_mut(..rows * cols)?;
+    let at = |p: usize, j: usize| -> Option<T> {
+        let v = *src.get(p * ld + j)?;
+        Some(match by {
+            Some((b, ldb)) => v * *b.get(p * ldb + j)?,
+            None => v,
+        })
+    };
     let (full_rows, full_cols) = (rows / B * B, cols / B * B);
     for p0 in (0..full_rows).step_by(B) {
         for j0 in (0..full_cols).step_by(B) {
             let mut t = [[T::ZERO; B]; B];
             for (i, ti) in t.iter_mut().enumerate() {
-                for (a, &b) in ti.iter_mut().zip(ex(src, (p0 + i) * ld + j0, B)?) {
-                    *a = b;
+                let s = ex(src, (p0 + i) * ld + j0, B)?;
+                match by {
+                    Some((b, ldb)) => {
+                        let bs = ex(b, (p0 + i) * ldb + j0, B)?;
+                        for ((a, &u), &v) in ti.iter_mut().zip(s).zip(bs) {
+                            *a = u * v;
+                        }
+                    }
+                    None => {
+                        for (a, &u) in ti.iter_mut().zip(s) {
+                            *a = u;
+                        }
+                    }
                 }
             }
             for jj in 0..B {
@@ -734,13 +730,13 @@ fn transpose<T: Real>(src: &[T], ld: usize, rows: usize, cols: usize, out: &mut 
         }
         for j in full_cols..cols {
             for i in 0..B {
-                *out.get_mut(j * rows + p0 + i)? = *src.get((p0 + i) * ld + j)?;
+                *out.get_mut(j * rows + p0 + i)? = at(p0 + i, j)?;
             }
         }
     }
     for p in full_rows..rows {
         for j in 0..cols {
-            *out.get_mut(j * rows + p)? = *src.get(p * ld + j)?;
+            *out.get_mut(j * rows + p)? = at(p, j)?;
         }
     }
     Some(())
@@ -842,18 +838,21 @@ fn step<T: Real>(
             gemm(m, ni, gw, x, ni, &p.wx, ca, cw, false)?;
             gemm(m, nh, 2 * nh, h, sd, &p.wh, ca, cw, true)?;
             let (brz, bn) = (ex(bias, 0, 2 * nh)?, ex(bias, 2 * nh, nh)?);
-            for (a, hp) in ca.chunks_exact_mut(cw).zip(h.chunks_exact(sd)) {
-                let (rz, rest) = a.split_at_mut_checked(2 * nh)?;
+            let (rh, q) = q.get_mut(..2 * m * nh)?.split_at_mut(m * nh);
+            for ((a, hp), rhr) in ca
+                .chunks_exact_mut(cw)
+                .zip(h.chunks_exact(sd))
+                .zip(rh.chunks_exact_mut(nh))
+            {
+                let rz = ex_mut(a, 0, 2 * nh)?;
                 for (v, &b) in rz.iter_mut().zip(brz) {
                     *v = (*v + b).sigmoid();
                 }
-                let rh = ex_mut(rest, nh, nh)?;
-                for ((o, &r), &hv) in rh.iter_mut().zip(&rz[..nh]).zip(hp) {
+                for ((o, &r), &hv) in rhr.iter_mut().zip(&rz[..nh]).zip(hp) {
                     *o = r * hv;
                 }
             }
-            let q = q.get_mut(..m * nh)?;
-            gemm(m, nh, nh, ca.get(3 * nh..)?, cw, &p.wh_n, q, nh, false)?;
+            gemm(m, nh, nh, rh, nh, &p.wh_n, q, nh, false)?;
             for (((a, nx), hp), qr) in ca
                 .chunks_exact_mut(cw)
                 .zip(next.chunks_exact_mut(sd))
