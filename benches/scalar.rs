@@ -1,4 +1,4 @@
-//! The math backend per element: `f64` `tanh`, `exp` and sigmoid, and `f32` `tanh`, over a
+//! The math backend per element: `f64` `tanh`, `exp` and sigmoid, and `f32` `tanh` and sigmoid, over a
 //! slice of 4096 values in [−4, 4] (the loop the cells run, which vectorizes), next to the
 //! platform's functions (`std`, i.e. the system libm) in the same run; `sigmoid_generic` is
 //! `Real`'s default formula on std's `exp`, with its branch.
@@ -44,6 +44,15 @@ fn generic_sigmoid(x: f64) -> f64 {
     }
 }
 
+fn generic_sigmoid32(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let mut seed = 11u64;
     let xs: Vec<f64> = (0..N).map(|_| 4.0 * lcg(&mut seed)).collect();
@@ -58,6 +67,8 @@ fn benches(c: &mut Criterion) {
     map(&mut g, "f64_sigmoid_generic", &xs, generic_sigmoid);
     map(&mut g, "f32_tanh", &xs32, Real::tanh);
     map(&mut g, "f32_tanh_std", &xs32, f32::tanh);
+    map(&mut g, "f32_sigmoid", &xs32, Real::sigmoid);
+    map(&mut g, "f32_sigmoid_generic", &xs32, generic_sigmoid32);
     g.finish();
 }
 

@@ -295,6 +295,8 @@ typedef struct {
   fpf_log_fn log;
   // Passed to `log` unchanged.
   void *log_user;
+  // Threads (0 = all cores, the default); results are the same for every count.
+  size_t n_threads;
 } fpf_train_options;
 
 // One epoch's statistics, passed to an `fpf_train_progress_fn`.

@@ -201,6 +201,8 @@ pub struct fpf_train_options {
     pub log: fpf_log_fn,
     /// Passed to `log` unchanged.
     pub log_user: *mut c_void,
+    /// Threads (0 = all cores, the default); results are the same for every count.
+    pub n_threads: usize,
 }
 
 /// Builds `$ty { special fields…, every option both structs name alike… }` from `$src`: the
@@ -220,6 +222,7 @@ macro_rules! train_options {
             print_every: s.print_every,
             verbose: s.verbose,
             seed: s.seed,
+            n_threads: s.n_threads,
         }
     }};
 }

@@ -190,6 +190,9 @@ fn python_examples_run() {
     for seed in 100..103 {
         assert!(m.contains(&format!("network seed {seed} ")), "{m}");
     }
-    assert!(m.contains("networks by number of stable fixed points"), "{m}");
+    assert!(
+        m.contains("networks by number of stable fixed points"),
+        "{m}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

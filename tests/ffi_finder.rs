@@ -1045,6 +1045,14 @@ fn options_validate_without_running() {
         unsafe { fpf_train_options_validate(&t) },
         fpf_status::FPF_BAD_OPTION
     );
+    t.dtype = 0;
+    assert_eq!(t.n_threads, 0, "all cores by default");
+    t.n_threads = 5000;
+    assert_eq!(
+        unsafe { fpf_train_options_validate(&t) },
+        fpf_status::FPF_BAD_OPTION
+    );
+    assert!(last_error().contains("n_threads"), "{}", last_error());
 }
 
 #[test]

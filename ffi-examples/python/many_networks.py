@@ -40,7 +40,8 @@ def analyze(seed, n_bits=3, n_hidden=16, max_epochs=300):
     train, valid = gen.generate_data(512), gen.generate_data(128)
     rnn = FlipFlopRNN(n_bits, n_hidden, n_bits, rnn_type="tanh", seed=seed)
     train_flipflop_rnn(rnn, train, valid, learning_rate=0.08, batch_size=128,
-                       max_epochs=max_epochs, min_loss=1e-4, seed=seed, verbose=False)
+                       max_epochs=max_epochs, min_loss=1e-4, seed=seed, verbose=False,
+                       n_threads=1)
     _, hiddens = rnn(gen.generate_data(128)["inputs"])
     finder = FixedPointFinder(rnn, lr_init=0.02, tol_q=1e-4, final_q_threshold=1e-6,
                               tol_unique=1e-2, verbose=False, n_threads=1)

@@ -212,3 +212,19 @@ def test_eig_and_pca():
         fpf.eig(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"`k` must be at least 1 and at most 3"):
         fpf.Pca(np.zeros((10, 3)), 4)
+
+
+def test_training_threads_are_an_option_and_change_nothing():
+    # n_threads is a member of the library's training options, so it is a keyword here;
+    # batch 80 = chunks of 32, 32 and 16 trials, summed in a fixed order on any thread count.
+    data = fpf.FlipFlopData(3, 16, 0.5, 1).generate_data(96)
+    nets = [fpf.FlipFlopRNN(3, 8, 3, rnn_type="gru", seed=1) for _ in range(3)]
+    for net, n in zip(nets, (1, 2, 0)):
+        fpf.train_flipflop_rnn(net, data, batch_size=80, max_epochs=2, verbose=False,
+                               n_threads=n)
+    for net in nets[1:]:
+        for name in net.param_names():
+            assert np.array_equal(net.get_param(name), nets[0].get_param(name)), name
+    with pytest.raises(ValueError, match="n_threads"):
+        fpf.train_flipflop_rnn(nets[0], data, batch_size=16, max_epochs=1, verbose=False,
+                               n_threads=5000)

@@ -6,26 +6,32 @@
 //! the trials (seeded), runs `n_trials / batch_size` minibatches (the remainder is dropped, as
 //! in the tutorial) and reports the mean of the batch losses.
 //!
-//! Per batch, the forward pass keeps every step's state and cell cache; the backward pass
-//! walks each trial from its last step to its first, feeding the readout's gradient and the
-//! carried state gradient through [`Cell::vjp`](crate::cell::Cell::vjp), which accumulates the
-//! parameter gradients. The gradient that reaches the state before the first step is the
-//! gradient of `h0` (summed over the batch, since every trial starts there).
+//! Per batch, the forward and backward passes run over the whole minibatch at once as
+//! matrix–matrix products (`bptt`): per step the pre-activations of every trial `X_t W_x +
+//! H_{t−1} W_h`, the state gradients `D_t W_hᵀ` and, a few steps at a time, the weight
+//! gradients `H_{t−1}ᵀ D_t`, `X_tᵀ D_t`; the gates and `D_t` elementwise in between. The
+//! gradient that reaches the state before the first step is the gradient of `h0` (summed
+//! over the batch, since every trial starts there). The batch is cut into fixed chunks of
+//! trials that run on [`TrainOptions::n_threads`] threads; their losses and gradients are
+//! summed in chunk order, so every thread count gives bit-identical results.
 //!
 //! Every buffer is allocated once per [`train`] call, sized for one batch; the epoch loop does
 //! not allocate (except when printing).
 
 use core::fmt;
 
+mod bptt;
+
 use crate::analysis::sci;
-use crate::cell::{Cell, WeightsMut};
-use crate::linalg::dense::{axpy, dot};
+use crate::find::options::MAX_THREADS;
 use crate::log::Log;
-use crate::memory::{OutOfMemory, filled};
+use crate::memory::OutOfMemory;
 use crate::model::Model;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
 use crate::random::Gaussian;
 use crate::scalar::Real;
+use crate::threads::Threads;
+use bptt::Bptt;
 
 /// A set of input/target sequences, `f64`, row-major:
 /// `inputs` is `n_trials × n_time × n_inputs`, `targets` `n_trials × n_time × n_outputs`.
@@ -284,6 +290,10 @@ pub struct TrainOptions {
     pub verbose: bool,
     /// Seed of the trial shuffling, 0.
     pub seed: u64,
+    /// Threads (0 = all cores, the default). The batch is split into fixed chunks of
+    /// trials whose gradients are summed in a fixed order, so the result is the same for
+    /// every count.
+    pub n_threads: usize,
 }
 
 impl Default for TrainOptions {
@@ -299,6 +309,7 @@ impl Default for TrainOptions {
             print_every: 10,
             verbose: false,
             seed: 0,
+            n_threads: 0,
         }
     }
 }
@@ -338,6 +349,13 @@ impl TrainOptions {
         }
         if !(self.lr_factor > 0.0 && self.lr_factor <= 1.0) {
             return bad("lr_factor", self.lr_factor.to_string(), "in (0, 1]");
+        }
+        if self.n_threads > MAX_THREADS {
+            return bad(
+                "n_threads",
+                self.n_threads.to_string(),
+                "at most 1024 (0 = all cores)",
+            );
         }
         Ok(())
     }
@@ -443,227 +461,29 @@ fn split4<T>(
     (p, w, bo, h0)
 }
 
-/// Buffers for one batch of up to `cap_trials × cap_time` steps.
-struct Bptt<T> {
-    cap_trials: usize,
-    cap_time: usize,
-    /// Inputs of the batch, converted: `trials × time × I`.
-    x: Vec<T>,
-    /// State after each step: `trials × time × S`.
-    states: Vec<T>,
-    /// Cell cache of each step: `trials × time × C`.
-    caches: Vec<T>,
-    /// Readout residuals `y − target`: `trials × time × O`.
-    resid: Vec<T>,
-    /// `W_outᵀ` (`O × H`), so the readout and its gradients run along contiguous rows.
-    w_out_t: Vec<T>,
-    /// Gradient of `W_outᵀ`, `O × H`.
-    g_w_out_t: Vec<T>,
-    /// Readout output of one step, `O`.
-    y: Vec<T>,
-    /// Scaled residual of one step, `O`.
-    dy: Vec<T>,
-    /// Upstream state gradient, `S`.
-    g: Vec<T>,
-    /// State gradient through the cell, `S`.
-    gh: Vec<T>,
-    scratch: Vec<T>,
+/// `n` threads (0 = all cores).
+fn threads(n: usize) -> Result<Threads, TrainError> {
+    Threads::new(n).map_err(|_| TrainError::BadOption {
+        what: "n_threads",
+        got: n.to_string(),
+        requirement: "a number of threads the system can start",
+    })
 }
 
-impl<T: Real> Bptt<T> {
-    fn new(model: &Model<T>, cap_trials: usize, cap_time: usize) -> Result<Self, OutOfMemory> {
-        let s = model.shape();
-        let steps = cap_trials.saturating_mul(cap_time);
-        let sd = s.state_dim();
-        let zeros = |n: usize, what| filled(n, T::ZERO, what);
-        Ok(Bptt {
-            cap_trials,
-            cap_time,
-            x: zeros(steps.saturating_mul(s.n_inputs), "training inputs")?,
-            states: zeros(steps.saturating_mul(sd), "training states")?,
-            caches: zeros(steps.saturating_mul(s.cache_len()), "training caches")?,
-            resid: zeros(
-                steps.saturating_mul(model.n_outputs()),
-                "training residuals",
-            )?,
-            w_out_t: zeros(model.n_outputs() * s.n_hidden, "w_out")?,
-            g_w_out_t: zeros(model.n_outputs() * s.n_hidden, "w_out gradient")?,
-            y: zeros(model.n_outputs(), "outputs")?,
-            dy: zeros(model.n_outputs(), "outputs")?,
-            g: zeros(sd, "state gradient")?,
-            gh: zeros(sd, "state gradient")?,
-            scratch: zeros(s.scratch_len(), "scratch")?,
-        })
-    }
-
-    /// Mean squared error of the trials `trial(0..n)` of `data` (validated, `n ≤ cap_trials`,
-    /// `data.n_time ≤ cap_time`); with `grad`, also accumulates the gradient of that mean.
-    /// Returns the sum of squared residuals (divide by `n · n_time · O` for the mean).
-    fn run(
-        &mut self,
-        model: &Model<T>,
-        data: &Sequences<'_>,
-        n: usize,
-        trial: impl Fn(usize) -> usize,
-        grad: Option<&mut Gradients<T>>,
-    ) -> f64 {
-        debug_assert!(n <= self.cap_trials && data.n_time <= self.cap_time);
-        let shape = *model.shape();
-        let (ni, nh, no) = (shape.n_inputs, shape.n_hidden, model.n_outputs());
-        let (sd, cl) = (shape.state_dim(), shape.cache_len());
-        let nt = data.n_time;
-        let cell = model.cell();
-        let (w_out, b_out, h0) = (model.w_out(), model.b_out(), model.h0());
-        let mut sse = 0.0f64;
-        for j in 0..nh {
-            for o in 0..no {
-                self.w_out_t[o * nh + j] = w_out[j * no + o];
-            }
-        }
-
-        // Forward.
-        for k in 0..n {
-            let tr = trial(k);
-            let xs = &data.inputs[tr * nt * ni..(tr + 1) * nt * ni];
-            let ys = &data.targets[tr * nt * no..(tr + 1) * nt * no];
-            let x_k = &mut self.x[k * nt * ni..(k + 1) * nt * ni];
-            for (a, &b) in x_k.iter_mut().zip(xs) {
-                *a = T::from_f64(b);
-            }
-            let x_k = &self.x[k * nt * ni..(k + 1) * nt * ni];
-            let s_k = &mut self.states[k * nt * sd..(k + 1) * nt * sd];
-            let c_k = &mut self.caches[k * nt * cl..(k + 1) * nt * cl];
-            let r_k = &mut self.resid[k * nt * no..(k + 1) * nt * no];
-            for t in 0..nt {
-                let (prev, cur) = s_k.split_at_mut(t * sd);
-                let h = if t == 0 { h0 } else { &prev[(t - 1) * sd..] };
-                let next = &mut cur[..sd];
-                cell.step_unchecked(
-                    &x_k[t * ni..(t + 1) * ni],
-                    h,
-                    next,
-                    &mut c_k[t * cl..(t + 1) * cl],
-                );
-                for ((y, &b), w) in self
-                    .y
-                    .iter_mut()
-                    .zip(b_out)
-                    .zip(self.w_out_t.chunks_exact(nh))
-                {
-                    *y = b + dot(&next[..nh], w);
-                }
-                let r = &mut r_k[t * no..(t + 1) * no];
-                for ((r, &y), &target) in r.iter_mut().zip(&self.y).zip(&ys[t * no..]) {
-                    let d = y - T::from_f64(target);
-                    *r = d;
-                    let d = d.to_f64();
-                    sse += d * d;
-                }
-            }
-        }
-
-        let Some(grad) = grad else {
-            return sse;
-        };
-        // Backward: d mean / d y = 2 (y − target) / (n · n_time · O).
-        let scale = T::from_f64(2.0 / (n * nt * no) as f64);
-        let (n_p, n_w, n_b) = (grad.n_params, grad.n_w_out, grad.n_b_out);
-        let (gp, gw_out, gb_out, gh0) = split4(&mut grad.flat, n_p, n_w, n_b);
-        let mut gw = WeightsMut::from_flat(&shape, gp)
-            .expect("Gradients are shaped like the model they were made for");
-        self.g_w_out_t.fill(T::ZERO);
-        for k in 0..n {
-            let x_k = &self.x[k * nt * ni..(k + 1) * nt * ni];
-            let s_k = &self.states[k * nt * sd..(k + 1) * nt * sd];
-            let c_k = &self.caches[k * nt * cl..(k + 1) * nt * cl];
-            let r_k = &self.resid[k * nt * no..(k + 1) * nt * no];
-            self.g.fill(T::ZERO);
-            for t in (0..nt).rev() {
-                let h_t = &s_k[t * sd..(t + 1) * sd];
-                for (d, &r) in self.dy.iter_mut().zip(&r_k[t * no..(t + 1) * no]) {
-                    *d = r * scale;
-                }
-                for (b, &d) in gb_out.iter_mut().zip(&self.dy) {
-                    *b += d;
-                }
-                // g (carried from step t+1) += W_out dy; grad W_outᵀ += dy ⊗ h_t.
-                for ((&d, w), gwt) in self
-                    .dy
-                    .iter()
-                    .zip(self.w_out_t.chunks_exact(nh))
-                    .zip(self.g_w_out_t.chunks_exact_mut(nh))
-                {
-                    axpy(d, w, &mut self.g[..nh]);
-                    axpy(d, &h_t[..nh], gwt);
-                }
-                let h_prev = if t == 0 {
-                    h0
-                } else {
-                    &s_k[(t - 1) * sd..t * sd]
-                };
-                cell_vjp(
-                    &cell,
-                    &x_k[t * ni..(t + 1) * ni],
-                    h_prev,
-                    &c_k[t * cl..(t + 1) * cl],
-                    &self.g,
-                    &mut self.gh,
-                    &mut gw,
-                    &mut self.scratch,
-                );
-                core::mem::swap(&mut self.g, &mut self.gh);
-            }
-            for (a, &b) in gh0.iter_mut().zip(&self.g) {
-                *a += b;
-            }
-        }
-        for j in 0..nh {
-            for o in 0..no {
-                gw_out[j * no + o] += self.g_w_out_t[o * nh + j];
-            }
-        }
-        sse
-    }
-
-    /// Mean squared error over all of `data`, in chunks of `cap_trials`.
-    fn loss(&mut self, model: &Model<T>, data: &Sequences<'_>) -> f64 {
-        let mut sse = 0.0;
-        let mut start = 0;
-        while start < data.n_trials {
-            let n = self.cap_trials.min(data.n_trials - start);
-            sse += self.run(model, data, n, |k| start + k, None);
-            start += n;
-        }
-        sse / (data.n_trials * data.n_time * data.n_outputs) as f64
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn cell_vjp<T: Real>(
-    cell: &Cell<'_, T>,
-    x: &[T],
-    h: &[T],
-    cache: &[T],
-    g: &[T],
-    g_h: &mut [T],
-    g_w: &mut WeightsMut<'_, T>,
-    scratch: &mut [T],
-) {
-    cell.vjp_unchecked(x, h, cache, g, g_h, None, Some(g_w), scratch);
-}
-
-/// The mean squared error of `model` on `data`.
+/// The mean squared error of `model` on `data` (on all cores; the result does not depend
+/// on their number).
 pub fn loss<T: Real>(model: &Model<T>, data: &Sequences<'_>) -> Result<f64, TrainError> {
     data.validate_for(model, "data")?;
     let cap = data.n_trials.min(1024);
-    let mut ws = Bptt::new(model, cap, data.n_time).map_err(TrainError::OutOfMemory)?;
+    let mut ws =
+        Bptt::new(model, cap, data.n_time, false, threads(0)?).map_err(TrainError::OutOfMemory)?;
     Ok(ws.loss(model, data))
 }
 
 /// The mean squared error of `model` on all of `data` (one batch) and its gradient with
 /// respect to every trained value, written to `grad` (overwritten; made by
-/// [`Gradients::zeros`] for a model of the same shape).
+/// [`Gradients::zeros`] for a model of the same shape). Runs on all cores; the result does
+/// not depend on their number.
 pub fn loss_and_grad<T: Real>(
     model: &Model<T>,
     data: &Sequences<'_>,
@@ -678,9 +498,10 @@ pub fn loss_and_grad<T: Real>(
             got: grad.flat.len(),
         });
     }
-    let mut ws = Bptt::new(model, data.n_trials, data.n_time).map_err(TrainError::OutOfMemory)?;
+    let mut ws = Bptt::new(model, data.n_trials, data.n_time, true, threads(0)?)
+        .map_err(TrainError::OutOfMemory)?;
     grad.clear();
-    let sse = ws.run(model, data, data.n_trials, |k| k, Some(grad));
+    let sse = ws.run(model, data, data.n_trials, &|k| k, Some(grad));
     Ok(sse / (data.n_trials * data.n_time * data.n_outputs) as f64)
 }
 
@@ -728,7 +549,8 @@ pub fn train_logged<T: Real>(
     let cap_time = valid.map_or(train.n_time, |v| v.n_time.max(train.n_time));
 
     // Every buffer, once.
-    let mut ws = Bptt::new(model, bs, cap_time).map_err(TrainError::OutOfMemory)?;
+    let mut ws = Bptt::new(model, bs, cap_time, true, threads(opts.n_threads)?)
+        .map_err(TrainError::OutOfMemory)?;
     let mut grad = Gradients::zeros(model);
     let mut m = vec![T::ZERO; grad.flat.len()];
     let mut v = vec![T::ZERO; grad.flat.len()];
@@ -769,7 +591,7 @@ pub fn train_logged<T: Real>(
         for batch in 0..n_batches {
             let idx = &perm[batch * bs..(batch + 1) * bs];
             grad.clear();
-            let sse = ws.run(model, train, bs, |k| idx[k], Some(&mut grad));
+            let sse = ws.run(model, train, bs, &|k| idx[k], Some(&mut grad));
             let loss = sse / (bs * train.n_time * train.n_outputs) as f64;
             let norm = if opts.max_grad_norm > 0.0 {
                 clip_grad_norm(&mut grad.flat, opts.max_grad_norm)

@@ -82,6 +82,16 @@ pub fn pack<T: GemmScalar>(
         return Some(());
     }
     for (jp, panel) in out.chunks_exact_mut(k * nr).enumerate() {
+        if !transposed && (jp + 1) * nr <= n {
+            // A whole panel of B's rows: contiguous runs of NR.
+            for (p, dst) in panel.chunks_exact_mut(nr).enumerate() {
+                let row = src.get(p * ld + jp * nr..)?.get(..nr)?;
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    *d = v;
+                }
+            }
+            continue;
+        }
         for (p, dst) in panel.chunks_exact_mut(nr).enumerate() {
             for (jj, d) in dst.iter_mut().enumerate() {
                 let j = jp * nr + jj;
@@ -156,12 +166,24 @@ pub(crate) fn store<T: GemmScalar, const MR: usize, const NR: usize>(
         else {
             return;
         };
-        if accumulate {
+        // A whole tile row as a fixed-size array: one or two vector moves, not a call to
+        // memcpy.
+        if let Ok(full) = <&mut [T; NR]>::try_from(&mut *row) {
+            if accumulate {
+                for (cv, &tv) in full.iter_mut().zip(t) {
+                    *cv = *cv + tv;
+                }
+            } else {
+                *full = *t;
+            }
+        } else if accumulate {
             for (cv, &tv) in row.iter_mut().zip(t) {
                 *cv = *cv + tv;
             }
         } else {
-            row.copy_from_slice(&t[..cols]);
+            for (cv, &tv) in row.iter_mut().zip(t) {
+                *cv = tv;
+            }
         }
     }
 }
