@@ -627,12 +627,7 @@ pub unsafe extern "C" fn fpf_continuation_branch_field_size(
 
 /// Copies the `size_t` bifurcation field `name` of every bifurcation, one after the other
 /// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
-/// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
-/// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
-/// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
-/// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
-/// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
-/// Errors as `fpf_continuation_branch_field_f64`.
+/// The fields and errors are listed at `fpf_continuation_bifurcation_field_f64`.
 ///
 /// # Safety
 /// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
@@ -674,12 +669,7 @@ pub unsafe extern "C" fn fpf_continuation_branch_field_u8(
 
 /// Copies the `uint8_t` bifurcation field `name` of every bifurcation, one after the other
 /// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
-/// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
-/// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
-/// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
-/// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
-/// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
-/// Errors as `fpf_continuation_branch_field_f64`.
+/// The fields and errors are listed at `fpf_continuation_bifurcation_field_f64`.
 ///
 /// # Safety
 /// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.
@@ -721,12 +711,7 @@ pub unsafe extern "C" fn fpf_continuation_branch_field_i64(
 
 /// Copies the `int64_t` bifurcation field `name` of every bifurcation, one after the other
 /// in the order of `fpf_continuation_n_bifurcations`, into `out` (`len` must be its length).
-/// Fields: `sigma` (1 per bifurcation), `inputs` (n_inputs), `xstar` (state_dim), `eig` (2:
-/// re, im), `q` (1) of the point refined by bisection (NaN where it was not refined);
-/// `eig_before`, `eig_after` (2 each: the crossing eigenvalue at the neighbouring points)
-/// as `double`; `kind` (`FPF_BIFURCATION_*`), `branch`, `before` (the branch point before
-/// it; the one after is `before + 1`) as `size_t`; `turned`, `refined` as `uint8_t`.
-/// Errors as `fpf_continuation_branch_field_f64`.
+/// The fields and errors are listed at `fpf_continuation_bifurcation_field_f64`.
 ///
 /// # Safety
 /// `c` must be a live handle, `name` a NUL-terminated string, `out` `len` writable elements.

@@ -26,50 +26,8 @@ pub fn gemm<T: Real>(
     b_t: bool,
     c: &mut [T],
 ) {
-    let (rsb, csb) = if b_t {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
-    assert!(a.len() >= (m - 1) * lda + k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: the slices hold the elements these strides reach (asserted above).
-    unsafe {
-        if T::NAME == "f32" {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr().cast(),
-                lda as isize,
-                1,
-                b.as_ptr().cast(),
-                rsb,
-                csb,
-                0.0,
-                c.as_mut_ptr().cast(),
-                n as isize,
-                1,
-            );
-        } else {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr().cast(),
-                lda as isize,
-                1,
-                b.as_ptr().cast(),
-                rsb,
-                csb,
-                0.0,
-                c.as_mut_ptr().cast(),
-                n as isize,
-                1,
-            );
-        }
-    }
+    let rsb = if b_t { (1, k) } else { (n, 1) };
+    gemm_strided(m, k, n, a, (lda, 1), b, rsb, 0.0, c, n);
 }
 
 /// `c = a b + beta c` with every operand given by its row and column strides (so a
