@@ -2,6 +2,7 @@
 //!
 //! - [`qmin`]: the q-minimization with Adam, the plateau schedule and clipping;
 //! - [`newton`]: damped Newton polish in f64;
+//! - [`chord`]: chord steps for a tile of states around one polished fixed point;
 //! - [`options`]: every option of the finder, with the reference's defaults;
 //! - [`map`]: the k-fold map, q and its gradient, the k-fold Jacobian.
 //!
@@ -9,6 +10,7 @@
 //! outliers, Jacobians, eigenvalues) on top of these.
 
 mod batch;
+pub mod chord;
 pub mod map;
 pub mod newton;
 pub mod options;

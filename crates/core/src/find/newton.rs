@@ -17,7 +17,7 @@ const LOCAL_CONTRACTION: f64 = 0.5;
 /// Chord steps (the last LU reused) after each full Newton step, at most.
 const CHORD_STEPS: usize = 4;
 /// A chord step is kept only if it multiplies q by at most this (its error by about ½).
-const CHORD_GAIN: f64 = 0.25;
+pub(crate) const CHORD_GAIN: f64 = 0.25;
 
 /// Backtracking halvings before giving up on a Newton direction.
 const MAX_HALVINGS: usize = 40;

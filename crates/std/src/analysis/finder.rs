@@ -3,6 +3,7 @@
 //! `max_n_unique` → Jacobians → eigendecomposition → `final_q_threshold` filter.
 
 use super::fixed_points::FixedPoints;
+use super::polish::{self, PolishStates, polish_grouped};
 use super::report::sci;
 use super::sampling::{Trajectory, sample_states};
 use super::unique::{median, within_distance};
@@ -554,6 +555,16 @@ impl<'a> FixedPointFinder<'a> {
         let (s, ni) = (shape.state_dim(), shape.n_inputs);
         let newton_only = opts.method == Method::Newton;
         let max_iters = attempt.unwrap_or(opts.newton_max_iters);
+        if attempt.is_none() && !newton_only && polish::supported(&self.cell, opts.period) {
+            let states = PolishStates {
+                x: &mut st.x,
+                fx: &mut st.fx,
+                q: &mut st.q,
+                outcome: &mut st.outcome,
+            };
+            polish_grouped(&self.cell, threads, active, rows, max_iters, states)?;
+            return Ok(());
+        }
         // One job per state: its slices of `st`.
         let mut x_rows: Vec<Option<&mut [f64]>> = st.x.chunks_mut(s).map(Some).collect();
         let mut fx_rows: Vec<Option<&mut [f64]>> = st.fx.chunks_mut(s).map(Some).collect();

@@ -7,6 +7,7 @@ pub mod continuation;
 mod finder;
 mod fixed_points;
 mod pca;
+mod polish;
 mod report;
 mod sampling;
 pub mod unique;

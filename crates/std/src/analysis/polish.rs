@@ -1,0 +1,321 @@
+//! Newton polish of many states that share a few fixed points: one full Newton per fixed
+//! point, chord steps for the states around it.
+//!
+//! The q-minimization leaves a thousand end points around a few dozen fixed points. The
+//! states are taken in order: the first one still waiting gets a full damped Newton polish
+//! ([`newton::polish`]); if it converges to `x*`, the factorization of `I − J_G(x*)` becomes an
+//! anchor, and every waiting state within [`REACH`] times the first state's own distance
+//! to `x*` runs the chord iteration on it, a tile of 64 at a time ([`chord::chord_tile`]:
+//! two matrix–matrix products per step instead of a Jacobian and an LU per state). States
+//! that converge are done; the rest are left exactly where they were and wait for a later
+//! anchor or their own full polish. So every state ends either polished by the chord to
+//! the fixed point it started next to, or as plain Newton would have left it.
+//!
+//! The order of the work (which state anchors, which tiles form) depends on the states
+//! only, never on the number of threads: results are bit-identical for every thread count.
+
+use super::AnalysisError;
+use crate::cell::Cell;
+use crate::find::FindError;
+use crate::find::chord::{self, Operands};
+use crate::find::newton::{self, NewtonOutcome};
+use crate::memory::{copied, filled};
+use crate::threads::Threads;
+
+/// A waiting state tries an anchor if it is at most this many times as far from `x*` as
+/// the anchor's own starting point was.
+pub(crate) const REACH: f64 = 8.0;
+
+/// Chord steps per state and anchor, at most (each cuts q by 4 or the state drops out).
+const MAX_CHORD_STEPS: usize = 40;
+
+/// The per-state arrays the polish reads and writes, `S` (or 1) elements per state.
+pub(crate) struct PolishStates<'a> {
+    pub x: &'a mut [f64],
+    pub fx: &'a mut [f64],
+    pub q: &'a mut [f64],
+    pub outcome: &'a mut [Option<NewtonOutcome>],
+}
+
+/// Whether [`polish_grouped`] handles this cell at period `period`.
+pub(crate) fn supported(cell: &Cell<'_, f64>, period: usize) -> bool {
+    chord::supported(cell, period)
+}
+
+/// Polishes the states `active` (period 1), with input row `i` of `rows` for state `i`.
+/// Returns the number of full Newton polishes it ran (the anchors and the states no
+/// anchor reached).
+pub(crate) fn polish_grouped(
+    cell: &Cell<'_, f64>,
+    threads: &Threads,
+    active: &[usize],
+    rows: &[f64],
+    max_iters: usize,
+    st: PolishStates<'_>,
+) -> Result<usize, AnalysisError> {
+    let shape = *cell.shape();
+    let (s, ni) = (shape.state_dim(), shape.n_inputs);
+    let row = |i: usize| &rows[i * ni..(i + 1) * ni];
+    let shared = match active.first() {
+        Some(&a) => active.iter().all(|&i| row(i) == row(a)),
+        None => return Ok(0),
+    };
+    let mut ops_buf = filled(chord::operands_len(cell), 0.0, "chord operands")?;
+    let ops = Operands::new(cell, shared.then(|| row(active[0])), &mut ops_buf).ok_or(
+        AnalysisError::Find(FindError::Workspace {
+            need: chord::operands_len(cell),
+        }),
+    )?;
+    let mut work = filled(newton::work_len(cell, 1), 0.0, "Newton workspace")?;
+    let mut piv = filled(s, 0usize, "Newton pivots")?;
+    let mut anchor = filled(chord::anchor_len(cell), 0.0, "chord anchor")?;
+    let mut anchor_work = filled(chord::anchor_work_len(cell), 0.0, "chord anchor workspace")?;
+    let (mut xt, mut ft) = (
+        filled(s, 0.0, "Newton state")?,
+        filled(s, 0.0, "Newton state")?,
+    );
+    let mut full = 0;
+    let mut queue = copied(active, "polish queue")?;
+    let mut head = 0;
+    while head < queue.len() {
+        let r = queue[head];
+        head += 1;
+        let xr = &mut st.x[r * s..(r + 1) * s];
+        xt.copy_from_slice(xr);
+        let res = newton::polish(
+            cell,
+            row(r),
+            &mut xt,
+            1,
+            max_iters,
+            &mut ft,
+            &mut work,
+            &mut piv,
+        );
+        full += 1;
+        let d0 = dist(xr, &xt);
+        xr.copy_from_slice(&xt);
+        st.fx[r * s..(r + 1) * s].copy_from_slice(&ft);
+        st.q[r] = res.q;
+        st.outcome[r] = Some(res.outcome);
+        if res.outcome != NewtonOutcome::Converged || head == queue.len() {
+            continue;
+        }
+        if chord::make_anchor(cell, row(r), &xt, &mut anchor, &mut anchor_work, &mut piv).is_err() {
+            continue;
+        }
+        // The waiting states near x*, in order, in tiles.
+        let reach = REACH * d0.max(f64::MIN_POSITIVE);
+        let near: Vec<usize> = queue[head..]
+            .iter()
+            .copied()
+            .filter(|&i| dist(&st.x[i * s..(i + 1) * s], &xt) <= reach)
+            .collect();
+        if near.is_empty() {
+            continue;
+        }
+        let mut jobs: Vec<Tile> = near
+            .chunks(chord::MAX_TILE)
+            .map(|ids| Tile::gather(ids, st.x, rows, s, ni, shared))
+            .collect();
+        let tile_len = chord::tile_work_len(cell);
+        let anchor = &anchor[..];
+        threads.for_each(
+            &mut jobs,
+            || vec![0.0; tile_len],
+            |scratch, _, t| {
+                let n = t.ids.len();
+                t.done = vec![false; n];
+                let ok = chord::chord_tile(
+                    cell,
+                    &ops,
+                    &t.inputs,
+                    anchor,
+                    &mut t.x,
+                    &mut t.fx,
+                    &mut t.q,
+                    &mut t.done,
+                    MAX_CHORD_STEPS,
+                    scratch,
+                );
+                if ok.is_none() {
+                    t.done.fill(false);
+                }
+            },
+        );
+        let mut converged = vec![false; st.q.len()];
+        for t in &jobs {
+            for (k, &i) in t.ids.iter().enumerate() {
+                if t.done[k] {
+                    st.x[i * s..(i + 1) * s].copy_from_slice(&t.x[k * s..(k + 1) * s]);
+                    st.fx[i * s..(i + 1) * s].copy_from_slice(&t.fx[k * s..(k + 1) * s]);
+                    st.q[i] = t.q[k];
+                    st.outcome[i] = Some(NewtonOutcome::Converged);
+                    converged[i] = true;
+                }
+            }
+        }
+        let waiting: Vec<usize> = queue[head..]
+            .iter()
+            .copied()
+            .filter(|&i| !converged[i])
+            .collect();
+        queue = waiting;
+        head = 0;
+    }
+    Ok(full)
+}
+
+/// One tile of waiting states, gathered: their ids, states, input rows, and the chord's
+/// outputs.
+struct Tile {
+    ids: Vec<usize>,
+    x: Vec<f64>,
+    fx: Vec<f64>,
+    q: Vec<f64>,
+    inputs: Vec<f64>,
+    done: Vec<bool>,
+}
+
+impl Tile {
+    fn gather(ids: &[usize], x: &[f64], rows: &[f64], s: usize, ni: usize, shared: bool) -> Self {
+        let mut t = Tile {
+            ids: ids.to_vec(),
+            x: Vec::with_capacity(ids.len() * s),
+            fx: vec![0.0; ids.len() * s],
+            q: vec![0.0; ids.len()],
+            inputs: Vec::new(),
+            done: Vec::new(),
+        };
+        for &i in ids {
+            t.x.extend_from_slice(&x[i * s..(i + 1) * s]);
+            if !shared {
+                t.inputs.extend_from_slice(&rows[i * ni..(i + 1) * ni]);
+            }
+        }
+        t
+    }
+}
+
+fn dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (p - q) * (p - q))
+        .sum::<f64>()
+        .sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::{CellKind, CellShape};
+
+    /// A small deterministic generator (splitmix64), uniform in [−1, 1).
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        }
+        fn vec(&mut self, n: usize, scale: f64) -> Vec<f64> {
+            (0..n).map(|_| scale * self.next()).collect()
+        }
+    }
+
+    /// A Hopfield-like tanh network (symmetric recurrent weights, gain 3): many fixed
+    /// points, stable ones and saddles.
+    fn network(h: usize, ni: usize, g: &mut Gen) -> Vec<f64> {
+        let mut p = g.vec(ni * h + h * h + h, 0.1);
+        let a = g.vec(h * h, 3.0 * 3f64.sqrt() / (h as f64).sqrt());
+        for i in 0..h {
+            for j in 0..h {
+                p[ni * h + i * h + j] = 0.5 * (a[i * h + j] + a[j * h + i]);
+            }
+        }
+        p
+    }
+
+    fn polish_each(cell: &Cell<'_, f64>, rows: &[f64], x: &mut [f64]) -> Vec<NewtonOutcome> {
+        let (s, ni) = (cell.shape().state_dim(), cell.shape().n_inputs);
+        let mut work = vec![0.0; newton::work_len(cell, 1)];
+        let (mut piv, mut gx) = (vec![0; s], vec![0.0; s]);
+        x.chunks_mut(s)
+            .enumerate()
+            .map(|(i, xi)| {
+                let u = &rows[i * ni..(i + 1) * ni];
+                newton::polish(cell, u, xi, 1, 50, &mut gx, &mut work, &mut piv).outcome
+            })
+            .collect()
+    }
+
+    /// Every state ends as per-state Newton leaves it: the same outcome and, where both
+    /// converge, the same fixed point; and the same bits on one thread and on two.
+    #[test]
+    fn grouped_polish_ends_where_newton_does() {
+        let (h, ni) = (24, 2);
+        let mut g = Gen(7);
+        let p = network(h, ni, &mut g);
+        let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, ni, h), &p).unwrap();
+        let u = g.vec(ni, 0.5);
+        // Fixed points: per-state Newton from random states.
+        let n0 = 120;
+        let mut fps = g.vec(n0 * h, 1.0);
+        let rows0: Vec<f64> = (0..n0).flat_map(|_| u.iter().copied()).collect();
+        let found = polish_each(&cell, &rows0, &mut fps);
+        let fps: Vec<&[f64]> = fps
+            .chunks(h)
+            .zip(&found)
+            .filter(|(_, o)| **o == NewtonOutcome::Converged)
+            .map(|(x, _)| x)
+            .collect();
+        assert!(fps.len() > 20, "the network has few fixed points");
+        // States around them at distances from 1e-3 to 0.3, and some anywhere.
+        let n = 400;
+        let mut x = Vec::with_capacity(n * h);
+        for i in 0..n {
+            if i % 10 == 9 {
+                x.extend(g.vec(h, 1.0));
+                continue;
+            }
+            let scale = [1e-3, 1e-2, 3e-2, 0.1, 0.3][i % 5];
+            let fp = fps[(g.next().abs() * fps.len() as f64) as usize % fps.len()];
+            x.extend(fp.iter().zip(g.vec(h, scale)).map(|(a, b)| a + b));
+        }
+        let rows: Vec<f64> = (0..n).flat_map(|_| u.iter().copied()).collect();
+        let mut each = x.clone();
+        let outcomes = polish_each(&cell, &rows, &mut each);
+        let active: Vec<usize> = (0..n).collect();
+        let mut runs = Vec::new();
+        for threads in [1, 2] {
+            let (mut xs, mut fx, mut q) = (x.clone(), vec![0.0; n * h], vec![0.0; n]);
+            let mut out = vec![None; n];
+            let states = PolishStates {
+                x: &mut xs,
+                fx: &mut fx,
+                q: &mut q,
+                outcome: &mut out,
+            };
+            let t = Threads::new(threads).unwrap();
+            let full = polish_grouped(&cell, &t, &active, &rows, 50, states).unwrap();
+            assert!(full < n / 2, "{full} full polishes of {n} states");
+            runs.push((xs, fx, q, out));
+        }
+        assert!(runs[0] == runs[1], "one thread and two differ");
+        let (xs, _, q, out) = &runs[0];
+        for i in 0..n {
+            assert_eq!(out[i], Some(outcomes[i]), "state {i}");
+            if outcomes[i] == NewtonOutcome::Converged {
+                assert!(q[i] < newton::Q_TARGET);
+                let d = dist(&xs[i * h..(i + 1) * h], &each[i * h..(i + 1) * h]);
+                assert!(
+                    d < 1e-9,
+                    "state {i} converged {d:.1e} away from Newton's point"
+                );
+            }
+        }
+    }
+}
