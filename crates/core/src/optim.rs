@@ -70,6 +70,38 @@ impl Adam {
     }
 }
 
+impl Adam {
+    /// The moment half of [`Adam::update_scaled`]: `m`, `v` from the gradient `scale · g`.
+    /// With [`Adam::step_from_moments`] after it, the same arithmetic as `update_scaled`, in
+    /// two passes (the finder updates the moments as soon as a gradient is computed, and
+    /// steps at the next iteration, once the schedule has chosen the rate).
+    #[inline(always)]
+    pub fn moments<T: Real>(&self, g: &[T], scale: T, m: &mut [T], v: &mut [T]) {
+        let b1 = T::from_f64(self.beta1);
+        let b2 = T::from_f64(self.beta2);
+        let one = T::ONE;
+        for ((&g, mi), vi) in g.iter().zip(m.iter_mut()).zip(v.iter_mut()) {
+            let gi = g * scale;
+            *mi = b1 * *mi + (one - b1) * gi;
+            *vi = b2 * *vi + (one - b2) * gi * gi;
+        }
+    }
+
+    /// The step half of [`Adam::update_scaled`]: `x −= lr · m̂ / (√v̂ + ε)` at step `t`
+    /// (1-based) from moments that [`Adam::moments`] already updated.
+    #[inline(always)]
+    pub fn step_from_moments<T: Real>(&self, t: u64, lr: f64, x: &mut [T], m: &[T], v: &[T]) {
+        let c1 = 1.0 - powi(self.beta1, t);
+        let c2 = 1.0 - powi(self.beta2, t);
+        let step = T::from_f64(lr / c1);
+        let inv_sqrt_c2 = T::from_f64(1.0 / math::sqrt(c2));
+        let eps = T::from_f64(self.eps);
+        for ((xi, &m1), &v1) in x.iter_mut().zip(m).zip(v) {
+            *xi -= step * m1 / (v1.sqrt() * inv_sqrt_c2 + eps);
+        }
+    }
+}
+
 /// `b^e` for a non-negative integer exponent, by squaring.
 fn powi(mut b: f64, mut e: u64) -> f64 {
     let mut r = 1.0;

@@ -55,8 +55,9 @@ pub struct QminReport {
 }
 
 /// Workspace length (in `T`) that [`minimize`] needs for `n_states` states: the Adam
-/// moments and gradients (`3·n·S + 3·n`), the packed weights of the batched kernels
-/// (about `2·H·G·H`), and each tile of 64 states' scratch.
+/// moments (`2·n·S + 3·n`), the packed weights of the batched kernels (about `2·H·G·H`),
+/// and each tile of 64 states' scratch (which holds the tile's gradients: they never leave
+/// it, the moments are updated as soon as they are computed).
 pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptions) -> usize {
     let s = cell.shape();
     let sd = s.state_dim();
@@ -68,12 +69,9 @@ pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptio
     let (packed, per_tile) = if batch::supported(cell, opts.period) {
         (batch::packed_work_len(cell), batch::tile_scratch_len(cell))
     } else {
-        (
-            0,
-            eval_work_len(sd, s.cache_len(), s.scratch_len(), opts.period),
-        )
+        (0, state_scratch_len(cell, opts.period))
     };
-    block * (3 * sd + 3) + packed + tiles * per_tile
+    block * (2 * sd + 3) + packed + tiles * per_tile
 }
 
 /// With [`Method::Newton`] no step is taken: q, `G(x)` and dq are evaluated at the initial
@@ -204,6 +202,12 @@ pub fn minimize_with<T: Real, F: Fork>(
     }
 }
 
+/// Scratch of the state-by-state evaluation (period k > 1): the map's, and one gradient.
+fn state_scratch_len<T: Real>(cell: &Cell<'_, T>, period: usize) -> usize {
+    let s = cell.shape();
+    eval_work_len(s.state_dim(), s.cache_len(), s.scratch_len(), period) + s.state_dim()
+}
+
 /// A contiguous run of states optimized together.
 struct Block<'a, T> {
     /// Index of the block's first state in the whole batch (for progress and errors).
@@ -217,7 +221,6 @@ struct Block<'a, T> {
 struct Tiles<'a, T> {
     x: &'a mut [T],
     fx: &'a mut [T],
-    g: &'a mut [T],
     m: &'a mut [T],
     v: &'a mut [T],
     q: &'a mut [T],
@@ -240,6 +243,8 @@ struct Pass<'a, 'c, T> {
     per_tile: usize,
     /// The Adam step to take before evaluating (`None` on the first iteration).
     step: Option<(u64, f64)>,
+    /// The iteration (the number of gradients computed before this one).
+    iter: usize,
     /// Whether to evaluate the gradient (not on the last iteration).
     grad: bool,
     inv_n: T,
@@ -257,7 +262,6 @@ impl<'a, T: Real> Tiles<'a, T> {
     ) -> (Self, Self) {
         let (x, x2) = self.x.split_at_mut(rows * sd);
         let (fx, fx2) = self.fx.split_at_mut(rows * sd);
-        let (g, g2) = self.g.split_at_mut(rows * sd);
         let (m, m2) = self.m.split_at_mut(rows * sd);
         let (v, v2) = self.v.split_at_mut(rows * sd);
         let (q, q2) = self.q.split_at_mut(rows);
@@ -274,7 +278,6 @@ impl<'a, T: Real> Tiles<'a, T> {
             Tiles {
                 x,
                 fx,
-                g,
                 m,
                 v,
                 q,
@@ -287,7 +290,6 @@ impl<'a, T: Real> Tiles<'a, T> {
             Tiles {
                 x: x2,
                 fx: fx2,
-                g: g2,
                 m: m2,
                 v: v2,
                 q: q2,
@@ -336,61 +338,32 @@ impl<T: Real> isa::Kernel for TilePass<'_, '_, '_, '_, T> {
     }
 }
 
-/// One tile of one iteration: the Adam step from the last gradient, then q, `G(x)` and the
-/// new gradient. Inlined into [`isa::dispatch`]'s versions, so its loops use the CPU's
-/// vector width.
+/// One tile of one iteration: the Adam step from the moments of the last gradient, then q,
+/// `G(x)` and the new gradient, which goes straight into the moments (clipped first, if
+/// asked). Inlined into [`isa::dispatch`]'s versions, so its loops use the CPU's vector
+/// width.
 #[inline(always)]
 fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
-    let shape = p.cell.shape();
-    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
-    let opts = p.opts;
+    let sd = p.cell.shape().state_dim();
     let n_active = t.frozen.iter().filter(|&&f| f == T::ZERO).count();
     if n_active == 0 {
         return;
     }
     let all_active = n_active == t.q.len();
-    let clipping = opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0;
+    let adam = Adam::default();
     if let Some((step, lr)) = p.step {
-        let adam = Adam::default();
-        // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
-        // the Adam pass (one pass over the whole tile, whose rows are contiguous, when no
-        // state of it is frozen), with clipping it must be applied before the norms are
-        // taken.
-        if all_active && !clipping {
-            adam.update_scaled(step, lr, t.x, t.g, p.inv_n, t.m, t.v);
+        if all_active {
+            // The tile's rows are contiguous: one pass over all of it.
+            adam.step_from_moments(step, lr, t.x, t.m, t.v);
         } else {
             let rows =
                 t.x.chunks_exact_mut(sd)
-                    .zip(t.g.chunks_exact_mut(sd))
-                    .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
-                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter()));
-            for (((xi, gi), (mi, vi)), (na, &fr)) in rows {
-                if fr != T::ZERO {
-                    continue;
+                    .zip(t.m.chunks_exact(sd).zip(t.v.chunks_exact(sd)))
+                    .zip(t.frozen.iter());
+            for ((xi, (mi, vi)), &fr) in rows {
+                if fr == T::ZERO {
+                    adam.step_from_moments(step, lr, xi, mi, vi);
                 }
-                if !clipping {
-                    adam.update_scaled(step, lr, xi, gi, p.inv_n, mi, vi);
-                    continue;
-                }
-                for v in gi.iter_mut() {
-                    *v *= p.inv_n;
-                }
-                if opts.max_grad_norm > 0.0 {
-                    clip_grad_norm(gi, opts.max_grad_norm);
-                }
-                if opts.adaptive_grad_clip > 0.0 {
-                    let avg = na.to_f64();
-                    let limit = if avg > 0.0 {
-                        opts.adaptive_grad_clip * avg
-                    } else {
-                        f64::INFINITY
-                    };
-                    let norm = clip_grad_norm(gi, limit);
-                    // Running mean of the unclipped norms over the steps so far.
-                    let k = (step - 1) as f64;
-                    *na = T::from_f64((avg * k + norm) / (k + 1.0));
-                }
-                adam.update_scaled(step, lr, xi, gi, T::ONE, mi, vi);
             }
         }
         for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
@@ -399,43 +372,107 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
             }
         }
     }
-    match p.packed {
-        Some(packed) if all_active => {
-            let grad = if p.grad { Some(&mut *t.g) } else { None };
-            let done = batch::eval_tile(p.cell, packed, t.inputs, t.x, t.fx, t.q, grad, t.scratch);
-            if done.is_none() {
-                debug_assert!(false, "qmin: a tile's slices are too short");
-                t.q.fill(T::from_f64(f64::NAN));
-            }
-        }
-        Some(packed) => {
-            // Gather the active states, evaluate them as one smaller tile, scatter back.
-            if eval_gathered(p, packed, &mut t, n_active).is_none() {
-                debug_assert!(false, "qmin: a tile's slices are too short");
-                t.q.fill(T::from_f64(f64::NAN));
-            }
-        }
-        None => {
-            let states =
-                t.x.chunks_exact(sd)
-                    .zip(t.fx.chunks_exact_mut(sd))
-                    .zip(t.g.chunks_exact_mut(sd))
-                    .zip(t.q.iter_mut().zip(t.frozen.iter()))
-                    .enumerate();
-            for (i, (((xi, fxi), gi), (qi, &fr))) in states {
-                if fr != T::ZERO {
-                    continue;
-                }
-                let u = if p.shared {
-                    t.inputs
-                } else {
-                    t.inputs.get(i * ni..(i + 1) * ni).unwrap_or(&[])
-                };
-                let grad = if p.grad { Some(gi) } else { None };
-                *qi = eval(p.cell, u, xi, opts.period, fxi, grad, t.scratch);
-            }
+    let done = match p.packed {
+        Some(packed) if all_active => eval_whole(p, packed, &mut t),
+        // Gather the active states, evaluate them as one smaller tile, scatter back.
+        Some(packed) => eval_gathered(p, packed, &mut t, n_active),
+        None => eval_each(p, &mut t),
+    };
+    if done.is_none() {
+        debug_assert!(false, "qmin: a tile's slices are too short");
+        t.q.fill(T::from_f64(f64::NAN));
+    }
+}
+
+/// Folds state `i`'s gradient `g` (of its own q) into its Adam moments: the gradient of the
+/// mean q is `g / n`; clipped by norm and adaptively if the options ask (the adaptive
+/// limit is a multiple of the running mean of the unclipped norms so far).
+#[inline(always)]
+fn fold_gradient<T: Real>(
+    p: &Pass<'_, '_, T>,
+    g: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    norm_avg: &mut T,
+) {
+    let opts = p.opts;
+    let adam = Adam::default();
+    if opts.max_grad_norm <= 0.0 && opts.adaptive_grad_clip <= 0.0 {
+        adam.moments(g, p.inv_n, m, v);
+        return;
+    }
+    for x in g.iter_mut() {
+        *x *= p.inv_n;
+    }
+    if opts.max_grad_norm > 0.0 {
+        clip_grad_norm(g, opts.max_grad_norm);
+    }
+    if opts.adaptive_grad_clip > 0.0 {
+        let avg = norm_avg.to_f64();
+        let limit = if avg > 0.0 {
+            opts.adaptive_grad_clip * avg
+        } else {
+            f64::INFINITY
+        };
+        let norm = clip_grad_norm(g, limit);
+        // Running mean of the unclipped norms over the gradients so far.
+        let k = p.iter as f64;
+        *norm_avg = T::from_f64((avg * k + norm) / (k + 1.0));
+    }
+    adam.moments(g, T::ONE, m, v);
+}
+
+/// The split of a tile's scratch: the batched evaluation's, then room for `rows` gathered
+/// states, `G(x)`, gradients, q and input rows.
+struct TileScratch<'s, T> {
+    eval: &'s mut [T],
+    x: &'s mut [T],
+    fx: &'s mut [T],
+    g: &'s mut [T],
+    q: &'s mut [T],
+    u: &'s mut [T],
+}
+
+fn split_scratch<'s, T: Real>(
+    p: &Pass<'_, '_, T>,
+    scratch: &'s mut [T],
+    rows: usize,
+) -> Option<TileScratch<'s, T>> {
+    let shape = p.cell.shape();
+    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
+    let mut rest = scratch;
+    Some(TileScratch {
+        eval: take_mut(&mut rest, batch::eval_scratch_len(p.cell))?,
+        x: take_mut(&mut rest, rows * sd)?,
+        fx: take_mut(&mut rest, rows * sd)?,
+        g: take_mut(&mut rest, rows * sd)?,
+        q: take_mut(&mut rest, rows)?,
+        u: take_mut(&mut rest, if p.shared { 0 } else { rows * ni })?,
+    })
+}
+
+/// The batched evaluation of a whole tile (no state of it frozen).
+#[inline(always)]
+fn eval_whole<T: Real>(
+    p: &Pass<'_, '_, T>,
+    packed: &Packed<'_, T>,
+    t: &mut Tiles<'_, T>,
+) -> Option<()> {
+    let sd = p.cell.shape().state_dim();
+    let rows = t.q.len();
+    let sc = split_scratch(p, t.scratch, rows)?;
+    let grad = if p.grad { Some(&mut *sc.g) } else { None };
+    batch::eval_tile(p.cell, packed, t.inputs, t.x, t.fx, t.q, grad, sc.eval)?;
+    if p.grad {
+        let rows =
+            sc.g.chunks_exact_mut(sd)
+                .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+                .zip(t.norm_avg.iter_mut());
+        for ((gi, (mi, vi)), na) in rows {
+            fold_gradient(p, gi, mi, vi, na);
         }
     }
+    Some(())
 }
 
 /// The batched evaluation of the `n_active` unfrozen states of a tile: copied into the
@@ -449,39 +486,69 @@ fn eval_gathered<T: Real>(
 ) -> Option<()> {
     let shape = p.cell.shape();
     let (sd, ni) = (shape.state_dim(), shape.n_inputs);
-    let mut rest = &mut *t.scratch;
-    let eval_scratch = take_mut(&mut rest, batch::eval_scratch_len(p.cell))?;
-    let xg = take_mut(&mut rest, n_active * sd)?;
-    let fg = take_mut(&mut rest, n_active * sd)?;
-    let gg = take_mut(&mut rest, n_active * sd)?;
-    let qg = take_mut(&mut rest, n_active)?;
-    let ug = take_mut(&mut rest, if p.shared { 0 } else { n_active * ni })?;
+    let sc = split_scratch(p, t.scratch, n_active)?;
     let mut k = 0;
     for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
         if fr == T::ZERO {
-            sub_mut(xg, k * sd, sd)?.copy_from_slice(xi);
+            sub_mut(sc.x, k * sd, sd)?.copy_from_slice(xi);
             if !p.shared {
-                sub_mut(ug, k * ni, ni)?.copy_from_slice(sub(t.inputs, i * ni, ni)?);
+                sub_mut(sc.u, k * ni, ni)?.copy_from_slice(sub(t.inputs, i * ni, ni)?);
             }
             k += 1;
         }
     }
-    let inputs: &[T] = if p.shared { t.inputs } else { ug };
-    let grad = if p.grad { Some(&mut *gg) } else { None };
-    batch::eval_tile(p.cell, packed, inputs, xg, fg, qg, grad, eval_scratch)?;
+    let inputs: &[T] = if p.shared { t.inputs } else { sc.u };
+    let grad = if p.grad { Some(&mut *sc.g) } else { None };
+    batch::eval_tile(p.cell, packed, inputs, sc.x, sc.fx, sc.q, grad, sc.eval)?;
     let mut k = 0;
     let rows =
         t.fx.chunks_exact_mut(sd)
-            .zip(t.g.chunks_exact_mut(sd))
-            .zip(t.q.iter_mut().zip(t.frozen.iter()));
-    for ((fxi, gi), (qi, &fr)) in rows {
+            .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+            .zip(
+                t.q.iter_mut()
+                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
+            );
+    for ((fxi, (mi, vi)), (qi, (na, &fr))) in rows {
         if fr == T::ZERO {
-            fxi.copy_from_slice(sub(fg, k * sd, sd)?);
+            fxi.copy_from_slice(sub(sc.fx, k * sd, sd)?);
             if p.grad {
-                gi.copy_from_slice(sub(gg, k * sd, sd)?);
+                fold_gradient(p, sub_mut(sc.g, k * sd, sd)?, mi, vi, na);
             }
-            *qi = *qg.get(k)?;
+            *qi = *sc.q.get(k)?;
             k += 1;
+        }
+    }
+    Some(())
+}
+
+/// State by state (period k > 1: k steps and k VJPs each).
+#[inline(always)]
+fn eval_each<T: Real>(p: &Pass<'_, '_, T>, t: &mut Tiles<'_, T>) -> Option<()> {
+    let shape = p.cell.shape();
+    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
+    let (gi, scratch) = t.scratch.split_at_mut_checked(sd)?;
+    let states =
+        t.x.chunks_exact(sd)
+            .zip(t.fx.chunks_exact_mut(sd))
+            .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+            .zip(
+                t.q.iter_mut()
+                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
+            )
+            .enumerate();
+    for (i, (((xi, fxi), (mi, vi)), (qi, (na, &fr)))) in states {
+        if fr != T::ZERO {
+            continue;
+        }
+        let u = if p.shared {
+            t.inputs
+        } else {
+            sub(t.inputs, i * ni, ni)?
+        };
+        let grad = if p.grad { Some(&mut *gi) } else { None };
+        *qi = eval(p.cell, u, xi, p.opts.period, fxi, grad, scratch);
+        if p.grad {
+            fold_gradient(p, gi, mi, vi, na);
         }
     }
     Some(())
@@ -504,7 +571,6 @@ fn run_block<T: Real, F: Fork>(
     let n = x.len() / sd;
     let (m, rest) = work.split_at_mut(n * sd);
     let (v, rest) = rest.split_at_mut(n * sd);
-    let (g, rest) = rest.split_at_mut(n * sd);
     let (q_prev, rest) = rest.split_at_mut(n);
     let (norm_avg, rest) = rest.split_at_mut(n);
     let (frozen, rest) = rest.split_at_mut(n);
@@ -521,8 +587,7 @@ fn run_block<T: Real, F: Fork>(
         })?;
         (Some(packed), scratch, batch::tile_scratch_len(cell))
     } else {
-        let per = eval_work_len(sd, shape.cache_len(), shape.scratch_len(), opts.period);
-        (None, rest, per)
+        (None, rest, state_scratch_len(cell, opts.period))
     };
     let mut sched = Plateau::new(
         opts.lr_init,
@@ -545,13 +610,13 @@ fn run_block<T: Real, F: Fork>(
             } else {
                 None
             },
+            iter,
             grad: stepping,
             inv_n,
         };
         let tiles = Tiles {
             x: &mut *x,
             fx: &mut *out.fx,
-            g: &mut *g,
             m: &mut *m,
             v: &mut *v,
             q: &mut *out.q,
