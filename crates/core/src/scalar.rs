@@ -63,7 +63,7 @@ pub trait Real:
     fn is_finite(self) -> bool;
 
     /// Logistic sigmoid `1 / (1 + e^{-x})`, evaluated without overflow for any sign of `x`.
-    #[inline]
+    #[inline(always)]
     fn sigmoid(self) -> Self {
         if self >= Self::ZERO {
             Self::ONE / (Self::ONE + (-self).exp())
@@ -240,7 +240,7 @@ mod backend {
 
         /// `e^x`; `inf` above 709.78, 0 below −745.13 (gradual underflow in between), NaN
         /// for NaN.
-        #[inline]
+        #[inline(always)]
         pub fn exp64(x: f64) -> f64 {
             let x = x.clamp(-746.0, 710.0); // keeps NaN
             let (u, t) = reduce(x);
@@ -253,7 +253,7 @@ mod backend {
         /// and share one division. Exactly `x` for |x| < 1e-8 (and ±0 keeps its sign),
         /// exactly ±1 from |x| = 19.06 on (where libm's reaches ±1 too), ±1 for ±inf, NaN for
         /// NaN; odd to the bit.
-        #[inline]
+        #[inline(always)]
         #[allow(clippy::excessive_precision)] // the published coefficients, as published
         pub fn tanh64(x: f64) -> f64 {
             const SIGN: u64 = 1 << 63;
@@ -285,7 +285,7 @@ mod backend {
         /// `1 / (1 + e^{−x})`, as `1/(1 + t)` for `x ≥ 0` and `t/(1 + t)` for `x < 0` with
         /// `t = e^{−|x|}` (never overflows); `t` and `1 + t` carried to twice the precision.
         /// 1 for `+inf`, 0 for `−inf`, NaN for NaN.
-        #[inline]
+        #[inline(always)]
         pub fn sigmoid64(x: f64) -> f64 {
             let y = (-x.abs()).clamp(-746.0, 0.0); // keeps NaN
             let (u, t) = reduce(y);
@@ -310,7 +310,7 @@ mod backend {
         /// clamped where it reaches ±1 in f32. Max abs error 4.2e-7 (about 3.5 ulp next to
         /// ±1, well under 1e-6 relative anywhere), 4–5× faster than `libm::tanhf`, branch-free
         /// in the hot range so loops over it vectorize. Tested against f64 tanh below.
-        #[inline]
+        #[inline(always)]
         #[allow(clippy::excessive_precision)] // the published coefficients, as published
         pub fn tanh32(x0: f32) -> f32 {
             const CLAMP: f32 = 7.905_311;
@@ -337,7 +337,7 @@ mod backend {
         /// branch-free, so a loop over it vectorizes, where `libm::expf` is a call per
         /// element. Results below the smallest normal flush to it (e^-87.3); above
         /// `f32::MAX` it returns infinity; NaN stays NaN.
-        #[inline]
+        #[inline(always)]
         #[allow(clippy::excessive_precision)] // the published coefficients, as published
         pub fn exp32(x: f32) -> f32 {
             const LOG2E: f32 = core::f32::consts::LOG2_E;
@@ -378,7 +378,7 @@ mod backend {
         /// correctly rounded value (tested against `sigmoid64` below), 0 from −104 down,
         /// 1 from 17.4 up, NaN for NaN; libm's `expf` with a branch made the GRU's and
         /// LSTM's gates the bulk of f32 training.
-        #[inline]
+        #[inline(always)]
         pub fn sigmoid32(x: f32) -> f32 {
             const LOG2E: f32 = core::f32::consts::LOG2_E;
             /// `ln 2` to 9 significant bits (`k·LN2_HI` is exact for `|k| < 2¹⁵`) and the
@@ -424,12 +424,12 @@ mod backend {
     #[cfg(feature = "micromath")]
     mod f32_backend {
         use micromath::F32Ext;
-        #[inline]
+        #[inline(always)]
         pub fn exp32(x: f32) -> f32 {
             x.exp()
         }
         /// The generic formula on micromath's `exp`.
-        #[inline]
+        #[inline(always)]
         pub fn sigmoid32(x: f32) -> f32 {
             if x >= 0.0 {
                 1.0 / (1.0 + (-x).exp())
@@ -439,7 +439,7 @@ mod backend {
             }
         }
         /// micromath has no tanh: `tanh x = 1 - 2 / (e^{2x} + 1)`, saturated for large |x|.
-        #[inline]
+        #[inline(always)]
         pub fn tanh32(x: f32) -> f32 {
             if x > 9.0 {
                 1.0
@@ -471,15 +471,15 @@ impl Real for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    #[inline]
+    #[inline(always)]
     fn tanh(self) -> Self {
         backend::tanh64(self)
     }
-    #[inline]
+    #[inline(always)]
     fn exp(self) -> Self {
         backend::exp64(self)
     }
-    #[inline]
+    #[inline(always)]
     fn sigmoid(self) -> Self {
         backend::sigmoid64(self)
     }
@@ -510,15 +510,15 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
-    #[inline]
+    #[inline(always)]
     fn tanh(self) -> Self {
         backend::tanh32(self)
     }
-    #[inline]
+    #[inline(always)]
     fn exp(self) -> Self {
         backend::exp32(self)
     }
-    #[inline]
+    #[inline(always)]
     fn sigmoid(self) -> Self {
         backend::sigmoid32(self)
     }

@@ -260,20 +260,26 @@ pub(crate) fn eval_tile<T: Real>(
                         let (pz, pn) = rest.split_at_mut_checked(h)?;
                         let (cr, rest) = c.split_at_checked(h)?;
                         let (cz, cn) = rest.split_at_checked(h)?;
-                        for k in 0..h {
-                            let r = (pr[k] + cr[k]).sigmoid();
-                            let z = (pz[k] + cz[k]).sigmoid();
-                            let hn = pn[k] + b_hn[k];
-                            let n = (cn[k] + r * hn).tanh();
-                            let hv = xr[k];
+                        // Zipped slices of equal length: no bounds checks, so the
+                        // loop vectorizes (indexing each slice by k does not).
+                        let gates = pr.iter_mut().zip(pz.iter_mut()).zip(pn.iter_mut());
+                        let consts = cr.iter().zip(cz).zip(cn.iter().zip(b_hn));
+                        let state = xr.iter().zip(f.iter_mut()).zip(e.iter_mut());
+                        for (((pr, pz), pn), (((&cr, &cz), (&cn, &bn)), ((&hv, f), e))) in
+                            gates.zip(consts.zip(state))
+                        {
+                            let r = (*pr + cr).sigmoid();
+                            let z = (*pz + cz).sigmoid();
+                            let hn = *pn + bn;
+                            let n = (cn + r * hn).tanh();
                             let fv = (one - z) * n + z * hv;
-                            f[k] = fv;
+                            *f = fv;
                             let g = hv - fv;
                             let dn = g * (one - z) * (one - n * n);
-                            pr[k] = dn * hn * r * (one - r);
-                            pz[k] = g * (hv - n) * z * (one - z);
-                            pn[k] = dn * r;
-                            e[k] = g * z;
+                            *pr = dn * hn * r * (one - r);
+                            *pz = g * (hv - n) * z * (one - z);
+                            *pn = dn * r;
+                            *e = g * z;
                         }
                     }
                     CellKind::Lstm => {
@@ -285,23 +291,31 @@ pub(crate) fn eval_tile<T: Real>(
                         let (cg, co) = rest.split_at_checked(h)?;
                         let (hx, cx) = xr.split_at_checked(h)?;
                         let (fh, fc) = f.split_at_mut_checked(h)?;
-                        for k in 0..h {
-                            let iv = (pi[k] + ci[k]).sigmoid();
-                            let fv = (pf[k] + cf[k]).sigmoid();
-                            let gv = (pg[k] + cg[k]).tanh();
-                            let ov = (po[k] + co[k]).sigmoid();
-                            let cn = fv * cx[k] + iv * gv;
+                        let gates = pi.iter_mut().zip(pf.iter_mut());
+                        let gates = gates.zip(pg.iter_mut().zip(po.iter_mut()));
+                        let consts = ci.iter().zip(cf).zip(cg.iter().zip(co));
+                        let state = hx.iter().zip(cx).zip(fh.iter_mut().zip(fc.iter_mut()));
+                        let lanes = gates.zip(consts).zip(state.zip(e.iter_mut()));
+                        for (((pif, pgo), ((&ci, &cf), (&cg, &co))), (((&hx, &cx), (fh, fc)), e)) in
+                            lanes
+                        {
+                            let ((pi, pf), (pg, po)) = (pif, pgo);
+                            let iv = (*pi + ci).sigmoid();
+                            let fv = (*pf + cf).sigmoid();
+                            let gv = (*pg + cg).tanh();
+                            let ov = (*po + co).sigmoid();
+                            let cn = fv * cx + iv * gv;
                             let tc = cn.tanh();
                             let hn = ov * tc;
-                            fh[k] = hn;
-                            fc[k] = cn;
-                            let (gh, gc0) = (hx[k] - hn, cx[k] - cn);
+                            *fh = hn;
+                            *fc = cn;
+                            let (gh, gc0) = (hx - hn, cx - cn);
                             let gc = gc0 + gh * ov * (one - tc * tc);
-                            pi[k] = gc * gv * iv * (one - iv);
-                            pf[k] = gc * cx[k] * fv * (one - fv);
-                            pg[k] = gc * iv * (one - gv * gv);
-                            po[k] = gh * tc * ov * (one - ov);
-                            e[k] = gc * fv;
+                            *pi = gc * gv * iv * (one - iv);
+                            *pf = gc * cx * fv * (one - fv);
+                            *pg = gc * iv * (one - gv * gv);
+                            *po = gh * tc * ov * (one - ov);
+                            *e = gc * fv;
                         }
                     }
                     CellKind::Tanh | CellKind::Gru => {}
@@ -364,13 +378,15 @@ pub(crate) fn eval_tile<T: Real>(
                 let (qr, nr) = (sub(qn, i * h, h)?, sub_mut(nn, i * h, h)?);
                 let (z, cn) = (p.get(h..)?, c.get(h2..)?);
                 let dr = sub_mut(dn, i * h, h)?;
-                for k in 0..h {
-                    let n = (cn[k] + qr[k]).tanh();
-                    nr[k] = n;
-                    let fv = (one - z[k]) * n + z[k] * xr[k];
-                    f[k] = fv;
-                    let g = xr[k] - fv;
-                    dr[k] = g * (one - z[k]) * (one - n * n);
+                let ins = cn.iter().zip(qr).zip(z.iter().zip(xr));
+                let outs = nr.iter_mut().zip(f.iter_mut()).zip(dr.iter_mut());
+                for (((&cn, &qr), (&z, &xv)), ((nr, f), dr)) in ins.zip(outs) {
+                    let n = (cn + qr).tanh();
+                    *nr = n;
+                    let fv = (one - z) * n + z * xv;
+                    *f = fv;
+                    let g = xv - fv;
+                    *dr = g * (one - z) * (one - n * n);
                 }
                 *q.get_mut(i)? = half_sq_dist(xr, f);
             }
@@ -384,10 +400,17 @@ pub(crate) fn eval_tile<T: Real>(
                     let (grh, nr) = (sub(qn, i * h, h)?, sub(nn, i * h, h)?);
                     let (r, z) = p.split_at_checked(h)?;
                     let (d_r, d_z) = d.split_at_mut_checked(h)?;
-                    for k in 0..h {
-                        let g = xr[k] - f[k];
-                        d_r[k] = grh[k] * xr[k] * r[k] * (one - r[k]);
-                        d_z[k] = g * (xr[k] - nr[k]) * z[k] * (one - z[k]);
+                    let ins = xr
+                        .iter()
+                        .zip(f)
+                        .zip(grh.iter().zip(nr))
+                        .zip(r.iter().zip(z));
+                    for ((((&xv, &fv), (&grh, &nv)), (&r, &z)), (d_r, d_z)) in
+                        ins.zip(d_r.iter_mut().zip(d_z.iter_mut()))
+                    {
+                        let g = xv - fv;
+                        *d_r = grh * xv * r * (one - r);
+                        *d_z = g * (xv - nv) * z * (one - z);
                     }
                 }
                 gemm(rows, h2, h, drz, h2, packed.b[2], grad, sd, false)?;
@@ -396,9 +419,10 @@ pub(crate) fn eval_tile<T: Real>(
                     let (xr, f) = (sub(x, i * sd, h)?, sub(fx, i * sd, h)?);
                     let (grh, gv) = (sub(qn, i * h, h)?, sub_mut(grad, i * sd, h)?);
                     let (r, z) = p.split_at_checked(h)?;
-                    for k in 0..h {
-                        let g = xr[k] - f[k];
-                        gv[k] = g - (gv[k] + g * z[k] + grh[k] * r[k]);
+                    let ins = xr.iter().zip(f).zip(grh.iter().zip(r.iter().zip(z)));
+                    for (((&xv, &fv), (&grh, (&r, &z))), gv) in ins.zip(gv.iter_mut()) {
+                        let g = xv - fv;
+                        *gv = g - (*gv + g * z + grh * r);
                     }
                 }
             }
