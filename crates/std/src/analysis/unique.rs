@@ -61,8 +61,12 @@ pub fn representatives(fps: &FixedPoints, tol: f64) -> Vec<usize> {
             if key(j) - key(i) > tol {
                 break;
             }
-            let d2: f64 = point(i).zip(point(j)).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d2 <= tol2 {
+            // Already joined (the Newton-polished copies of one point, most often): the
+            // distance cannot change the components.
+            if comps.find(i) == comps.find(j) {
+                continue;
+            }
+            if within(point(i), point(j), tol2) {
                 comps.join(i, j);
             }
         }
@@ -78,6 +82,23 @@ pub fn representatives(fps: &FixedPoints, tol: f64) -> Vec<usize> {
     let mut keep: Vec<usize> = best.into_iter().flatten().collect();
     keep.sort_unstable();
     keep
+}
+
+/// Whether `Σ (a_k − b_k)² ≤ tol2`, stopping at the first partial sum above it (the sum
+/// only grows).
+fn within<'a>(
+    a: impl Iterator<Item = &'a f64>,
+    b: impl Iterator<Item = &'a f64>,
+    tol2: f64,
+) -> bool {
+    let mut d2 = 0.0;
+    for (x, y) in a.zip(b) {
+        d2 += (x - y) * (x - y);
+        if d2 > tol2 {
+            return false;
+        }
+    }
+    d2 <= tol2
 }
 
 /// Indices of points whose distance to the centroid `c` of `inits` (rows of `s`), divided by
