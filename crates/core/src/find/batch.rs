@@ -212,15 +212,16 @@ pub(crate) fn eval_tile<T: Real>(
             // so everything but the input part and q runs over the whole tile at once.
             let hh = h.max(1);
             gemm(rows, h, h, x, h, packed.b[0], pre, h, false)?;
-            for (i, (p, f)) in pre
-                .chunks_exact(hh)
-                .zip(fx.chunks_exact_mut(hh))
-                .enumerate()
-            {
+            // The input part row by row, then tanh over the whole tile in one pass (at a
+            // small H a row is less than one vector).
+            for (i, p) in pre.chunks_exact_mut(hh).enumerate() {
                 let c = c_of(i)?;
-                for ((fv, &pv), &cv) in f.iter_mut().zip(p).zip(c) {
-                    *fv = (pv + cv).tanh();
+                for (pv, &cv) in p.iter_mut().zip(c) {
+                    *pv += cv;
                 }
+            }
+            for (fv, &pv) in fx.iter_mut().zip(pre.iter()) {
+                *fv = pv.tanh();
             }
             for ((qi, xr), f) in q
                 .iter_mut()

@@ -463,7 +463,11 @@ fn eval_whole<T: Real>(
     let sc = split_scratch(p, t.scratch, rows)?;
     let grad = if p.grad { Some(&mut *sc.g) } else { None };
     batch::eval_tile(p.cell, packed, t.inputs, t.x, t.fx, t.q, grad, sc.eval)?;
-    if p.grad {
+    let clipping = p.opts.max_grad_norm > 0.0 || p.opts.adaptive_grad_clip > 0.0;
+    if p.grad && !clipping {
+        // The tile's rows are contiguous: the moments in one pass over all of it.
+        Adam::default().moments(sc.g, p.inv_n, t.m, t.v);
+    } else if p.grad {
         let rows =
             sc.g.chunks_exact_mut(sd)
                 .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
