@@ -633,28 +633,28 @@ fn run_block<T: Real, F: Fork>(
         for_tiles(fork, &pass, tiles);
         let (mut sq, mut sq2, mut sdq, mut sdq2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         let mut all_done = true;
-        for i in 0..n {
-            let q = out.q[i];
-            if frozen[i] == T::ZERO {
+        let states = out
+            .q
+            .iter()
+            .zip(out.dq.iter_mut())
+            .zip(out.n_iters.iter_mut())
+            .zip(frozen.iter_mut().zip(q_prev.iter()));
+        for (i, (((&q, dq), its), (fr, &qp))) in states.enumerate() {
+            if *fr == T::ZERO {
                 if !q.is_finite() {
                     return Err(FindError::Diverged { state: b.first + i });
                 }
-                out.dq[i] = if iter == 0 {
-                    T::ZERO
-                } else {
-                    (q - q_prev[i]).abs()
-                };
-                out.n_iters[i] = iter;
+                *dq = if iter == 0 { T::ZERO } else { (q - qp).abs() };
+                *its = iter;
             }
-            let (qf, dqf) = (q.to_f64(), out.dq[i].to_f64());
+            let (qf, dqf) = (q.to_f64(), dq.to_f64());
             sq += qf;
             sq2 += qf * qf;
             sdq += dqf;
             sdq2 += dqf * dqf;
-            let done =
-                frozen[i] != T::ZERO || qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
+            let done = *fr != T::ZERO || qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
             if done && opts.freeze_converged {
-                frozen[i] = T::ONE;
+                *fr = T::ONE;
             }
             all_done &= done;
         }
