@@ -9,6 +9,7 @@
 //! VJPs, see [`super::map`]) plus ~15 flops per state element for Adam.
 
 use super::batch::{self, Packed, TILE};
+use super::batch_map::BatchMap;
 use super::map::{eval, eval_work_len};
 use super::options::{FinderOptions, Method};
 use super::{FindError, Progress};
@@ -349,55 +350,8 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
         return;
     }
     let all_active = n_active == t.q.len();
-    let clipping = opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0;
     if let Some((step, lr)) = p.step {
-        let adam = Adam::default();
-        // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
-        // the Adam pass (one pass over the whole tile, whose rows are contiguous, when no
-        // state of it is frozen), with clipping it must be applied before the norms are
-        // taken.
-        if all_active && !clipping {
-            adam.update_scaled(step, lr, t.x, t.g, p.inv_n, t.m, t.v);
-        } else {
-            let rows =
-                t.x.chunks_exact_mut(sd)
-                    .zip(t.g.chunks_exact_mut(sd))
-                    .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
-                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter()));
-            for (((xi, gi), (mi, vi)), (na, &fr)) in rows {
-                if fr != T::ZERO {
-                    continue;
-                }
-                if !clipping {
-                    adam.update_scaled(step, lr, xi, gi, p.inv_n, mi, vi);
-                    continue;
-                }
-                for v in gi.iter_mut() {
-                    *v *= p.inv_n;
-                }
-                if opts.max_grad_norm > 0.0 {
-                    clip_grad_norm(gi, opts.max_grad_norm);
-                }
-                if opts.adaptive_grad_clip > 0.0 {
-                    let avg = na.to_f64();
-                    let limit = if avg > 0.0 {
-                        opts.adaptive_grad_clip * avg
-                    } else {
-                        f64::INFINITY
-                    };
-                    let norm = clip_grad_norm(gi, limit);
-                    // Running mean of the unclipped norms over the steps so far.
-                    let k = (step - 1) as f64;
-                    *na = T::from_f64((avg * k + norm) / (k + 1.0));
-                }
-                adam.update_scaled(step, lr, xi, gi, T::ONE, mi, vi);
-            }
-        }
-        for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
-            if fr == T::ZERO {
-                *qp = q;
-            }
-        }
+        adam_step(opts, sd, step, lr, p.inv_n, all_active, &mut t);
     }
     match p.packed {
         Some(packed) if all_active => {
@@ -434,6 +388,69 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
                 let grad = if p.grad { Some(gi) } else { None };
                 *qi = eval(p.cell, u, xi, opts.period, fxi, grad, t.scratch);
             }
+        }
+    }
+}
+
+/// The Adam step of the unfrozen states of `t` from their last gradient (scaled by `inv_n`,
+/// clipped as the options say), and their q saved as the previous q. `all_active`: no state
+/// of `t` is frozen. Inlined into [`tile_pass`], so its loops use the CPU's vector width.
+#[inline(always)]
+fn adam_step<T: Real>(
+    opts: &FinderOptions,
+    sd: usize,
+    step: u64,
+    lr: f64,
+    inv_n: T,
+    all_active: bool,
+    t: &mut Tiles<'_, T>,
+) {
+    let clipping = opts.max_grad_norm > 0.0 || opts.adaptive_grad_clip > 0.0;
+    let adam = Adam::default();
+    // The gradient of the mean q is ∇q_i / n; without clipping the 1/n rides along in
+    // the Adam pass (one pass over the whole tile, whose rows are contiguous, when no
+    // state of it is frozen), with clipping it must be applied before the norms are
+    // taken.
+    if all_active && !clipping {
+        adam.update_scaled(step, lr, t.x, t.g, inv_n, t.m, t.v);
+    } else {
+        let rows =
+            t.x.chunks_exact_mut(sd)
+                .zip(t.g.chunks_exact_mut(sd))
+                .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+                .zip(t.norm_avg.iter_mut().zip(t.frozen.iter()));
+        for (((xi, gi), (mi, vi)), (na, &fr)) in rows {
+            if fr != T::ZERO {
+                continue;
+            }
+            if !clipping {
+                adam.update_scaled(step, lr, xi, gi, inv_n, mi, vi);
+                continue;
+            }
+            for v in gi.iter_mut() {
+                *v *= inv_n;
+            }
+            if opts.max_grad_norm > 0.0 {
+                clip_grad_norm(gi, opts.max_grad_norm);
+            }
+            if opts.adaptive_grad_clip > 0.0 {
+                let avg = na.to_f64();
+                let limit = if avg > 0.0 {
+                    opts.adaptive_grad_clip * avg
+                } else {
+                    f64::INFINITY
+                };
+                let norm = clip_grad_norm(gi, limit);
+                // Running mean of the unclipped norms over the steps so far.
+                let k = (step - 1) as f64;
+                *na = T::from_f64((avg * k + norm) / (k + 1.0));
+            }
+            adam.update_scaled(step, lr, xi, gi, T::ONE, mi, vi);
+        }
+    }
+    for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
+        if fr == T::ZERO {
+            *qp = q;
         }
     }
 }
@@ -487,6 +504,92 @@ fn eval_gathered<T: Real>(
     Some(())
 }
 
+/// The optimizer's per-state arrays of a block (`n` states), cut from the workspace.
+struct Bufs<'a, T> {
+    m: &'a mut [T],
+    v: &'a mut [T],
+    g: &'a mut [T],
+    q_prev: &'a mut [T],
+    norm_avg: &'a mut [T],
+    frozen: &'a mut [T],
+}
+
+/// Cuts the [`Bufs`] of `n` states of size `sd` off `work` (zeroing what must start at
+/// zero); returns them and the rest.
+fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize) -> (Bufs<'_, T>, &mut [T]) {
+    let (m, rest) = work.split_at_mut(n * sd);
+    let (v, rest) = rest.split_at_mut(n * sd);
+    let (g, rest) = rest.split_at_mut(n * sd);
+    let (q_prev, rest) = rest.split_at_mut(n);
+    let (norm_avg, rest) = rest.split_at_mut(n);
+    let (frozen, rest) = rest.split_at_mut(n);
+    m.fill(T::ZERO);
+    v.fill(T::ZERO);
+    norm_avg.fill(T::ZERO);
+    frozen.fill(T::ZERO);
+    let b = Bufs {
+        m,
+        v,
+        g,
+        q_prev,
+        norm_avg,
+        frozen,
+    };
+    (b, rest)
+}
+
+/// One iteration of a block: the Adam step of every unfrozen state (from its last gradient,
+/// when `step` is given), then its q, `G(x)` and, with `grad`, its gradient.
+trait Evaluate<T> {
+    fn pass(
+        &mut self,
+        step: Option<(u64, f64)>,
+        grad: bool,
+        inv_n: T,
+        t: Tiles<'_, T>,
+    ) -> Result<(), FindError>;
+}
+
+/// A cell's iteration: the tile kernels, each tile's step and evaluation fused, tiles
+/// through the fork.
+struct CellEval<'a, 'c, F, T> {
+    fork: &'a F,
+    cell: &'a Cell<'c, T>,
+    opts: &'a FinderOptions,
+    packed: Option<Packed<'a, T>>,
+    shared: bool,
+    per_tile: usize,
+    scratch: &'a mut [T],
+}
+
+impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
+    #[inline]
+    fn pass(
+        &mut self,
+        step: Option<(u64, f64)>,
+        grad: bool,
+        inv_n: T,
+        t: Tiles<'_, T>,
+    ) -> Result<(), FindError> {
+        let pass = Pass {
+            cell: self.cell,
+            opts: self.opts,
+            packed: self.packed.as_ref(),
+            shared: self.shared,
+            per_tile: self.per_tile,
+            step,
+            grad,
+            inv_n,
+        };
+        let t = Tiles {
+            scratch: &mut *self.scratch,
+            ..t
+        };
+        for_tiles(self.fork, &pass, t);
+        Ok(())
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_block<T: Real, F: Fork>(
     fork: &F,
@@ -502,16 +605,7 @@ fn run_block<T: Real, F: Fork>(
     let shape = cell.shape();
     let sd = shape.state_dim();
     let n = x.len() / sd;
-    let (m, rest) = work.split_at_mut(n * sd);
-    let (v, rest) = rest.split_at_mut(n * sd);
-    let (g, rest) = rest.split_at_mut(n * sd);
-    let (q_prev, rest) = rest.split_at_mut(n);
-    let (norm_avg, rest) = rest.split_at_mut(n);
-    let (frozen, rest) = rest.split_at_mut(n);
-    m.fill(T::ZERO);
-    v.fill(T::ZERO);
-    norm_avg.fill(T::ZERO);
-    frozen.fill(T::ZERO);
+    let (bf, rest) = bufs(work, n, sd);
     let batched = batch::supported(cell, opts.period);
     let (packed, scratch, per_tile) = if batched {
         let (pw, scratch) = rest.split_at_mut(batch::packed_work_len(cell));
@@ -524,6 +618,40 @@ fn run_block<T: Real, F: Fork>(
         let per = eval_work_len(sd, shape.cache_len(), shape.scratch_len(), opts.period);
         (None, rest, per)
     };
+    let mut ev = CellEval {
+        fork,
+        cell,
+        opts,
+        packed,
+        shared: b.shared,
+        per_tile,
+        scratch,
+    };
+    iterate(&mut ev, opts, max_iters, b, x, out, bf, progress)
+}
+
+/// The iterations of one block: passes of `ev`, the stop rule (and freezing), the
+/// statistics and progress, the plateau schedule.
+#[allow(clippy::too_many_arguments)]
+fn iterate<T: Real, E: Evaluate<T>>(
+    ev: &mut E,
+    opts: &FinderOptions,
+    max_iters: usize,
+    b: &Block<'_, T>,
+    x: &mut [T],
+    out: &mut QminOutput<'_, T>,
+    bf: Bufs<'_, T>,
+    progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<(Stop, f64), FindError> {
+    let n = out.q.len();
+    let Bufs {
+        m,
+        v,
+        g,
+        q_prev,
+        norm_avg,
+        frozen,
+    } = bf;
     let mut sched = Plateau::new(
         opts.lr_init,
         opts.lr_factor,
@@ -534,19 +662,10 @@ fn run_block<T: Real, F: Fork>(
     let inv_n = T::from_f64(1.0 / n as f64);
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
-        let pass = Pass {
-            cell,
-            opts,
-            packed: packed.as_ref(),
-            shared: b.shared,
-            per_tile,
-            step: if iter > 0 {
-                Some((iter as u64, lr))
-            } else {
-                None
-            },
-            grad: stepping,
-            inv_n,
+        let step = if iter > 0 {
+            Some((iter as u64, lr))
+        } else {
+            None
         };
         let tiles = Tiles {
             x: &mut *x,
@@ -559,9 +678,9 @@ fn run_block<T: Real, F: Fork>(
             norm_avg: &mut *norm_avg,
             frozen: &mut *frozen,
             inputs: b.inputs,
-            scratch: &mut *scratch,
+            scratch: &mut [],
         };
-        for_tiles(fork, &pass, tiles);
+        ev.pass(step, stepping, inv_n, tiles)?;
         let (mut sq, mut sq2, mut sdq, mut sdq2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         let mut all_done = true;
         for i in 0..n {
@@ -617,4 +736,227 @@ fn run_block<T: Real, F: Fork>(
         lr = sched.observe(q_mean);
     }
     Ok((Stop::MaxIters, lr))
+}
+
+/// A [`BatchMap`]'s iteration: the Adam step of the whole block, then one call of the
+/// model's `forward` and one of its `vjp` on the unfrozen states, gathered.
+struct MapEval<'a> {
+    map: &'a dyn BatchMap,
+    opts: &'a FinderOptions,
+    shared: bool,
+    /// Gathered states, `F(x)`, residuals, VJPs (`n × S` each) and input rows (`n × I`).
+    xg: &'a mut [f64],
+    fg: &'a mut [f64],
+    rg: &'a mut [f64],
+    vg: &'a mut [f64],
+    ug: &'a mut [f64],
+}
+
+impl Evaluate<f64> for MapEval<'_> {
+    fn pass(
+        &mut self,
+        step: Option<(u64, f64)>,
+        grad: bool,
+        inv_n: f64,
+        mut t: Tiles<'_, f64>,
+    ) -> Result<(), FindError> {
+        let (sd, ni) = (self.map.n_states(), self.map.n_inputs());
+        let n_active = t.frozen.iter().filter(|&&f| f == 0.0).count();
+        if n_active == 0 {
+            return Ok(());
+        }
+        let all_active = n_active == t.q.len();
+        if let Some((step, lr)) = step {
+            adam_step(self.opts, sd, step, lr, inv_n, all_active, &mut t);
+        }
+        let short = FindError::Workspace { need: 0 };
+        let (na, nu) = (n_active * sd, n_active * ni);
+        let xg = self.xg.get_mut(..na).ok_or(short)?;
+        let fg = self.fg.get_mut(..na).ok_or(short)?;
+        let rg = self.rg.get_mut(..na).ok_or(short)?;
+        let vg = self.vg.get_mut(..na).ok_or(short)?;
+        let ug = self.ug.get_mut(..nu).ok_or(short)?;
+        let mut k = 0;
+        for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
+            if fr == 0.0 {
+                sub_mut(xg, k * sd, sd).ok_or(short)?.copy_from_slice(xi);
+                let ui = if self.shared {
+                    t.inputs
+                } else {
+                    sub(t.inputs, i * ni, ni).ok_or(short)?
+                };
+                sub_mut(ug, k * ni, ni).ok_or(short)?.copy_from_slice(ui);
+                k += 1;
+            }
+        }
+        self.map.forward(xg, ug, fg)?;
+        for ((r, &xv), &fv) in rg.iter_mut().zip(xg.iter()).zip(fg.iter()) {
+            *r = xv - fv;
+        }
+        if grad {
+            self.map.vjp(xg, ug, rg, vg, None)?;
+            for (vv, &r) in vg.iter_mut().zip(rg.iter()) {
+                *vv = r - *vv;
+            }
+        }
+        let mut k = 0;
+        let rows =
+            t.fx.chunks_exact_mut(sd)
+                .zip(t.g.chunks_exact_mut(sd))
+                .zip(t.q.iter_mut().zip(t.frozen.iter()));
+        for ((fxi, gi), (qi, &fr)) in rows {
+            if fr == 0.0 {
+                fxi.copy_from_slice(sub(fg, k * sd, sd).ok_or(short)?);
+                if grad {
+                    gi.copy_from_slice(sub(vg, k * sd, sd).ok_or(short)?);
+                }
+                let r = sub(rg, k * sd, sd).ok_or(short)?;
+                *qi = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+                k += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Workspace length that [`minimize_map`] needs for `n_states` states of `map`: the Adam
+/// moments and gradients (`3·n·S + 3·n`) and the gathered batch (`4·n·S + n·I`).
+pub fn map_work_len(map: &dyn BatchMap, n_states: usize, opts: &FinderOptions) -> usize {
+    let (sd, ni) = (map.n_states(), map.n_inputs());
+    let block = match opts.method {
+        Method::Joint => n_states,
+        _ => 1,
+    };
+    block.saturating_mul(
+        7usize
+            .saturating_mul(sd)
+            .saturating_add(ni)
+            .saturating_add(3),
+    )
+}
+
+/// [`minimize`] for a model given by batched functions: the same Adam iteration, schedule,
+/// clipping, stop rule, freezing and progress, with each iteration's evaluation one call of
+/// the model's `forward` and one of its `vjp` on every state still iterating (in joint mode;
+/// one state per call in sequential mode). Period 1 only (another `opts.period` is
+/// [`FindError::Shape`]); always f64 (`opts.single_precision` does not apply). A model
+/// function's failure stops the run with [`FindError::Model`].
+pub fn minimize_map(
+    map: &dyn BatchMap,
+    opts: &FinderOptions,
+    inputs: &[f64],
+    x: &mut [f64],
+    out: QminOutput<'_, f64>,
+    work: &mut [f64],
+    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<QminReport, FindError> {
+    opts.validate().map_err(FindError::Option)?;
+    let (sd, ni) = (map.n_states(), map.n_inputs());
+    super::check_len(
+        "period (a model given by functions has period 1)",
+        1,
+        opts.period,
+    )?;
+    if sd == 0 {
+        super::check_len("model state size (at least 1)", 1, 0)?;
+    }
+    let n = super::check_batch_dims(sd, ni, x, inputs)?;
+    super::check_len("q", n, out.q.len())?;
+    super::check_len("fx", n * sd, out.fx.len())?;
+    super::check_len("dq", n, out.dq.len())?;
+    super::check_len("n_iters", n, out.n_iters.len())?;
+    let need = map_work_len(map, n, opts);
+    if work.len() < need {
+        return Err(FindError::Workspace { need });
+    }
+    super::check_finite("inputs", inputs)?;
+    super::check_finite("initial states", x)?;
+    let shared = inputs.len() == ni;
+    let max_iters = if opts.method == Method::Newton {
+        0
+    } else {
+        opts.max_iters
+    };
+    let block = match opts.method {
+        Method::Joint => n,
+        _ => 1,
+    };
+    let mut run = |first: usize,
+                   u: &[f64],
+                   shared: bool,
+                   x: &mut [f64],
+                   out: &mut QminOutput<'_, f64>,
+                   progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>|
+     -> Result<(Stop, f64), FindError> {
+        let (bf, rest) = bufs(&mut *work, block, sd);
+        let (xg, rest) = rest.split_at_mut(block * sd);
+        let (fg, rest) = rest.split_at_mut(block * sd);
+        let (rg, rest) = rest.split_at_mut(block * sd);
+        let (vg, rest) = rest.split_at_mut(block * sd);
+        let ug = &mut rest[..block * ni];
+        let mut ev = MapEval {
+            map,
+            opts,
+            shared,
+            xg,
+            fg,
+            rg,
+            vg,
+            ug,
+        };
+        let b = Block {
+            first,
+            inputs: u,
+            shared,
+        };
+        iterate(&mut ev, opts, max_iters, &b, x, out, bf, progress)
+    };
+    match opts.method {
+        Method::Joint => {
+            let mut out = out;
+            let (stop, lr) = run(0, inputs, shared, x, &mut out, &mut progress)?;
+            Ok(QminReport {
+                max_iters_used: out.n_iters.iter().copied().max().unwrap_or(0),
+                n_converged: if stop == Stop::Converged { n } else { 0 },
+                stop,
+                final_lr: lr,
+            })
+        }
+        Method::Sequential | Method::Newton => {
+            let mut report = QminReport {
+                max_iters_used: 0,
+                n_converged: 0,
+                stop: Stop::Converged,
+                final_lr: opts.lr_init,
+            };
+            for i in 0..n {
+                let u = if shared {
+                    inputs
+                } else {
+                    &inputs[i * ni..(i + 1) * ni]
+                };
+                let mut one = QminOutput {
+                    q: &mut out.q[i..i + 1],
+                    fx: &mut out.fx[i * sd..(i + 1) * sd],
+                    dq: &mut out.dq[i..i + 1],
+                    n_iters: &mut out.n_iters[i..i + 1],
+                };
+                let (stop, lr) = run(
+                    i,
+                    u,
+                    true,
+                    &mut x[i * sd..(i + 1) * sd],
+                    &mut one,
+                    &mut progress,
+                )?;
+                report.final_lr = lr;
+                report.max_iters_used = report.max_iters_used.max(out.n_iters[i]);
+                match stop {
+                    Stop::Converged => report.n_converged += 1,
+                    Stop::MaxIters => report.stop = Stop::MaxIters,
+                }
+            }
+            Ok(report)
+        }
+    }
 }
