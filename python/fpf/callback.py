@@ -248,7 +248,8 @@ class CallbackModel:
         and ``u`` [n, n_inputs] returning [n, n_states], the VJPs by ``jax.vjp`` (input
         derivatives included). Every call runs under ``jax.enable_x64(True)``, so the map
         is evaluated in float64 (parameters held in float32 are promoted); ``jit`` (default
-        True) compiles ``fn`` and its VJP once per batch size."""
+        True) compiles ``fn`` and its VJP, for batches padded to a power of two (so that a
+        shrinking set of iterating states compiles only a few shapes)."""
         import jax
 
         def vjp_of(x, u, v):
@@ -257,14 +258,26 @@ class CallbackModel:
 
         f_c, vjp_c = (jax.jit(fn), jax.jit(vjp_of)) if jit else (fn, vjp_of)
 
+        def padded(n, *arrays):
+            # A jitted function compiles once per shape, and the number of states still
+            # iterating changes from one iteration to the next: pad each batch to the next
+            # power of two (repeating its first row), so at most log2(n) shapes compile.
+            if not jit:
+                return arrays
+            m = 1 << max(0, (n - 1).bit_length())
+            return tuple(np.concatenate([a, np.repeat(a[:1], m - n, 0)]) if m > n else a
+                         for a in arrays)
+
         def f(x, u):
+            n = len(x)
             with jax.enable_x64(True):
-                return np.asarray(f_c(x, u))
+                return np.asarray(f_c(*padded(n, x, u)))[:n]
 
         def vjp(x, u, v):
+            n = len(x)
             with jax.enable_x64(True):
-                gx, gu = vjp_c(x, u, v)
-                return np.asarray(gx), np.asarray(gu)
+                gx, gu = vjp_c(*padded(n, x, u, v))
+                return np.asarray(gx)[:n], np.asarray(gu)[:n]
 
         return cls(f, vjp, n_states, n_inputs, input_derivatives=True)
 
