@@ -405,12 +405,12 @@ fn every_cell_kind_through_callbacks_finds_the_builtin_fixed_points() {
             built.n
         );
         assert!(
-            built.stable.iter().any(|&v| v == 1),
+            built.stable.contains(&1),
             "{}: no stable point",
             kind.name()
         );
         assert!(
-            built.stable.iter().any(|&v| v == 0),
+            built.stable.contains(&0),
             "{}: no unstable point",
             kind.name()
         );
