@@ -76,8 +76,9 @@ typedef enum {
 // batched map, its batched vector-Jacobian product, optionally its batched Jacobian (else
 // each Jacobian is formed from `n_states` VJPs) and a user pointer passed to each. Opaque;
 // create with `fpf_callback_model_new`, release with `fpf_callback_model_free`. The
-// functions are called on the thread that called the search, one batch at a time; a free
-// from inside one of them is deferred to the end of the running search.
+// functions are called on the thread that called the search, one batch at a time (so
+// searches on one model from several threads call them concurrently); a free from inside
+// one of them is deferred to the end of the running search.
 typedef struct fpf_callback_model fpf_callback_model;
 
 // The result of a continuation: branches (each a sequence of points with their inputs,
