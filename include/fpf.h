@@ -9,6 +9,12 @@
 #include <stdbool.h>
 
 
+// Largest state size of a callback model (its Jacobians are `n_states²` doubles each).
+#define FPF_CALLBACK_MAX_STATES 32768
+
+// Largest input size of a callback model.
+#define FPF_CALLBACK_MAX_INPUTS 65536
+
 // Largest matrix size `fpf_eig` accepts. The work grows as n³: measured on this project's
 // 2-core x86-64 machine (a random dense matrix, eigenvalues / with eigenvectors), n = 512:
 // 0.5 / 0.6 s, 1024: 3.9 / 5.5 s, 2048: 36 / 54 s, so about 40 / 60 minutes at this limit.
@@ -59,9 +65,21 @@ typedef enum {
   // Memory for a buffer the call needs could not be allocated (the message names it and
   // its size); nothing was changed.
   FPF_OUT_OF_MEMORY = 14,
+  // A function of a callback model (`fpf_callback_model`) returned nonzero, which stopped
+  // the call (the message names the function and carries the value it returned).
+  FPF_CALLBACK_FAILED = 15,
   // An internal error: a panic caught at the boundary (a bug; please report it).
   FPF_PANIC = 99,
 } fpf_status;
+
+// A model `h' = F(h, u)` given by the caller's functions: state size, input size, a
+// batched map, its batched vector-Jacobian product, optionally its batched Jacobian (else
+// each Jacobian is formed from `n_states` VJPs) and a user pointer passed to each. Opaque;
+// create with `fpf_callback_model_new`, release with `fpf_callback_model_free`. The
+// functions are called on the thread that called the search, one batch at a time (so
+// searches on one model from several threads call them concurrently); a free from inside
+// one of them is deferred to the end of the running search.
+typedef struct fpf_callback_model fpf_callback_model;
 
 // The result of a continuation: branches (each a sequence of points with their inputs,
 // eigenvalues and stability) and bifurcations. Free with `fpf_continuation_free`.
@@ -86,47 +104,40 @@ typedef struct fpf_pca fpf_pca;
 // `fpf_rnn_free` only marks it: the running call frees it when it returns.
 typedef struct fpf_rnn fpf_rnn;
 
-// How branches are followed: `FPF_CONTINUATION_PSEUDO_ARCLENGTH` or
-// `FPF_CONTINUATION_NATURAL`.
-typedef uint32_t fpf_continuation_method;
+// A callback model's map: writes `F(x_i, u_i)` into row `i` of `fx` for the `n` states `x`
+// (`n × n_states`, row-major) and their input rows `u` (`n × n_inputs`; NULL when
+// `n_inputs` is 0). Returns 0 on success; any other value aborts the search, which fails
+// with `FPF_CALLBACK_FAILED` (the message carries the value).
+typedef int32_t (*fpf_model_forward_fn)(void *user,
+                                        size_t n,
+                                        const double *x,
+                                        const double *u,
+                                        double *fx);
 
-// Continuation options. Fill with `fpf_continuation_options_default` (or `_init`), then
-// edit. Lengths are in units of the path's arclength: `√(‖Δx‖² + ‖Δu‖²)` for
-// pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.
-typedef struct {
-  // Bytes of this struct as the caller compiled it (set by the `_default` and `_init`
-  // functions): fields past it keep their defaults, bytes past this library's struct must
-  // be zero.
-  size_t struct_size;
-  // `FPF_CONTINUATION_PSEUDO_ARCLENGTH` (default) or `FPF_CONTINUATION_NATURAL`.
-  fpf_continuation_method method;
-  // Largest step; 0 (default): the smaller of the mean node spacing and 1/20 of the
-  // path's length.
-  double step_max;
-  // Smallest step before a branch is given up; 0 (default): `step_max · 1e-6`.
-  double step_min;
-  // First step; 0 (default): `step_max / 4`.
-  double step_init;
-  // Cap on the steps (attempts) of one branch (10000).
-  size_t max_steps;
-  // Newton iterations of one corrector (10).
-  size_t corrector_max_iters;
-  // A corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (1e-24).
-  double tol_q;
-  // The bisection of a bifurcation stops when its bracket is shorter than this, relative
-  // to the bracketing step (1e-12).
-  double refine_tol;
-  // Points closer than this are the same (matching seeds with branches; 1e-6).
-  double tol_same;
-  // Period k: follow fixed points of F applied k times (1).
-  size_t period;
-  // Threads across branches (0 = all cores, the default); results are the same for every
-  // count.
-  size_t n_threads;
-} fpf_continuation_options;
+// A callback model's vector-Jacobian product: writes `v_iᵀ ∂F/∂x (x_i, u_i)` into row `i`
+// of `vjp_x` (`n × n_states`) and, when `vjp_u` is not NULL (only for a model created with
+// `input_derivatives`), `v_iᵀ ∂F/∂u` into row `i` of `vjp_u` (`n × n_inputs`). `x`, `u` as
+// for `fpf_model_forward_fn`, `v` is `n × n_states`. Returns 0 on success; any other value
+// aborts the search (`FPF_CALLBACK_FAILED`).
+typedef int32_t (*fpf_model_vjp_fn)(void *user,
+                                    size_t n,
+                                    const double *x,
+                                    const double *u,
+                                    const double *v,
+                                    double *vjp_x,
+                                    double *vjp_u);
 
-// Why a branch stopped (`fpf_continuation_branch_end`).
-typedef uint32_t fpf_branch_end;
+// A callback model's Jacobian (optional): writes `∂F/∂x (x_i, u_i)` (`n_states ×
+// n_states`, row-major, row = output) into block `i` of `jac` (`n × n_states × n_states`)
+// and, when `dfdu` is not NULL (only with `input_derivatives`), `∂F/∂u` (`n_states ×
+// n_inputs`) into block `i` of `dfdu`. Returns 0 on success; any other value aborts the
+// search (`FPF_CALLBACK_FAILED`).
+typedef int32_t (*fpf_model_jacobian_fn)(void *user,
+                                         size_t n,
+                                         const double *x,
+                                         const double *u,
+                                         double *jac,
+                                         double *dfdu);
 
 // Optimization method: `FPF_METHOD_JOINT`, `FPF_METHOD_SEQUENTIAL` or `FPF_METHOD_NEWTON`.
 typedef uint32_t fpf_method;
@@ -216,10 +227,6 @@ typedef struct {
   size_t newton_handoff_iters;
 } fpf_finder_options;
 
-// Element type of a field, as `fpf_fixed_points_field_type` reports it and as the typed
-// readers take it.
-typedef uint32_t fpf_field_type;
-
 // One iteration's statistics, passed to an `fpf_progress_fn`.
 typedef struct {
   // Iteration (0 = the initial evaluation).
@@ -245,6 +252,52 @@ typedef struct {
 // Progress callback: called after every iteration; return false to stop the search, which
 // then fails with `FPF_CANCELLED`. `user` is passed through unchanged.
 typedef bool (*fpf_progress_fn)(const fpf_progress *p, void *user);
+
+// How branches are followed: `FPF_CONTINUATION_PSEUDO_ARCLENGTH` or
+// `FPF_CONTINUATION_NATURAL`.
+typedef uint32_t fpf_continuation_method;
+
+// Continuation options. Fill with `fpf_continuation_options_default` (or `_init`), then
+// edit. Lengths are in units of the path's arclength: `√(‖Δx‖² + ‖Δu‖²)` for
+// pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.
+typedef struct {
+  // Bytes of this struct as the caller compiled it (set by the `_default` and `_init`
+  // functions): fields past it keep their defaults, bytes past this library's struct must
+  // be zero.
+  size_t struct_size;
+  // `FPF_CONTINUATION_PSEUDO_ARCLENGTH` (default) or `FPF_CONTINUATION_NATURAL`.
+  fpf_continuation_method method;
+  // Largest step; 0 (default): the smaller of the mean node spacing and 1/20 of the
+  // path's length.
+  double step_max;
+  // Smallest step before a branch is given up; 0 (default): `step_max · 1e-6`.
+  double step_min;
+  // First step; 0 (default): `step_max / 4`.
+  double step_init;
+  // Cap on the steps (attempts) of one branch (10000).
+  size_t max_steps;
+  // Newton iterations of one corrector (10).
+  size_t corrector_max_iters;
+  // A corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (1e-24).
+  double tol_q;
+  // The bisection of a bifurcation stops when its bracket is shorter than this, relative
+  // to the bracketing step (1e-12).
+  double refine_tol;
+  // Points closer than this are the same (matching seeds with branches; 1e-6).
+  double tol_same;
+  // Period k: follow fixed points of F applied k times (1).
+  size_t period;
+  // Threads across branches (0 = all cores, the default); results are the same for every
+  // count.
+  size_t n_threads;
+} fpf_continuation_options;
+
+// Why a branch stopped (`fpf_continuation_branch_end`).
+typedef uint32_t fpf_branch_end;
+
+// Element type of a field, as `fpf_fixed_points_field_type` reports it and as the typed
+// readers take it.
+typedef uint32_t fpf_field_type;
 
 // Which set of points `fpf_fixed_points_select` returns.
 typedef uint32_t fpf_set;
@@ -467,6 +520,79 @@ typedef uint8_t fpf_newton;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates a callback model of state size `n_states` (1 to `FPF_CALLBACK_MAX_STATES`) and
+// input size `n_inputs` (0 to `FPF_CALLBACK_MAX_INPUTS`) from `forward` and `vjp`
+// (required) and `jacobian` (NULL: each Jacobian is formed from `n_states` VJPs, one
+// `vjp` call per batch of points). `input_derivatives`: `vjp` (and `jacobian`) fill
+// `vjp_u` (`dfdu`) when given them, and results carry the field `dfdu`; false: they are
+// always given NULL there, and results have no `dfdu`. `user` is passed to every call.
+// Errors: `FPF_NULL_POINTER` (`forward`, `vjp` or `out`), `FPF_BAD_SIZE`.
+//
+// # Safety
+// The functions must be safe to call with `user` and the documented buffers for as long as
+// the handle is used; `out` must be writable.
+fpf_status fpf_callback_model_new(size_t n_states,
+                                  size_t n_inputs,
+                                  fpf_model_forward_fn forward,
+                                  fpf_model_vjp_fn vjp,
+                                  fpf_model_jacobian_fn jacobian,
+                                  bool input_derivatives,
+                                  void *user,
+                                  fpf_callback_model **out);
+
+// Frees a callback model; NULL is a no-op. From inside one of its functions (while a
+// search runs on it) the free is carried out when that search returns.
+//
+// # Safety
+// `model` must be NULL or a handle from `fpf_callback_model_new`, not used afterwards.
+void fpf_callback_model_free(fpf_callback_model *model);
+
+// The state size of a callback model (0 for NULL).
+//
+// # Safety
+// `model` must be NULL or a live handle.
+size_t fpf_callback_model_n_states(const fpf_callback_model *model);
+
+// The input size of a callback model (0 for NULL).
+//
+// # Safety
+// `model` must be NULL or a live handle.
+size_t fpf_callback_model_n_inputs(const fpf_callback_model *model);
+
+// `fpf_find_fixed_points` for a callback model: the whole pipeline (Adam, Newton polish,
+// uniqueness, outliers, Jacobians, eigen-decomposition, final filter) with every
+// evaluation through the model's functions, in double precision (`dtype` does not apply),
+// on the calling thread (`n_threads` applies to the eigen-decompositions). `period` must
+// be 1 (else `FPF_BAD_OPTION`). A function returning nonzero stops the search with
+// `FPF_CALLBACK_FAILED`. Arguments and result otherwise as `fpf_find_fixed_points`.
+//
+// # Safety
+// As for `fpf_find_fixed_points`, with `model` a live callback model.
+fpf_status fpf_callback_find_fixed_points(const fpf_callback_model *model,
+                                          const fpf_finder_options *opts,
+                                          const double *inits,
+                                          size_t n_inits,
+                                          const double *inputs,
+                                          size_t n_input_rows,
+                                          fpf_fixed_points **out);
+
+// [`fpf_callback_find_fixed_points`] with condition ids (`cond_ids`, NULL for none) and a
+// progress callback (`progress`, NULL for none; `user` is passed to it), as
+// `fpf_find_fixed_points_cond`.
+//
+// # Safety
+// As for `fpf_find_fixed_points_cond`, with `model` a live callback model.
+fpf_status fpf_callback_find_fixed_points_cond(const fpf_callback_model *model,
+                                               const fpf_finder_options *opts,
+                                               const double *inits,
+                                               size_t n_inits,
+                                               const double *inputs,
+                                               size_t n_input_rows,
+                                               const int64_t *cond_ids,
+                                               fpf_progress_fn progress,
+                                               void *user,
+                                               fpf_fixed_points **out);
 
 // Saves `rnn` to the file `path` in double precision. The file is written atomically (a
 // temporary file in the same directory, flushed, fsynced, then renamed over `path`), so a

@@ -60,6 +60,9 @@ pub enum fpf_status {
     /// Memory for a buffer the call needs could not be allocated (the message names it and
     /// its size); nothing was changed.
     FPF_OUT_OF_MEMORY = 14,
+    /// A function of a callback model (`fpf_callback_model`) returned nonzero, which stopped
+    /// the call (the message names the function and carries the value it returned).
+    FPF_CALLBACK_FAILED = 15,
     /// An internal error: a panic caught at the boundary (a bug; please report it).
     FPF_PANIC = 99,
 }

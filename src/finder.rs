@@ -296,6 +296,7 @@ pub(crate) fn analysis_error(e: AnalysisError) -> FfiError {
             FindError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
             FindError::Diverged { .. } => fpf_status::FPF_DIVERGED,
             FindError::Cancelled => fpf_status::FPF_CANCELLED,
+            FindError::Model(_) => fpf_status::FPF_CALLBACK_FAILED,
         },
         AnalysisError::Eig { error, .. } => eig_error(*error).status,
         AnalysisError::Bad { .. } => fpf_status::FPF_BAD_OPTION,
@@ -397,73 +398,111 @@ pub unsafe extern "C" fn fpf_find_fixed_points_cond(
 ) -> fpf_status {
     guard(|| {
         crate::boundary::non_null(rnn, "rnn")?;
-        crate::boundary::non_null(opts, "opts")?;
-        crate::boundary::non_null(out, "out")?;
-        // SAFETY: non-NULL checked; validity is the caller's contract.
         // Held for the call: the progress callback may read the handle, not change or free
         // it (a free is carried out when this call returns).
         // SAFETY: non-NULL; live by the caller's contract.
         let _hold = unsafe { InUse::hold(rnn) };
         let rnn = unsafe { &*rnn };
-        // SAFETY: the caller's contract: `struct_size` readable bytes.
-        let opts = unsafe { versioned::read(opts, "opts")? };
-        let o = opts.to_options()?;
         let model = &rnn.model;
-        let (s, ni) = (model.state_dim(), model.n_inputs());
-        if n_inits == 0 {
-            return Err(FfiError::new(fpf_status::FPF_BAD_SIZE, "`n_inits` is 0"));
+        let make = |o| -> FfiResult<FixedPointFinder<'_>> {
+            FixedPointFinder::new(model.cell(), o).map_err(analysis_error)
+        };
+        // SAFETY: forwarded contract.
+        unsafe {
+            find_with(
+                (model.state_dim(), model.n_inputs()),
+                make,
+                opts,
+                inits,
+                n_inits,
+                inputs,
+                n_input_rows,
+                cond_ids,
+                progress,
+                user,
+                out,
+            )
         }
-        if n_input_rows != 1 && n_input_rows != n_inits {
-            return Err(FfiError::new(
-                fpf_status::FPF_BAD_SIZE,
-                format!("`n_input_rows` is {n_input_rows}; must be 1 or n_inits = {n_inits}"),
-            ));
-        }
-        let x = unsafe { slice(inits, checked_len(n_inits, s, "inits")?, "inits")? };
-        let u_len = checked_len(n_input_rows, ni, "inputs")?;
-        let u: &[f64] = if u_len == 0 {
-            &[]
-        } else {
-            unsafe { slice(inputs, u_len, "inputs")? }
-        };
-        finite(x, "inits")?;
-        finite(u, "inputs")?;
-        let ids: Option<&[i64]> = if cond_ids.is_null() {
-            None
-        } else {
-            // SAFETY: `n_inits` readable values by the caller's contract.
-            Some(unsafe { slice(cond_ids, n_inits, "cond_ids")? })
-        };
-        let finder = FixedPointFinder::new(model.cell(), o)
-            .map_err(analysis_error)?
-            .with_log(c_log(opts.log, opts.log_user));
-        let mut cb = |p: &Progress| -> bool {
-            match progress {
-                None => true,
-                Some(f) => {
-                    let c = fpf_progress {
-                        iter: p.iter,
-                        first_state: p.first_state,
-                        n_states: p.n_states,
-                        q_mean: p.q_mean,
-                        q_std: p.q_std,
-                        dq_mean: p.dq_mean,
-                        dq_std: p.dq_std,
-                        lr: p.lr,
-                        done: p.done,
-                    };
-                    // SAFETY: the caller vouches for the callback.
-                    unsafe { f(&c, user) }
-                }
-            }
-        };
-        let result = finder
-            .find_fixed_points(x, u, ids, Some(&mut cb))
-            .map_err(analysis_error)?;
-        // SAFETY: `out` is non-NULL and writable.
-        unsafe { *out = Box::into_raw(Box::new(fpf_fixed_points { result })) };
-        Ok(())
     })
+}
+
+/// The search behind `fpf_find_fixed_points_cond` and `fpf_callback_find_fixed_points_cond`
+/// for a model of state size `dims.0` and input size `dims.1`, whose finder `make` builds
+/// from the converted options: checks every argument, runs, writes `*out`.
+///
+/// # Safety
+/// As for `fpf_find_fixed_points_cond`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn find_with<'a>(
+    dims: (usize, usize),
+    make: impl FnOnce(FinderOptions) -> FfiResult<FixedPointFinder<'a>>,
+    opts: *const fpf_finder_options,
+    inits: *const f64,
+    n_inits: usize,
+    inputs: *const f64,
+    n_input_rows: usize,
+    cond_ids: *const i64,
+    progress: fpf_progress_fn,
+    user: *mut c_void,
+    out: *mut *mut fpf_fixed_points,
+) -> FfiResult<()> {
+    crate::boundary::non_null(opts, "opts")?;
+    crate::boundary::non_null(out, "out")?;
+    // SAFETY: the caller's contract: `struct_size` readable bytes.
+    let opts = unsafe { versioned::read(opts, "opts")? };
+    let o = opts.to_options()?;
+    let (s, ni) = dims;
+    if n_inits == 0 {
+        return Err(FfiError::new(fpf_status::FPF_BAD_SIZE, "`n_inits` is 0"));
+    }
+    if n_input_rows != 1 && n_input_rows != n_inits {
+        return Err(FfiError::new(
+            fpf_status::FPF_BAD_SIZE,
+            format!("`n_input_rows` is {n_input_rows}; must be 1 or n_inits = {n_inits}"),
+        ));
+    }
+    let x = unsafe { slice(inits, checked_len(n_inits, s, "inits")?, "inits")? };
+    let u_len = checked_len(n_input_rows, ni, "inputs")?;
+    let u: &[f64] = if u_len == 0 {
+        &[]
+    } else {
+        unsafe { slice(inputs, u_len, "inputs")? }
+    };
+    finite(x, "inits")?;
+    finite(u, "inputs")?;
+    let ids: Option<&[i64]> = if cond_ids.is_null() {
+        None
+    } else {
+        // SAFETY: `n_inits` readable values by the caller's contract.
+        Some(unsafe { slice(cond_ids, n_inits, "cond_ids")? })
+    };
+    let finder = make(o)?.with_log(c_log(opts.log, opts.log_user));
+    let mut cb = |p: &Progress| -> bool {
+        match progress {
+            None => true,
+            Some(f) => {
+                let c = fpf_progress {
+                    iter: p.iter,
+                    first_state: p.first_state,
+                    n_states: p.n_states,
+                    q_mean: p.q_mean,
+                    q_std: p.q_std,
+                    dq_mean: p.dq_mean,
+                    dq_std: p.dq_std,
+                    lr: p.lr,
+                    done: p.done,
+                };
+                // SAFETY: the caller vouches for the callback.
+                unsafe { f(&c, user) }
+            }
+        }
+    };
+    let result = finder
+        .find_fixed_points(x, u, ids, Some(&mut cb))
+        .map_err(analysis_error)?;
+    // SAFETY: `out` is non-NULL and writable.
+    unsafe { *out = Box::into_raw(Box::new(fpf_fixed_points { result })) };
+    Ok(())
 }
 
 /// Samples `n_inits` initial states from a trajectory `states`

@@ -17,6 +17,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod boundary;
+mod callback;
 mod checkpoint;
 mod continuation;
 mod eig;
@@ -31,6 +32,7 @@ mod train;
 mod versioned;
 
 pub use boundary::fpf_status;
+pub use callback::*;
 pub use checkpoint::{
     fpf_checkpoint_load, fpf_checkpoint_load_buffer, fpf_checkpoint_load_into, fpf_checkpoint_save,
     fpf_checkpoint_save_buffer, fpf_fixed_points_load, fpf_fixed_points_save,

@@ -139,6 +139,11 @@ fn c_examples_build_and_run() {
         let stdout = run_ok(&out.join(bin), &out);
         assert!(stdout.contains(" 0 failures"), "{stdout}");
     }
+    for bin in ["callback", "callback_shared"] {
+        let stdout = run_ok(&out.join(bin), &out);
+        assert!(stdout.contains("Number of fixed points: 9\n"), "{stdout}");
+        assert!(stdout.contains("Stable fixed points: 4 / 9\n"), "{stdout}");
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 

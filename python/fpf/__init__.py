@@ -20,6 +20,7 @@ ValueError or TypeError naming it before anything reaches the library.
 
 from ._lib import (ABI_VERSION, STATUS_NAMES, Cancelled, FpfError, abi_version, lib,
                    lib_origin, lib_path, version)
+from .callback import CallbackModel
 from .checkpoint import load_checkpoint, save_checkpoint
 from .continuation import Bifurcation, Branch, Continuation
 from .convert import from_keras, from_torch
@@ -38,5 +39,5 @@ __all__ = [
     "FixedPointFinder", "FixedPoints", "Pca", "eig", "save_checkpoint", "load_checkpoint",
     "from_torch", "from_keras", "PlotConfig", "plot_fixed_points_2d", "plot_fixed_points_3d",
     "version", "abi_version", "lib_path", "STATUS_NAMES", "ABI_VERSION", "Continuation",
-    "Branch", "Bifurcation",
+    "Branch", "Bifurcation", "CallbackModel",
 ]

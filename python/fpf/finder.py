@@ -21,9 +21,27 @@ _CANNS_ORDER = ("method", "max_iters", "tol_q", "tol_dq", "lr_init", "lr_factor"
 _CANNS_DEFAULTS = {"verbose": True}
 
 
+def _check_model(value, name):
+    from .callback import CallbackModel
+    from .model import FlipFlopRNN
+    if not isinstance(value, (FlipFlopRNN, CallbackModel)):
+        raise TypeError(f"`{name}` must be a FlipFlopRNN or a CallbackModel; got "
+                        f"{type(value).__name__} (convert other networks with fpf.from_torch "
+                        f"or fpf.from_keras, or give any model's functions to "
+                        f"fpf.CallbackModel)")
+
+
+def _builtin(model, what):
+    from .model import FlipFlopRNN
+    if not isinstance(model, FlipFlopRNN):
+        raise TypeError(f"{what} needs a built-in network (a FlipFlopRNN); a CallbackModel is "
+                        f"searched one input at a time with find_fixed_points")
+
+
 class FixedPointFinder:
     """Finds the fixed points of a FlipFlopRNN (see fpf.from_torch / fpf.from_keras for
-    other models). Options are canns' (the original's) plus libfpf's, every one a readable
+    other networks) or of a CallbackModel (any model given by numpy, PyTorch or JAX
+    functions of a batch of states; searched in float64, period 1). Options are canns' (the original's) plus libfpf's, every one a readable
     and writable attribute checked when set (ValueError/TypeError naming it)::
 
         finder = FixedPointFinder(rnn, lr_init=0.02, tol_q=1e-4)
@@ -37,11 +55,7 @@ class FixedPointFinder:
     """
 
     def __init__(self, rnn_model, *args, **options):
-        from .model import FlipFlopRNN
-        if not isinstance(rnn_model, FlipFlopRNN):
-            raise TypeError(f"`rnn_model` must be a FlipFlopRNN; got "
-                            f"{type(rnn_model).__name__} (convert other models with "
-                            f"fpf.from_torch or fpf.from_keras)")
+        _check_model(rnn_model, "rnn_model")
         if len(args) > len(_CANNS_ORDER):
             raise TypeError(f"FixedPointFinder takes at most {len(_CANNS_ORDER)} positional "
                             f"options; got {len(args)}")
@@ -90,9 +104,7 @@ class FixedPointFinder:
                 setattr(self._opts, name, old)
                 raise
         elif name in ("rnn_model", "rnn"):
-            from .model import FlipFlopRNN
-            if not isinstance(value, FlipFlopRNN):
-                raise TypeError(f"`{name}` must be a FlipFlopRNN; got {type(value).__name__}")
+            _check_model(value, name)
             object.__setattr__(self, "rnn_model", value)
         else:
             raise AttributeError(f"FixedPointFinder has no option {name!r} (options: "
@@ -260,11 +272,16 @@ class FixedPointFinder:
 
         cb = PROGRESS_FN(on_iter) if rep.active else PROGRESS_FN()
         h = C.c_void_p()
+        from .callback import CallbackModel
         try:
-            check(lib.fpf_find_fixed_points_cond(
-                rnn.handle, C.byref(o), ptr(x), n, ptr(u), u.shape[0],
-                None if ids is None else ids.ctypes.data_as(C.POINTER(C.c_int64)), cb, None,
-                C.byref(h)))
+            if isinstance(rnn, CallbackModel):
+                from . import callback
+                h = callback.find(self, rnn, x, u, ids, cb)
+            else:
+                check(lib.fpf_find_fixed_points_cond(
+                    rnn.handle, C.byref(o), ptr(x), n, ptr(u), u.shape[0],
+                    None if ids is None else ids.ctypes.data_as(C.POINTER(C.c_int64)), cb,
+                    None, C.byref(h)))
         finally:
             rep.finish()
         a = C.c_void_p()
@@ -287,6 +304,7 @@ class FixedPointFinder:
         that moves continuously along the inputs is not lost where the initial states miss
         it. Returns a list of (unique_fps, all_fps), one per input row."""
         rnn = self.rnn_model
+        _builtin(rnn, "find_fixed_points_sweep")
         S, I = rnn.state_dim, rnn.n_inputs
         if I == 0:
             raise ValueError("the network has no inputs: there is nothing to sweep")
@@ -328,6 +346,7 @@ class FixedPointFinder:
         tol_q, refine_tol, tol_same, period (default: the finder's), n_threads (default: the
         finder's). Returns an fpf.continuation.Continuation."""
         from . import continuation as _cont
+        _builtin(self.rnn_model, "continuation")
         if isinstance(fixed_points, FixedPoints):
             seeds = fixed_points.xstar
             if seeds is None or fixed_points.n == 0:

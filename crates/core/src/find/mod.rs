@@ -4,12 +4,14 @@
 //! - [`newton`]: damped Newton polish in f64;
 //! - [`chord`]: chord steps for a tile of states around one polished fixed point;
 //! - [`options`]: every option of the finder, with the reference's defaults;
-//! - [`map`]: the k-fold map, q and its gradient, the k-fold Jacobian.
+//! - [`map`]: the k-fold map, q and its gradient, the k-fold Jacobian;
+//! - [`batch_map`]: models given by batched functions (callbacks) instead of a cell.
 //!
 //! The std layer ([`crate::analysis`]) builds the whole pipeline (sampling, uniqueness,
 //! outliers, Jacobians, eigenvalues) on top of these.
 
 mod batch;
+pub mod batch_map;
 pub mod chord;
 pub mod map;
 pub mod newton;
@@ -65,6 +67,8 @@ pub enum FindError {
     },
     /// The progress callback asked to stop.
     Cancelled,
+    /// The model's function returned a nonzero status (a [`batch_map::BatchMap`]).
+    Model(batch_map::ModelError),
     /// The workspace is too short.
     Workspace {
         /// Elements needed.
@@ -84,10 +88,17 @@ impl core::fmt::Display for FindError {
                 write!(f, "q is not finite for state {state}: the network diverges")
             }
             FindError::Cancelled => write!(f, "stopped by the progress callback"),
+            FindError::Model(e) => write!(f, "{e}"),
             FindError::Workspace { need } => {
                 write!(f, "workspace too short: {need} elements needed")
             }
         }
+    }
+}
+
+impl From<batch_map::ModelError> for FindError {
+    fn from(e: batch_map::ModelError) -> Self {
+        FindError::Model(e)
     }
 }
 
@@ -111,7 +122,11 @@ fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Find
 
 /// Checks a batch of states (`n × S`, `n ≥ 1`) and its inputs (`1 × I` or `n × I`); returns n.
 fn check_batch<T>(shape: &CellShape, x: &[T], inputs: &[T]) -> Result<usize, FindError> {
-    let sd = shape.state_dim();
+    check_batch_dims(shape.state_dim(), shape.n_inputs, x, inputs)
+}
+
+/// [`check_batch`] for a state size `sd ≥ 1` and an input size `ni`.
+fn check_batch_dims<T>(sd: usize, ni: usize, x: &[T], inputs: &[T]) -> Result<usize, FindError> {
     if x.is_empty() || !x.len().is_multiple_of(sd) {
         return Err(FindError::Shape(ShapeError {
             what: "initial states (a positive multiple of the state size)",
@@ -120,7 +135,6 @@ fn check_batch<T>(shape: &CellShape, x: &[T], inputs: &[T]) -> Result<usize, Fin
         }));
     }
     let n = x.len() / sd;
-    let ni = shape.n_inputs;
     if inputs.len() != ni && inputs.len() != n * ni {
         return check_len("inputs", ni, inputs.len()).map(|_| 0);
     }

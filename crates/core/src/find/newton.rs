@@ -4,6 +4,7 @@
 //! points of any stability; used to polish the q-minimization's points and as the `newton`
 //! method. Cost per iteration: one Jacobian of G, one `⅔ S³` LU, a few evaluations of G.
 
+use super::batch_map::{self, BatchMap, ModelError};
 use super::map::{eval, eval_work_len, jacobian, jacobian_work_len};
 use crate::cell::Cell;
 use crate::linalg::lu;
@@ -135,6 +136,36 @@ pub fn polish_local(
     polish_in(cell, u, x, period, max_iters, gx, work, piv, true)
 }
 
+/// What Newton needs of a map at one point: q and `G(x)`, and the Jacobian of `G`.
+trait PointMap {
+    type Error;
+    /// `G(x)` into `gx`; returns q.
+    fn eval(&mut self, x: &[f64], gx: &mut [f64]) -> Result<f64, Self::Error>;
+    /// `J_G(x)` into `jac` (`S × S`).
+    fn jacobian(&mut self, x: &[f64], jac: &mut [f64]) -> Result<(), Self::Error>;
+}
+
+/// A cell's k-fold map at one input row, with its evaluation workspace.
+struct CellPoint<'a, 'c> {
+    cell: &'a Cell<'c, f64>,
+    u: &'a [f64],
+    period: usize,
+    ev: &'a mut [f64],
+}
+
+impl PointMap for CellPoint<'_, '_> {
+    type Error = core::convert::Infallible;
+    #[inline]
+    fn eval(&mut self, x: &[f64], gx: &mut [f64]) -> Result<f64, Self::Error> {
+        Ok(eval(self.cell, self.u, x, self.period, gx, None, self.ev))
+    }
+    #[inline]
+    fn jacobian(&mut self, x: &[f64], jac: &mut [f64]) -> Result<(), Self::Error> {
+        jacobian(self.cell, self.u, x, self.period, jac, None, self.ev);
+        Ok(())
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn polish_in(
     cell: &Cell<'_, f64>,
@@ -148,6 +179,39 @@ fn polish_in(
     local: bool,
 ) -> NewtonResult {
     let sd = cell.shape().state_dim();
+    let Some((head, ev)) = work.split_at_mut_checked(sd * sd + 3 * sd) else {
+        debug_assert!(false, "newton::polish: a slice is too short");
+        return NewtonResult {
+            outcome: NewtonOutcome::NoProgress,
+            iters: 0,
+            q: f64::NAN,
+        };
+    };
+    let mut m = CellPoint {
+        cell,
+        u,
+        period,
+        ev,
+    };
+    match newton_in(&mut m, sd, x, max_iters, gx, head, piv, local) {
+        Ok(r) => r,
+        Err(e) => match e {},
+    }
+}
+
+/// The damped (or, with `local`, the local) Newton iteration on `m`, state size `sd`;
+/// `work` holds `S² + 3·S` elements.
+#[allow(clippy::too_many_arguments)]
+fn newton_in<M: PointMap>(
+    m: &mut M,
+    sd: usize,
+    x: &mut [f64],
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+    local: bool,
+) -> Result<NewtonResult, M::Error> {
     let mut w = work;
     let (Some(a), Some(delta), Some(x_try), Some(g_try), Some(x), Some(gx)) = (
         take_mut(&mut w, sd * sd),
@@ -158,14 +222,13 @@ fn polish_in(
         gx.get_mut(..sd),
     ) else {
         debug_assert!(false, "newton::polish: a slice is too short");
-        return NewtonResult {
+        return Ok(NewtonResult {
             outcome: NewtonOutcome::NoProgress,
             iters: 0,
             q: f64::NAN,
-        };
+        });
     };
-    let ev = w;
-    let mut q = eval(cell, u, x, period, gx, None, ev);
+    let mut q = m.eval(x, gx)?;
     let mut iters = 0;
     // Squared length of the last step (local mode).
     let mut prev_norm = f64::INFINITY;
@@ -178,7 +241,7 @@ fn polish_in(
         }
         iters += 1;
         // A = I − J_G(x);  δ = −(x − G(x)) = G(x) − x.
-        jacobian(cell, u, x, period, a, None, ev);
+        m.jacobian(x, a)?;
         for v in a.iter_mut() {
             *v = -*v;
         }
@@ -208,7 +271,7 @@ fn polish_in(
             for i in 0..sd {
                 x_try[i] = x[i] + alpha * delta[i];
             }
-            let q_try = eval(cell, u, x_try, period, g_try, None, ev);
+            let q_try = m.eval(x_try, g_try)?;
             if q_try < q {
                 x.copy_from_slice(x_try);
                 gx.copy_from_slice(g_try);
@@ -236,7 +299,7 @@ fn polish_in(
                 for ((t, &xv), &d) in x_try.iter_mut().zip(x.iter()).zip(delta.iter()) {
                     *t = xv + d;
                 }
-                let q_try = eval(cell, u, x_try, period, g_try, None, ev);
+                let q_try = m.eval(x_try, g_try)?;
                 // (A NaN q_try fails this too.)
                 let gained = q_try < CHORD_GAIN * q;
                 if !gained {
@@ -253,5 +316,88 @@ fn polish_in(
             }
         }
     };
-    NewtonResult { outcome, iters, q }
+    Ok(NewtonResult { outcome, iters, q })
+}
+
+/// A [`BatchMap`] at one input row: batches of one state.
+struct MapPoint<'a> {
+    map: &'a dyn BatchMap,
+    u: &'a [f64],
+    /// Workspace of [`batch_map::jacobians`] for one state.
+    jwork: &'a mut [f64],
+}
+
+impl PointMap for MapPoint<'_> {
+    type Error = ModelError;
+    fn eval(&mut self, x: &[f64], gx: &mut [f64]) -> Result<f64, ModelError> {
+        self.map.forward(x, self.u, gx)?;
+        let q = x
+            .iter()
+            .zip(gx.iter())
+            .map(|(&a, &b)| (a - b) * (a - b))
+            .sum::<f64>();
+        Ok(0.5 * q)
+    }
+    fn jacobian(&mut self, x: &[f64], jac: &mut [f64]) -> Result<(), ModelError> {
+        batch_map::jacobians(self.map, x, self.u, jac, None, self.jwork)
+    }
+}
+
+/// Workspace (f64) that [`polish_map`] needs for `map`; `piv` needs `S` entries.
+pub fn map_work_len(map: &dyn BatchMap) -> usize {
+    let sd = map.n_states();
+    sd * sd + 3 * sd + batch_map::jacobians_work_len(map, 1)
+}
+
+/// [`polish`] (period 1) for a model given by batched functions: each evaluation is one
+/// `forward` call on one state, each Jacobian the model's Jacobian function or one `vjp`
+/// call on `S` rows. A model function's failure is returned as the error. Lengths as for
+/// [`polish`], `work` ≥ [`map_work_len`].
+pub fn polish_map(
+    map: &dyn BatchMap,
+    u: &[f64],
+    x: &mut [f64],
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+) -> Result<NewtonResult, ModelError> {
+    polish_map_in(map, u, x, max_iters, gx, work, piv, false)
+}
+
+/// [`polish_local`] for a model given by batched functions (see [`polish_map`]).
+pub fn polish_map_local(
+    map: &dyn BatchMap,
+    u: &[f64],
+    x: &mut [f64],
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+) -> Result<NewtonResult, ModelError> {
+    polish_map_in(map, u, x, max_iters, gx, work, piv, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn polish_map_in(
+    map: &dyn BatchMap,
+    u: &[f64],
+    x: &mut [f64],
+    max_iters: usize,
+    gx: &mut [f64],
+    work: &mut [f64],
+    piv: &mut [usize],
+    local: bool,
+) -> Result<NewtonResult, ModelError> {
+    let sd = map.n_states();
+    let Some((head, jwork)) = work.split_at_mut_checked(sd * sd + 3 * sd) else {
+        debug_assert!(false, "newton::polish_map: a slice is too short");
+        return Ok(NewtonResult {
+            outcome: NewtonOutcome::NoProgress,
+            iters: 0,
+            q: f64::NAN,
+        });
+    };
+    let mut m = MapPoint { map, u, jwork };
+    newton_in(&mut m, sd, x, max_iters, gx, head, piv, local)
 }

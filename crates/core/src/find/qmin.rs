@@ -9,6 +9,7 @@
 //! VJPs, see [`super::map`]) plus ~15 flops per state element for Adam.
 
 use super::batch::{self, Packed, TILE};
+use super::batch_map::BatchMap;
 use super::map::{eval, eval_work_len};
 use super::options::{FinderOptions, Method};
 use super::{FindError, Progress};
@@ -350,27 +351,8 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
         return;
     }
     let all_active = n_active == t.q.len();
-    let adam = Adam::default();
     if let Some((step, lr)) = p.step {
-        if all_active {
-            // The tile's rows are contiguous: one pass over all of it.
-            adam.step_from_moments(step, lr, t.x, t.m, t.v);
-        } else {
-            let rows =
-                t.x.chunks_exact_mut(sd)
-                    .zip(t.m.chunks_exact(sd).zip(t.v.chunks_exact(sd)))
-                    .zip(t.frozen.iter());
-            for ((xi, (mi, vi)), &fr) in rows {
-                if fr == T::ZERO {
-                    adam.step_from_moments(step, lr, xi, mi, vi);
-                }
-            }
-        }
-        for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
-            if fr == T::ZERO {
-                *qp = q;
-            }
-        }
+        adam_step(sd, step, lr, all_active, &mut t);
     }
     let done = match p.packed {
         Some(packed) if all_active => eval_whole(p, packed, &mut t),
@@ -389,20 +371,21 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
 /// limit is a multiple of the running mean of the unclipped norms so far).
 #[inline(always)]
 fn fold_gradient<T: Real>(
-    p: &Pass<'_, '_, T>,
+    opts: &FinderOptions,
+    inv_n: T,
+    iter: usize,
     g: &mut [T],
     m: &mut [T],
     v: &mut [T],
     norm_avg: &mut T,
 ) {
-    let opts = p.opts;
     let adam = Adam::default();
     if opts.max_grad_norm <= 0.0 && opts.adaptive_grad_clip <= 0.0 {
-        adam.moments(g, p.inv_n, m, v);
+        adam.moments(g, inv_n, m, v);
         return;
     }
     for x in g.iter_mut() {
-        *x *= p.inv_n;
+        *x *= inv_n;
     }
     if opts.max_grad_norm > 0.0 {
         clip_grad_norm(g, opts.max_grad_norm);
@@ -416,7 +399,7 @@ fn fold_gradient<T: Real>(
         };
         let norm = clip_grad_norm(g, limit);
         // Running mean of the unclipped norms over the gradients so far.
-        let k = p.iter as f64;
+        let k = iter as f64;
         *norm_avg = T::from_f64((avg * k + norm) / (k + 1.0));
     }
     adam.moments(g, T::ONE, m, v);
@@ -473,10 +456,37 @@ fn eval_whole<T: Real>(
                 .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
                 .zip(t.norm_avg.iter_mut());
         for ((gi, (mi, vi)), na) in rows {
-            fold_gradient(p, gi, mi, vi, na);
+            fold_gradient(p.opts, p.inv_n, p.iter, gi, mi, vi, na);
         }
     }
     Some(())
+}
+
+/// The Adam step of the unfrozen states of `t` from their moments (the last gradient is
+/// already in them), and their q saved as the previous q. `all_active`: no state of `t` is
+/// frozen. Inlined into [`tile_pass`], so its loops use the CPU's vector width.
+#[inline(always)]
+fn adam_step<T: Real>(sd: usize, step: u64, lr: f64, all_active: bool, t: &mut Tiles<'_, T>) {
+    let adam = Adam::default();
+    if all_active {
+        // The rows are contiguous: one pass over all of them.
+        adam.step_from_moments(step, lr, t.x, t.m, t.v);
+    } else {
+        let rows =
+            t.x.chunks_exact_mut(sd)
+                .zip(t.m.chunks_exact(sd).zip(t.v.chunks_exact(sd)))
+                .zip(t.frozen.iter());
+        for ((xi, (mi, vi)), &fr) in rows {
+            if fr == T::ZERO {
+                adam.step_from_moments(step, lr, xi, mi, vi);
+            }
+        }
+    }
+    for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
+        if fr == T::ZERO {
+            *qp = q;
+        }
+    }
 }
 
 /// The batched evaluation of the `n_active` unfrozen states of a tile: copied into the
@@ -516,7 +526,15 @@ fn eval_gathered<T: Real>(
         if fr == T::ZERO {
             fxi.copy_from_slice(sub(sc.fx, k * sd, sd)?);
             if p.grad {
-                fold_gradient(p, sub_mut(sc.g, k * sd, sd)?, mi, vi, na);
+                fold_gradient(
+                    p.opts,
+                    p.inv_n,
+                    p.iter,
+                    sub_mut(sc.g, k * sd, sd)?,
+                    mi,
+                    vi,
+                    na,
+                );
             }
             *qi = *sc.q.get(k)?;
             k += 1;
@@ -552,10 +570,97 @@ fn eval_each<T: Real>(p: &Pass<'_, '_, T>, t: &mut Tiles<'_, T>) -> Option<()> {
         let grad = if p.grad { Some(&mut *gi) } else { None };
         *qi = eval(p.cell, u, xi, p.opts.period, fxi, grad, scratch);
         if p.grad {
-            fold_gradient(p, gi, mi, vi, na);
+            fold_gradient(p.opts, p.inv_n, p.iter, gi, mi, vi, na);
         }
     }
     Some(())
+}
+
+/// The optimizer's per-state arrays of a block (`n` states), cut from the workspace.
+struct Bufs<'a, T> {
+    m: &'a mut [T],
+    v: &'a mut [T],
+    q_prev: &'a mut [T],
+    norm_avg: &'a mut [T],
+    frozen: &'a mut [T],
+}
+
+/// Cuts the [`Bufs`] of `n` states of size `sd` off `work` (zeroing what must start at
+/// zero); returns them and the rest.
+fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize) -> (Bufs<'_, T>, &mut [T]) {
+    let (m, rest) = work.split_at_mut(n * sd);
+    let (v, rest) = rest.split_at_mut(n * sd);
+    let (q_prev, rest) = rest.split_at_mut(n);
+    let (norm_avg, rest) = rest.split_at_mut(n);
+    let (frozen, rest) = rest.split_at_mut(n);
+    m.fill(T::ZERO);
+    v.fill(T::ZERO);
+    norm_avg.fill(T::ZERO);
+    frozen.fill(T::ZERO);
+    let b = Bufs {
+        m,
+        v,
+        q_prev,
+        norm_avg,
+        frozen,
+    };
+    (b, rest)
+}
+
+/// One iteration of a block: the Adam step of every unfrozen state (from the moments of its
+/// last gradient, when `step` is given), then its q, `G(x)` and, with `grad`, its gradient,
+/// folded into the moments at once (`iter` is the number of gradients before it).
+trait Evaluate<T> {
+    fn pass(
+        &mut self,
+        step: Option<(u64, f64)>,
+        iter: usize,
+        grad: bool,
+        inv_n: T,
+        t: Tiles<'_, T>,
+    ) -> Result<(), FindError>;
+}
+
+/// A cell's iteration: the tile kernels, each tile's step and evaluation fused, tiles
+/// through the fork.
+struct CellEval<'a, 'c, F, T> {
+    fork: &'a F,
+    cell: &'a Cell<'c, T>,
+    opts: &'a FinderOptions,
+    packed: Option<Packed<'a, T>>,
+    shared: bool,
+    per_tile: usize,
+    scratch: &'a mut [T],
+}
+
+impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
+    #[inline]
+    fn pass(
+        &mut self,
+        step: Option<(u64, f64)>,
+        iter: usize,
+        grad: bool,
+        inv_n: T,
+        t: Tiles<'_, T>,
+    ) -> Result<(), FindError> {
+        let pass = Pass {
+            cell: self.cell,
+            opts: self.opts,
+            packed: self.packed.as_ref(),
+            shared: self.shared,
+            per_tile: self.per_tile,
+            step,
+            iter,
+            grad,
+            inv_n,
+        };
+        let t = Tiles {
+            scratch: &mut *self.scratch,
+            ..t
+        };
+        for_tiles(self.fork, &pass, t);
+        Ok(())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -573,15 +678,7 @@ fn run_block<T: Real, F: Fork>(
     let shape = cell.shape();
     let sd = shape.state_dim();
     let n = x.len() / sd;
-    let (m, rest) = work.split_at_mut(n * sd);
-    let (v, rest) = rest.split_at_mut(n * sd);
-    let (q_prev, rest) = rest.split_at_mut(n);
-    let (norm_avg, rest) = rest.split_at_mut(n);
-    let (frozen, rest) = rest.split_at_mut(n);
-    m.fill(T::ZERO);
-    v.fill(T::ZERO);
-    norm_avg.fill(T::ZERO);
-    frozen.fill(T::ZERO);
+    let (bf, rest) = bufs(work, n, sd);
     let batched = batch::supported(cell, opts.period);
     let (packed, scratch, per_tile) = if batched {
         let (pw, scratch) = rest.split_at_mut(batch::packed_work_len(cell));
@@ -593,6 +690,39 @@ fn run_block<T: Real, F: Fork>(
     } else {
         (None, rest, state_scratch_len(cell, opts.period))
     };
+    let mut ev = CellEval {
+        fork,
+        cell,
+        opts,
+        packed,
+        shared: b.shared,
+        per_tile,
+        scratch,
+    };
+    iterate(&mut ev, opts, max_iters, b, x, out, bf, progress)
+}
+
+/// The iterations of one block: passes of `ev`, the stop rule (and freezing), the
+/// statistics and progress, the plateau schedule.
+#[allow(clippy::too_many_arguments)]
+fn iterate<T: Real, E: Evaluate<T>>(
+    ev: &mut E,
+    opts: &FinderOptions,
+    max_iters: usize,
+    b: &Block<'_, T>,
+    x: &mut [T],
+    out: &mut QminOutput<'_, T>,
+    bf: Bufs<'_, T>,
+    progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<(Stop, f64), FindError> {
+    let n = out.q.len();
+    let Bufs {
+        m,
+        v,
+        q_prev,
+        norm_avg,
+        frozen,
+    } = bf;
     let mut sched = Plateau::new(
         opts.lr_init,
         opts.lr_factor,
@@ -603,20 +733,10 @@ fn run_block<T: Real, F: Fork>(
     let inv_n = T::from_f64(1.0 / n as f64);
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
-        let pass = Pass {
-            cell,
-            opts,
-            packed: packed.as_ref(),
-            shared: b.shared,
-            per_tile,
-            step: if iter > 0 {
-                Some((iter as u64, lr))
-            } else {
-                None
-            },
-            iter,
-            grad: stepping,
-            inv_n,
+        let step = if iter > 0 {
+            Some((iter as u64, lr))
+        } else {
+            None
         };
         let tiles = Tiles {
             x: &mut *x,
@@ -628,9 +748,9 @@ fn run_block<T: Real, F: Fork>(
             norm_avg: &mut *norm_avg,
             frozen: &mut *frozen,
             inputs: b.inputs,
-            scratch: &mut *scratch,
+            scratch: &mut [],
         };
-        for_tiles(fork, &pass, tiles);
+        ev.pass(step, iter, stepping, inv_n, tiles)?;
         let (mut sq, mut sq2, mut sdq, mut sdq2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         let mut all_done = true;
         let states = out
@@ -686,4 +806,232 @@ fn run_block<T: Real, F: Fork>(
         lr = sched.observe(q_mean);
     }
     Ok((Stop::MaxIters, lr))
+}
+
+/// A [`BatchMap`]'s iteration: the Adam step of the whole block, then one call of the
+/// model's `forward` and one of its `vjp` on the unfrozen states, gathered.
+struct MapEval<'a> {
+    map: &'a dyn BatchMap,
+    opts: &'a FinderOptions,
+    shared: bool,
+    /// Gathered states, `F(x)`, residuals, VJPs (`n × S` each) and input rows (`n × I`).
+    xg: &'a mut [f64],
+    fg: &'a mut [f64],
+    rg: &'a mut [f64],
+    vg: &'a mut [f64],
+    ug: &'a mut [f64],
+}
+
+impl Evaluate<f64> for MapEval<'_> {
+    fn pass(
+        &mut self,
+        step: Option<(u64, f64)>,
+        iter: usize,
+        grad: bool,
+        inv_n: f64,
+        mut t: Tiles<'_, f64>,
+    ) -> Result<(), FindError> {
+        let (sd, ni) = (self.map.n_states(), self.map.n_inputs());
+        let n_active = t.frozen.iter().filter(|&&f| f == 0.0).count();
+        if n_active == 0 {
+            return Ok(());
+        }
+        let all_active = n_active == t.q.len();
+        if let Some((step, lr)) = step {
+            adam_step(sd, step, lr, all_active, &mut t);
+        }
+        let short = FindError::Workspace { need: 0 };
+        let (na, nu) = (n_active * sd, n_active * ni);
+        let xg = self.xg.get_mut(..na).ok_or(short)?;
+        let fg = self.fg.get_mut(..na).ok_or(short)?;
+        let rg = self.rg.get_mut(..na).ok_or(short)?;
+        let vg = self.vg.get_mut(..na).ok_or(short)?;
+        let ug = self.ug.get_mut(..nu).ok_or(short)?;
+        let mut k = 0;
+        for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
+            if fr == 0.0 {
+                sub_mut(xg, k * sd, sd).ok_or(short)?.copy_from_slice(xi);
+                let ui = if self.shared {
+                    t.inputs
+                } else {
+                    sub(t.inputs, i * ni, ni).ok_or(short)?
+                };
+                sub_mut(ug, k * ni, ni).ok_or(short)?.copy_from_slice(ui);
+                k += 1;
+            }
+        }
+        self.map.forward(xg, ug, fg)?;
+        for ((r, &xv), &fv) in rg.iter_mut().zip(xg.iter()).zip(fg.iter()) {
+            *r = xv - fv;
+        }
+        if grad {
+            self.map.vjp(xg, ug, rg, vg, None)?;
+            for (vv, &r) in vg.iter_mut().zip(rg.iter()) {
+                *vv = r - *vv;
+            }
+        }
+        let mut k = 0;
+        let rows =
+            t.fx.chunks_exact_mut(sd)
+                .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+                .zip(
+                    t.q.iter_mut()
+                        .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
+                );
+        for ((fxi, (mi, vi)), (qi, (na, &fr))) in rows {
+            if fr == 0.0 {
+                fxi.copy_from_slice(sub(fg, k * sd, sd).ok_or(short)?);
+                if grad {
+                    let gi = sub_mut(vg, k * sd, sd).ok_or(short)?;
+                    fold_gradient(self.opts, inv_n, iter, gi, mi, vi, na);
+                }
+                let r = sub(rg, k * sd, sd).ok_or(short)?;
+                *qi = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+                k += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Workspace length that [`minimize_map`] needs for `n_states` states of `map`: the Adam
+/// moments (`2·n·S + 3·n`) and the gathered batch (`4·n·S + n·I`).
+pub fn map_work_len(map: &dyn BatchMap, n_states: usize, opts: &FinderOptions) -> usize {
+    let (sd, ni) = (map.n_states(), map.n_inputs());
+    let block = match opts.method {
+        Method::Joint => n_states,
+        _ => 1,
+    };
+    block.saturating_mul(
+        6usize
+            .saturating_mul(sd)
+            .saturating_add(ni)
+            .saturating_add(3),
+    )
+}
+
+/// [`minimize`] for a model given by batched functions: the same Adam iteration, schedule,
+/// clipping, stop rule, freezing and progress, with each iteration's evaluation one call of
+/// the model's `forward` and one of its `vjp` on every state still iterating (in joint mode;
+/// one state per call in sequential mode). Period 1 only (another `opts.period` is
+/// [`FindError::Shape`]); always f64 (`opts.single_precision` does not apply). A model
+/// function's failure stops the run with [`FindError::Model`].
+pub fn minimize_map(
+    map: &dyn BatchMap,
+    opts: &FinderOptions,
+    inputs: &[f64],
+    x: &mut [f64],
+    out: QminOutput<'_, f64>,
+    work: &mut [f64],
+    mut progress: Option<&mut dyn FnMut(&Progress) -> bool>,
+) -> Result<QminReport, FindError> {
+    opts.validate().map_err(FindError::Option)?;
+    let (sd, ni) = (map.n_states(), map.n_inputs());
+    super::check_len(
+        "period (a model given by functions has period 1)",
+        1,
+        opts.period,
+    )?;
+    if sd == 0 {
+        super::check_len("model state size (at least 1)", 1, 0)?;
+    }
+    let n = super::check_batch_dims(sd, ni, x, inputs)?;
+    super::check_len("q", n, out.q.len())?;
+    super::check_len("fx", n * sd, out.fx.len())?;
+    super::check_len("dq", n, out.dq.len())?;
+    super::check_len("n_iters", n, out.n_iters.len())?;
+    let need = map_work_len(map, n, opts);
+    if work.len() < need {
+        return Err(FindError::Workspace { need });
+    }
+    super::check_finite("inputs", inputs)?;
+    super::check_finite("initial states", x)?;
+    let shared = inputs.len() == ni;
+    let max_iters = if opts.method == Method::Newton {
+        0
+    } else {
+        opts.max_iters
+    };
+    let block = match opts.method {
+        Method::Joint => n,
+        _ => 1,
+    };
+    let mut run = |first: usize,
+                   u: &[f64],
+                   shared: bool,
+                   x: &mut [f64],
+                   out: &mut QminOutput<'_, f64>,
+                   progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>|
+     -> Result<(Stop, f64), FindError> {
+        let (bf, rest) = bufs(&mut *work, block, sd);
+        let (xg, rest) = rest.split_at_mut(block * sd);
+        let (fg, rest) = rest.split_at_mut(block * sd);
+        let (rg, rest) = rest.split_at_mut(block * sd);
+        let (vg, rest) = rest.split_at_mut(block * sd);
+        let ug = &mut rest[..block * ni];
+        let mut ev = MapEval {
+            map,
+            opts,
+            shared,
+            xg,
+            fg,
+            rg,
+            vg,
+            ug,
+        };
+        let b = Block {
+            first,
+            inputs: u,
+            shared,
+        };
+        iterate(&mut ev, opts, max_iters, &b, x, out, bf, progress)
+    };
+    match opts.method {
+        Method::Joint => {
+            let mut out = out;
+            let (stop, lr) = run(0, inputs, shared, x, &mut out, &mut progress)?;
+            Ok(QminReport {
+                max_iters_used: out.n_iters.iter().copied().max().unwrap_or(0),
+                n_converged: if stop == Stop::Converged { n } else { 0 },
+                stop,
+                final_lr: lr,
+            })
+        }
+        Method::Sequential | Method::Newton => {
+            let mut report = QminReport {
+                max_iters_used: 0,
+                n_converged: 0,
+                stop: Stop::Converged,
+                final_lr: opts.lr_init,
+            };
+            for i in 0..n {
+                let u = if shared {
+                    inputs
+                } else {
+                    &inputs[i * ni..(i + 1) * ni]
+                };
+                let mut one = QminOutput {
+                    q: &mut out.q[i..i + 1],
+                    fx: &mut out.fx[i * sd..(i + 1) * sd],
+                    dq: &mut out.dq[i..i + 1],
+                    n_iters: &mut out.n_iters[i..i + 1],
+                };
+                let (stop, lr) = run(
+                    i,
+                    u,
+                    true,
+                    &mut x[i * sd..(i + 1) * sd],
+                    &mut one,
+                    &mut progress,
+                )?;
+                report.final_lr = lr;
+                report.max_iters_used = report.max_iters_used.max(out.n_iters[i]);
+                match stop {
+                    Stop::Converged => report.n_converged += 1,
+                    Stop::MaxIters => report.stop = Stop::MaxIters,
+                }
+            }
+            Ok(report)
+        }
+    }
 }

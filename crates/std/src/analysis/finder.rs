@@ -9,6 +9,7 @@ use super::sampling::{Trajectory, sample_states};
 use super::unique::{median, within_distance};
 use super::{AnalysisError, to_single};
 use crate::cell::Cell;
+use crate::find::batch_map::{self, BatchMap};
 use crate::find::map::{jacobian, jacobian_work_len};
 use crate::find::newton::{self, NewtonOutcome};
 use crate::find::qmin::{self, QminOutput, Stop};
@@ -66,12 +67,25 @@ struct States {
     outcome: Vec<Option<NewtonOutcome>>,
 }
 
-/// The fixed-point finder for one cell (in f64; single-precision runs convert internally).
+/// The fixed-point finder for one cell (in f64; single-precision runs convert internally),
+/// or for a model given by batched functions ([`FixedPointFinder::for_map`]).
 pub struct FixedPointFinder<'a> {
-    cell: Cell<'a, f64>,
+    model: Dynamics<'a>,
     opts: FinderOptions,
     log: Log<'a>,
 }
+
+/// What the finder searches: a built-in cell (the batched tile kernels, on the threads) or a
+/// [`BatchMap`] (its functions, on the calling thread).
+#[derive(Clone, Copy)]
+enum Dynamics<'a> {
+    Cell(Cell<'a, f64>),
+    Map(&'a dyn BatchMap),
+}
+
+/// Rows of one Jacobian call on a [`BatchMap`] (states × S), at most: bounds its
+/// workspace.
+const MAP_JACOBIAN_ROWS: usize = 2048;
 
 /// A progress callback: return `false` to stop.
 pub type ProgressFn<'f> = &'f mut dyn FnMut(&Progress) -> bool;
@@ -82,7 +96,34 @@ impl<'a> FixedPointFinder<'a> {
         opts.validate()
             .map_err(|e| AnalysisError::Find(crate::find::FindError::Option(e)))?;
         Ok(FixedPointFinder {
-            cell,
+            model: Dynamics::Cell(cell),
+            opts,
+            log: Log::none(),
+        })
+    }
+
+    /// A finder for a model given by batched functions (`map`), with `opts` (checked here):
+    /// the same pipeline as for a cell, every evaluation in f64 (`single_precision` does not
+    /// apply) through the model's functions on the calling thread (`n_threads` applies to
+    /// the eigen-decompositions only). Period 1 only: another `period` is
+    /// [`AnalysisError::Bad`], as is a model with state size 0.
+    pub fn for_map(map: &'a dyn BatchMap, opts: FinderOptions) -> Result<Self, AnalysisError> {
+        opts.validate()
+            .map_err(|e| AnalysisError::Find(crate::find::FindError::Option(e)))?;
+        if opts.period != 1 {
+            return Err(AnalysisError::bad(
+                "period",
+                "must be 1 for a model given by functions (period-k search needs a built-in cell)",
+            ));
+        }
+        if map.n_states() == 0 {
+            return Err(AnalysisError::bad(
+                "model",
+                "must have a state size of at least 1",
+            ));
+        }
+        Ok(FixedPointFinder {
+            model: Dynamics::Map(map),
             opts,
             log: Log::none(),
         })
@@ -100,9 +141,20 @@ impl<'a> FixedPointFinder<'a> {
         &self.opts
     }
 
-    /// The cell.
-    pub fn cell(&self) -> Cell<'a, f64> {
-        self.cell
+    /// The cell (`None` for a finder of a model given by functions).
+    pub fn cell(&self) -> Option<Cell<'a, f64>> {
+        match self.model {
+            Dynamics::Cell(c) => Some(c),
+            Dynamics::Map(_) => None,
+        }
+    }
+
+    /// The state size `S` and the input size `I` of the model.
+    pub fn dims(&self) -> (usize, usize) {
+        match self.model {
+            Dynamics::Cell(c) => (c.shape().state_dim(), c.shape().n_inputs),
+            Dynamics::Map(m) => (m.n_states(), m.n_inputs()),
+        }
     }
 
     pub(crate) fn say(&self, msg: &str) {
@@ -121,10 +173,11 @@ impl<'a> FixedPointFinder<'a> {
         noise_scale: f64,
         seed: u64,
     ) -> Result<FindResult, AnalysisError> {
-        if traj.n_states != self.cell.shape().state_dim() {
+        let (s, _) = self.dims();
+        if traj.n_states != s {
             return Err(AnalysisError::length(
                 "trajectory state size",
-                self.cell.shape().state_dim(),
+                s,
                 traj.n_states,
             ));
         }
@@ -141,8 +194,7 @@ impl<'a> FixedPointFinder<'a> {
         cond_ids: Option<&[i64]>,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<FindResult, AnalysisError> {
-        let shape = *self.cell.shape();
-        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let (s, ni) = self.dims();
         if inits.is_empty() || !inits.len().is_multiple_of(s) {
             return Err(AnalysisError::bad(
                 "inits",
@@ -224,7 +276,7 @@ impl<'a> FixedPointFinder<'a> {
                 "Computing input Jacobian at {} unique fixed points.",
                 unique.n
             ));
-            self.jacobians(&mut unique);
+            self.jacobians(&mut unique)?;
             if self.opts.do_decompose_jacobians {
                 self.say(&format!("Decomposing {} Jacobians...", unique.n));
                 decompose(&mut unique, &Threads::new(self.opts.n_threads)?)?;
@@ -274,8 +326,7 @@ impl<'a> FixedPointFinder<'a> {
         method: Method,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<FixedPoints, AnalysisError> {
-        let shape = *self.cell.shape();
-        let s = shape.state_dim();
+        let (s, ni) = self.dims();
         let n = inits.len() / s;
         let mut opts = self.opts;
         opts.method = method;
@@ -421,7 +472,6 @@ impl<'a> FixedPointFinder<'a> {
             ));
         }
         let thr = self.opts.final_q_threshold;
-        let ni = shape.n_inputs;
         Ok(FixedPoints {
             n,
             n_states: s,
@@ -458,8 +508,7 @@ impl<'a> FixedPointFinder<'a> {
         st: &mut States,
         track: &mut dyn FnMut(&Progress) -> bool,
     ) -> Result<qmin::QminReport, AnalysisError> {
-        let shape = *self.cell.shape();
-        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let (s, ni) = self.dims();
         let m = active.len();
         let mut x = with_capacity(m * s, "states")?;
         let mut u = with_capacity(m * ni, "input rows")?;
@@ -476,58 +525,63 @@ impl<'a> FixedPointFinder<'a> {
         let mut fx = filled(m * s, 0.0, "F(x)")?;
         let mut dq = filled(m, 0.0, "dq")?;
         let mut iters = filled(m, 0usize, "iterations")?;
-        let report = if opts.single_precision {
-            let p32 = to_single(&flat_params(&self.cell), "cell parameters")?;
-            let cell32 = Cell::from_flat(shape, &p32)?;
-            let u32_ = to_single(&u, "inputs")?;
-            let mut x32 = to_single(&x, "initial states")?;
-            let mut q32 = filled(m, 0f32, "q")?;
-            let mut fx32 = filled(m * s, 0f32, "F(x)")?;
-            let mut dq32 = filled(m, 0f32, "dq")?;
-            let mut work = filled(qmin::work_len(&cell32, m, opts), 0f32, "workspace")?;
-            let out = QminOutput {
-                q: &mut q32,
-                fx: &mut fx32,
-                dq: &mut dq32,
-                n_iters: &mut iters,
-            };
-            let r = threads.run(|fork| {
-                qmin::minimize_with(
-                    fork,
-                    &cell32,
-                    opts,
-                    &u32_,
-                    &mut x32,
-                    out,
-                    &mut work,
-                    Some(track),
-                )
-            })?;
-            widen(&x32, &mut x);
-            widen(&q32, &mut q);
-            widen(&fx32, &mut fx);
-            widen(&dq32, &mut dq);
-            r
-        } else {
-            let mut work = filled(qmin::work_len(&self.cell, m, opts), 0f64, "workspace")?;
-            let out = QminOutput {
-                q: &mut q,
-                fx: &mut fx,
-                dq: &mut dq,
-                n_iters: &mut iters,
-            };
-            threads.run(|fork| {
-                qmin::minimize_with(
-                    fork,
-                    &self.cell,
-                    opts,
-                    &u,
-                    &mut x,
-                    out,
-                    &mut work,
-                    Some(track),
-                )
-            })?
+        let report = match self.model {
+            Dynamics::Map(map) => {
+                let mut work = filled(qmin::map_work_len(map, m, opts), 0f64, "workspace")?;
+                let out = QminOutput {
+                    q: &mut q,
+                    fx: &mut fx,
+                    dq: &mut dq,
+                    n_iters: &mut iters,
+                };
+                qmin::minimize_map(map, opts, &u, &mut x, out, &mut work, Some(track))?
+            }
+            Dynamics::Cell(cell) if opts.single_precision => {
+                let shape = *cell.shape();
+                let p32 = to_single(&flat_params(&cell), "cell parameters")?;
+                let cell32 = Cell::from_flat(shape, &p32)?;
+                let u32_ = to_single(&u, "inputs")?;
+                let mut x32 = to_single(&x, "initial states")?;
+                let mut q32 = filled(m, 0f32, "q")?;
+                let mut fx32 = filled(m * s, 0f32, "F(x)")?;
+                let mut dq32 = filled(m, 0f32, "dq")?;
+                let mut work = filled(qmin::work_len(&cell32, m, opts), 0f32, "workspace")?;
+                let out = QminOutput {
+                    q: &mut q32,
+                    fx: &mut fx32,
+                    dq: &mut dq32,
+                    n_iters: &mut iters,
+                };
+                let r = threads.run(|fork| {
+                    qmin::minimize_with(
+                        fork,
+                        &cell32,
+                        opts,
+                        &u32_,
+                        &mut x32,
+                        out,
+                        &mut work,
+                        Some(track),
+                    )
+                })?;
+                widen(&x32, &mut x);
+                widen(&q32, &mut q);
+                widen(&fx32, &mut fx);
+                widen(&dq32, &mut dq);
+                r
+            }
+            Dynamics::Cell(cell) => {
+                let mut work = filled(qmin::work_len(&cell, m, opts), 0f64, "workspace")?;
+                let out = QminOutput {
+                    q: &mut q,
+                    fx: &mut fx,
+                    dq: &mut dq,
+                    n_iters: &mut iters,
+                };
+                threads.run(|fork| {
+                    qmin::minimize_with(fork, &cell, opts, &u, &mut x, out, &mut work, Some(track))
+                })?
+            }
         };
         for (k, &i) in active.iter().enumerate() {
             st.x[i * s..(i + 1) * s].copy_from_slice(&x[k * s..(k + 1) * s]);
@@ -551,18 +605,23 @@ impl<'a> FixedPointFinder<'a> {
         st: &mut States,
         attempt: Option<usize>,
     ) -> Result<(), AnalysisError> {
-        let shape = *self.cell.shape();
-        let (s, ni) = (shape.state_dim(), shape.n_inputs);
+        let (s, ni) = self.dims();
         let newton_only = opts.method == Method::Newton;
         let max_iters = attempt.unwrap_or(opts.newton_max_iters);
-        if attempt.is_none() && !newton_only && polish::supported(&self.cell, opts.period) {
+        let cell = match self.model {
+            Dynamics::Cell(c) => c,
+            Dynamics::Map(map) => {
+                return newton_map(map, newton_only, max_iters, active, rows, st, attempt);
+            }
+        };
+        if attempt.is_none() && !newton_only && polish::supported(&cell, opts.period) {
             let states = PolishStates {
                 x: &mut st.x,
                 fx: &mut st.fx,
                 q: &mut st.q,
                 outcome: &mut st.outcome,
             };
-            polish_grouped(&self.cell, threads, active, rows, max_iters, states)?;
+            polish_grouped(&cell, threads, active, rows, max_iters, states)?;
             return Ok(());
         }
         // One job per state: its slices of `st`.
@@ -583,8 +642,8 @@ impl<'a> FixedPointFinder<'a> {
                 jobs.push((i, x, fx, q, it, o));
             }
         }
-        let work_len = newton::work_len(&self.cell, opts.period);
-        let (cell, period) = (&self.cell, opts.period);
+        let work_len = newton::work_len(&cell, opts.period);
+        let (cell, period) = (&cell, opts.period);
         threads.for_each(
             &mut jobs,
             || (vec![0f64; work_len], vec![0usize; s], vec![0f64; 2 * s]),
@@ -612,15 +671,20 @@ impl<'a> FixedPointFinder<'a> {
         Ok(())
     }
 
-    /// `J_xstar` and `dFdu` (of the k-fold map) at every point.
-    fn jacobians(&self, fps: &mut FixedPoints) {
+    /// `J_xstar` and `dFdu` (of the k-fold map) at every point. A model given by functions
+    /// gets `dFdu` only if it has input derivatives.
+    fn jacobians(&self, fps: &mut FixedPoints) -> Result<(), AnalysisError> {
         let (s, ni, n) = (fps.n_states, fps.n_inputs, fps.n);
+        let cell = match self.model {
+            Dynamics::Cell(c) => c,
+            Dynamics::Map(map) => return map_jacobians(map, fps),
+        };
         let mut j = vec![0.0; n * s * s];
         let mut d = vec![0.0; n * s * ni];
-        let mut work = vec![0.0; jacobian_work_len(&self.cell, self.opts.period)];
+        let mut work = vec![0.0; jacobian_work_len(&cell, self.opts.period)];
         for i in 0..n {
             jacobian(
-                &self.cell,
+                &cell,
                 fps.u(i),
                 fps.x(i),
                 self.opts.period,
@@ -631,11 +695,16 @@ impl<'a> FixedPointFinder<'a> {
         }
         fps.j_xstar = Some(j);
         fps.dfdu = Some(d);
+        Ok(())
     }
 
     /// Smallest period (a divisor of k) of each point of a period-k search.
     fn min_periods(&self, fps: &mut FixedPoints) {
-        let shape = *self.cell.shape();
+        // A model given by functions has period 1 (`for_map`): never called for one.
+        let Dynamics::Cell(cell) = self.model else {
+            return;
+        };
+        let shape = *cell.shape();
         let s = shape.state_dim();
         let k = self.opts.period;
         let mut out = Vec::with_capacity(fps.n);
@@ -648,7 +717,7 @@ impl<'a> FixedPointFinder<'a> {
             a.copy_from_slice(x);
             let mut found = k;
             for d in 1..k {
-                let _ = self.cell.step(fps.u(i), &a, &mut b, &mut cache);
+                let _ = cell.step(fps.u(i), &a, &mut b, &mut cache);
                 std::mem::swap(&mut a, &mut b);
                 let dist = a
                     .iter()
@@ -663,6 +732,78 @@ impl<'a> FixedPointFinder<'a> {
         }
         fps.min_period = Some(out);
     }
+}
+
+/// Newton polish (f64) of the states `active` of a model given by functions, state by state
+/// on the calling thread; as [`FixedPointFinder::newton`] otherwise.
+fn newton_map(
+    map: &dyn BatchMap,
+    newton_only: bool,
+    max_iters: usize,
+    active: &[usize],
+    rows: &[f64],
+    st: &mut States,
+    attempt: Option<usize>,
+) -> Result<(), AnalysisError> {
+    let (s, ni) = (map.n_states(), map.n_inputs());
+    let mut work = filled(newton::map_work_len(map), 0.0, "Newton workspace")?;
+    let mut piv = filled(s, 0usize, "Newton pivots")?;
+    let mut xt = filled(s, 0.0, "Newton state")?;
+    let mut ft = filled(s, 0.0, "Newton F(x)")?;
+    for &i in active {
+        let u = &rows[i * ni..(i + 1) * ni];
+        xt.copy_from_slice(&st.x[i * s..(i + 1) * s]);
+        let r = if attempt.is_some() {
+            newton::polish_map_local(map, u, &mut xt, max_iters, &mut ft, &mut work, &mut piv)
+        } else {
+            newton::polish_map(map, u, &mut xt, max_iters, &mut ft, &mut work, &mut piv)
+        }
+        .map_err(|e| AnalysisError::Find(e.into()))?;
+        if attempt.is_some() && r.outcome != NewtonOutcome::Converged {
+            continue;
+        }
+        st.x[i * s..(i + 1) * s].copy_from_slice(&xt);
+        st.fx[i * s..(i + 1) * s].copy_from_slice(&ft);
+        st.q[i] = r.q;
+        if newton_only {
+            st.n_iters[i] = r.iters;
+        }
+        st.outcome[i] = Some(r.outcome);
+    }
+    Ok(())
+}
+
+/// `J_xstar` (and `dFdu` when the model has input derivatives) at every point of a model
+/// given by functions, in calls of at most [`MAP_JACOBIAN_ROWS`] rows.
+fn map_jacobians(map: &dyn BatchMap, fps: &mut FixedPoints) -> Result<(), AnalysisError> {
+    let (s, ni, n) = (fps.n_states, fps.n_inputs, fps.n);
+    let with_u = map.input_derivatives();
+    let mut j = filled(n * s * s, 0.0, "Jacobians")?;
+    let mut d = filled(if with_u { n * s * ni } else { 0 }, 0.0, "input Jacobians")?;
+    let chunk = (MAP_JACOBIAN_ROWS / s).max(1);
+    let mut work = filled(
+        batch_map::jacobians_work_len(map, chunk.min(n)),
+        0.0,
+        "Jacobian workspace",
+    )?;
+    let mut start = 0;
+    while start < n {
+        let k = chunk.min(n - start);
+        let x = &fps.xstar[start * s..(start + k) * s];
+        let u = &fps.inputs[start * ni..(start + k) * ni];
+        let jc = &mut j[start * s * s..(start + k) * s * s];
+        let dc = if with_u {
+            Some(&mut d[start * s * ni..(start + k) * s * ni])
+        } else {
+            None
+        };
+        batch_map::jacobians(map, x, u, jc, dc, &mut work)
+            .map_err(|e| AnalysisError::Find(e.into()))?;
+        start += k;
+    }
+    fps.j_xstar = Some(j);
+    fps.dfdu = if with_u { Some(d) } else { None };
+    Ok(())
 }
 
 /// The cell's parameters as one flat vector `[w_x | w_h | b]`.

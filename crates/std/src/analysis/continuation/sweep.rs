@@ -37,7 +37,11 @@ impl FixedPointFinder<'_> {
         inputs: &[f64],
         seed_from_previous: bool,
     ) -> Result<SweepResult, AnalysisError> {
-        let cell = self.cell();
+        let cell = self.cell().ok_or(AnalysisError::bad(
+            "model",
+            "must be a built-in cell for a sweep (a model given by functions is searched one \
+             input at a time)",
+        ))?;
         let shape = *cell.shape();
         let (s, ni) = (shape.state_dim(), shape.n_inputs);
         if ni == 0 {
