@@ -46,7 +46,8 @@ def layer_with_random_weights(kind, options, seed, **extra):
 def keras_run(layer, x, h):
     """The layer's own call over inputs x [n, T, I] from state h [n, state_dim] (an LSTM's
     [h, c]): the outputs [n, T, H] and the final state [n, state_dim]."""
-    init = [f32(h[:, :H]), f32(h[:, H:])] if isinstance(layer, keras.layers.LSTM) else [f32(h)]
+    lstm = isinstance(getattr(layer, "cell", None), keras.layers.LSTMCell)
+    init = [f32(h[:, :H]), f32(h[:, H:])] if lstm else [f32(h)]
     seq, *states = layer(f32(x), initial_state=init)
     return np.asarray(seq, dtype=float), np.concatenate([np.asarray(s) for s in states], 1)
 
@@ -97,6 +98,32 @@ def test_saved_weight_arrays_convert_without_the_layer(kind, options, cell, tmp_
         assert np.abs(rnn.step(x[:, 0], h) - want).max() < 1e-6, use_bias
 
 
+def rnn_of(cell):
+    return keras.layers.RNN(cell, return_sequences=True, return_state=True)
+
+
+@pytest.mark.parametrize("make,cell", [
+    (lambda: rnn_of(keras.layers.GRUCell(H, reset_after=False)), "gru"),
+    (lambda: rnn_of(keras.layers.LSTMCell(H)), "lstm"),
+    (lambda: keras.layers.GRUCell(H), "gru_torch")],
+    ids=["RNN-GRUCell", "RNN-LSTMCell", "GRUCell"])
+def test_generic_rnn_layer_and_cells_convert_as_their_cell(make, cell):
+    layer = make()
+    whole = isinstance(layer, keras.layers.RNN)
+    layer.build((None, None, I) if whole else (None, I))
+    rng = np.random.default_rng(8)
+    layer.set_weights([f32(rng.normal(0, 0.6, w.shape)) for w in layer.get_weights()])
+    rnn = fpf.from_keras(layer)
+    assert rnn.rnn_type == cell
+    x, h = inputs_and_states(rnn.state_dim, seed=9)
+    if whole:
+        _, want = keras_run(layer, x, h)
+    else:
+        out, _ = layer(f32(x[:, 0]), [f32(h)])
+        want = np.asarray(out, dtype=float)
+    assert np.abs(rnn.step(x[:, 0], h) - want).max() < 1e-6
+
+
 def test_fixed_points_are_fixed_points_of_the_keras_layer():
     """A GRU (reset_after) with strong recurrence: the points libfpf finds from the layer's
     own trajectories are fixed points of the layer's own step, to float32's rounding."""
@@ -128,3 +155,5 @@ def test_what_from_keras_refuses():
         fpf.from_keras("GRU", gru.get_weights(), reset_after=True)
     with pytest.raises(ValueError, match="unsupported layer"):
         fpf.from_keras(keras.layers.Dense(3))
+    with pytest.raises(ValueError, match="no weights yet; build it first"):
+        fpf.from_keras(keras.layers.GRU(H))

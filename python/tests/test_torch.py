@@ -88,6 +88,40 @@ def test_converted_network_steps_as_the_torch_module(kind, batch_first, bias):
     assert np.abs(from_zero - torch_run(m, xs, np.zeros((N, S)))[0]).max() < 1e-12
 
 
+@pytest.mark.parametrize("cls,S", [(torch.nn.RNNCell, H), (torch.nn.GRUCell, H),
+                                   (torch.nn.LSTMCell, 2 * H)])
+def test_cells_convert_and_step_as_their_forward(cls, S):
+    cell = cls(I, H).double()
+    rng = np.random.default_rng(5)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.tensor(rng.normal(0, 0.6, p.shape)))
+    rnn = fpf.from_torch(cell)
+    assert rnn.state_dim == S
+    x, h = rng.normal(size=(N, I)), rng.uniform(-1, 1, (N, S))
+    with torch.no_grad():
+        if cls is torch.nn.LSTMCell:
+            h2, c2 = cell(torch.tensor(x), (torch.tensor(h[:, :H]), torch.tensor(h[:, H:])))
+            want = torch.cat([h2, c2], 1).numpy()
+        else:
+            want = cell(torch.tensor(x), torch.tensor(h)).numpy()
+    assert np.abs(rnn.step(x, h) - want).max() < 1e-12
+
+
+def test_pruned_module_converts_as_its_forward_sees_it():
+    """torch.nn.utils.prune keeps weight_hh_l0_orig and a mask in the state_dict; the weight
+    the module runs with is the masked one."""
+    import torch.nn.utils.prune as prune
+    m = module("LSTM", seed=6)
+    prune.l1_unstructured(m, "weight_hh_l0", amount=0.5)
+    assert "weight_hh_l0" not in m.state_dict()
+    rnn = fpf.from_torch(m)
+    assert np.sum(rnn.get_param("weight_hh_l0") == 0) == m.weight_hh_l0.numel() // 2
+    rng = np.random.default_rng(7)
+    x, h = rng.normal(size=(N, I)), rng.uniform(-1, 1, (N, 2 * H))
+    assert np.abs(rnn.step(x, h) - torch_step(m, x, h)).max() < 1e-12
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 def test_reduced_precision_modules_and_tensors(dtype):
     """A module in float32 (torch's default), float16 or bfloat16 converts exactly (its
