@@ -201,3 +201,25 @@ def test_import_torch_example_uses_torch_and_finds_fixed_points(capsys):
     line = "largest ‖h − GRU(h)‖ by torch at the fixed points: "
     residual = float(out.split(line)[1].split()[0])
     assert residual < 1e-5, out  # torch's own float32 step
+
+
+def test_tensors_from_a_forward_pass_are_taken_everywhere(tmp_path):
+    """The module's output as it comes (float32, requiring grad) where the API takes states:
+    the search, the plots, transform, find and `in`."""
+    m = module("GRU", seed=0, scale=5.0, symmetric=True, batch_first=True, dtype=torch.float32)
+    rnn = fpf.from_torch(m)
+    pulses = torch.zeros(16, 30, I)
+    pulses[:, :5] = torch.tensor(np.random.default_rng(1).normal(0, 2, (16, 5, I)))
+    out, _ = m(pulses)
+    assert out.requires_grad and out.dtype == torch.float32
+    finder = fpf.FixedPointFinder(rnn, lr_init=0.1, verbose=False)
+    unique, _ = finder.find_fixed_points(out, torch.zeros(1, I), n_inits=64, noise_scale=0.05)
+    assert unique.n >= 1
+    x = torch.tensor(unique.xstar[0], requires_grad=True)
+    assert x in unique and list(unique.find(x)) == [0]
+    moved = unique.transform(torch.eye(H, dtype=torch.float64), torch.ones(H))
+    assert np.allclose(moved.xstar, unique.xstar + 1)
+    plt = pytest.importorskip("matplotlib.pyplot")
+    fig = fpf.plot_fixed_points_2d(unique, out, save_path=str(tmp_path / "fps.png"))
+    assert (tmp_path / "fps.png").stat().st_size > 1000
+    plt.close(fig)
