@@ -3,7 +3,7 @@ with reset_after True and False, LSTM. The converted network steps as the layer'
 both from the layer object and from its saved weight arrays alone. Skipped without keras (a
 failure under CI, which installs it).
 
-Keras runs in float32 here: Keras 3's type promotion turns 64-bit results into 32-bit ones
+Keras runs in float32 here: Keras 3's type promotion (3.15) turns 64-bit results into 32-bit
 (its tanh and sigmoid return float32 even in a float64 layer), so a float64 layer cannot run.
 The inputs, states and weights are float32 numbers, which libfpf takes exactly (in double);
 the two then differ only by Keras' float32 rounding, well under the 1e-6 asserted."""
