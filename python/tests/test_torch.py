@@ -122,6 +122,18 @@ def test_pruned_module_converts_as_its_forward_sees_it():
     assert np.abs(rnn.step(x, h) - torch_step(m, x, h)).max() < 1e-12
 
 
+def test_parametrized_module_converts_as_its_forward_sees_it():
+    """weight_norm keeps the weight as two `parametrizations.…` tensors in the state_dict."""
+    from torch.nn.utils.parametrizations import weight_norm
+    m = module("GRU", seed=8)
+    weight_norm(m, "weight_hh_l0")
+    assert "weight_hh_l0" not in m.state_dict()
+    rnn = fpf.from_torch(m)
+    rng = np.random.default_rng(9)
+    x, h = rng.normal(size=(N, I)), rng.uniform(-1, 1, (N, H))
+    assert np.abs(rnn.step(x, h) - torch_step(m, x, h)).max() < 1e-12
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 def test_reduced_precision_modules_and_tensors(dtype):
     """A module in float32 (torch's default), float16 or bfloat16 converts exactly (its
