@@ -10,7 +10,6 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fpf  # noqa: E402
-import import_torch  # noqa: E402
 
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "tests", "data"))
 
@@ -22,16 +21,38 @@ def read_array(path):
         return np.array(f.read().split(), dtype=np.float64).reshape(shape)
 
 
+def gru_state_dict(n_inputs, n_hidden, seed):
+    """A PyTorch-layout nn.GRU state_dict (numpy arrays), gates stacked r, z, n."""
+    rng = np.random.default_rng(seed)
+    H, I = n_hidden, n_inputs
+    return {"weight_ih_l0": rng.normal(0, 1 / np.sqrt(I), (3 * H, I)),
+            "weight_hh_l0": rng.normal(0, 1.5 / np.sqrt(H), (3 * H, H)),
+            "bias_ih_l0": rng.normal(0, 0.1, 3 * H), "bias_hh_l0": rng.normal(0, 0.1, 3 * H)}
+
+
+def torch_gru_step(sd, x, h):
+    """PyTorch's nn.GRU step written out in numpy: x (n × I), h (n × H) → h'."""
+    H = h.shape[1]
+    gi = x @ sd["weight_ih_l0"].T + sd["bias_ih_l0"]
+    gh = h @ sd["weight_hh_l0"].T + sd["bias_hh_l0"]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    r = sig(gi[:, :H] + gh[:, :H])
+    z = sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * h
+
+
 def test_gru_torch_step_matches_pytorch_formulas():
-    sd = import_torch.make_state_dict(3, 8, seed=5)
+    sd = gru_state_dict(3, 8, seed=5)
     rng = np.random.default_rng(0)
     w_out = rng.normal(size=(2, 8))
-    rnn = import_torch.rnn_from_torch(sd, w_out, np.array([0.1, -0.2]))
+    rnn = fpf.FlipFlopRNN(3, 8, 2, rnn_type="gru_torch")
+    rnn.load_state_dict({**sd, "w_out": w_out.T, "b_out": np.array([0.1, -0.2])})
     x, h = rng.normal(size=(7, 3)), rng.uniform(-1, 1, (7, 8))
-    assert np.max(np.abs(rnn.step(x, h) - import_torch.torch_gru_step(sd, x, h))) < 1e-12
+    assert np.max(np.abs(rnn.step(x, h) - torch_gru_step(sd, x, h))) < 1e-12
     # __call__ with a hidden state and one step: (y[:, None, :], h_next), as the tutorial.
     y, h1 = rnn(x[:, None, :], h)
-    want = import_torch.torch_gru_step(sd, x, h)
+    want = torch_gru_step(sd, x, h)
     assert y.shape == (7, 1, 2) and np.allclose(h1, want, atol=1e-12)
     assert np.allclose(y[:, 0], want @ w_out.T + [0.1, -0.2], atol=1e-12)
     # A whole run from h0 agrees with stepping.
@@ -39,7 +60,7 @@ def test_gru_torch_step_matches_pytorch_formulas():
     _, states = rnn(xs)
     hh = np.tile(rnn.get_param("h0"), (2, 1))
     for t in range(5):
-        hh = import_torch.torch_gru_step(sd, xs[:, t], hh)
+        hh = torch_gru_step(sd, xs[:, t], hh)
         assert np.allclose(states[:, t], hh, atol=1e-12)
     sd2 = rnn.state_dict()
     for k in sd:

@@ -17,7 +17,10 @@ def to_numpy(x):
         x = x.detach().cpu()
         if hasattr(x, "resolve_conj"):
             x = x.resolve_conj()
-        return x.numpy()
+        try:
+            return x.numpy()
+        except TypeError:  # a type numpy lacks (bfloat16): widened, exactly, to double
+            return x.double().numpy()
     if hasattr(x, "numpy") and callable(x.numpy) and not isinstance(x, (list, tuple)):
         try:
             return np.asarray(x.numpy())  # tf.Tensor

@@ -48,20 +48,35 @@ def _torch_readout(readout, H):
     return w.T, b
 
 
+_TORCH_KINDS = {"RNN_TANH": "tanh", "RNN": "tanh", "GRU": "gru_torch", "LSTM": "lstm",
+                "RNNCELL": "tanh", "GRUCELL": "gru_torch", "LSTMCELL": "lstm"}
+
+
+def _torch_param(module, sd, name):
+    # The module's attribute first: it is what forward() uses. A pruned or parametrized
+    # weight lives there, while the state_dict holds `name_orig` and a mask instead.
+    v = getattr(module, name, None)
+    if v is None:
+        v = sd.get(name)
+    return None if v is None else _arr(v, name)
+
+
 def from_torch(module, readout=None):
     """A FlipFlopRNN with the weights of a one-layer, unidirectional ``torch.nn.RNN`` (tanh),
-    ``nn.GRU`` or ``nn.LSTM`` (without projections). ``readout``: an ``nn.Linear`` (or its
-    (weight, bias) arrays, weight [n_outputs, hidden]) applied to the hidden state; without
-    one the outputs are the hidden state itself. ``batch_first`` does not matter: libfpf's
-    arrays are always [batch, time, features]. The LSTM's state is [h, c]."""
+    ``nn.GRU`` or ``nn.LSTM`` (without projections), or of an ``nn.RNNCell`` (tanh),
+    ``nn.GRUCell`` or ``nn.LSTMCell``, in any floating dtype (widened to double). Pruned or
+    parametrized weights are read as the module's forward uses them. ``readout``: an
+    ``nn.Linear`` (or its (weight, bias) arrays, weight [n_outputs, hidden]) applied to the
+    hidden state; without one the outputs are the hidden state itself. ``batch_first`` does
+    not matter: libfpf's arrays are always [batch, time, features]. The LSTM's state is
+    [h, c]."""
     mode = getattr(module, "mode", None) or type(module).__name__.upper()
-    kinds = {"RNN_TANH": "tanh", "RNN": "tanh", "GRU": "gru_torch", "LSTM": "lstm"}
     if mode == "RNN_RELU" or getattr(module, "nonlinearity", "tanh") != "tanh":
         raise ValueError("from_torch: only tanh RNNs are supported (nonlinearity='relu' is "
                          "not)")
-    if mode not in kinds or not hasattr(module, "state_dict"):
-        raise TypeError(f"from_torch takes a torch.nn.RNN, GRU or LSTM; got "
-                        f"{type(module).__name__}")
+    if mode not in _TORCH_KINDS or not hasattr(module, "state_dict"):
+        raise TypeError(f"from_torch takes a torch.nn.RNN, GRU or LSTM (or RNNCell, GRUCell, "
+                        f"LSTMCell); got {type(module).__name__}")
     if getattr(module, "num_layers", 1) != 1:
         raise ValueError(f"from_torch: only one layer is supported; the module has "
                          f"{module.num_layers}")
@@ -69,17 +84,24 @@ def from_torch(module, readout=None):
         raise ValueError("from_torch: bidirectional modules are not supported")
     if getattr(module, "proj_size", 0):
         raise ValueError("from_torch: LSTMs with proj_size are not supported")
+    kind = _TORCH_KINDS[mode]
+    suffix = "" if mode.endswith("CELL") else "_l0"
     sd = module.state_dict()
-    w_ih = _arr(sd["weight_ih_l0"], "weight_ih_l0")
-    w_hh = _arr(sd["weight_hh_l0"], "weight_hh_l0")
+    w_ih = _torch_param(module, sd, "weight_ih" + suffix)
+    w_hh = _torch_param(module, sd, "weight_hh" + suffix)
+    if w_ih is None or w_hh is None:
+        raise ValueError(f"from_torch: the {type(module).__name__} has no weight_ih{suffix}/"
+                         f"weight_hh{suffix} (state_dict keys: {', '.join(sd)})")
     H, I = w_hh.shape[1], w_ih.shape[1]
-    G = {"tanh": 1, "gru_torch": 3, "lstm": 4}[kinds[mode]]
+    G = {"tanh": 1, "gru_torch": 3, "lstm": 4}[kind]
     zeros = np.zeros(G * H)
+    b_ih = _torch_param(module, sd, "bias_ih" + suffix)
+    b_hh = _torch_param(module, sd, "bias_hh" + suffix)
     params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh,
-              "bias_ih_l0": _arr(sd["bias_ih_l0"], "bias_ih_l0") if "bias_ih_l0" in sd else zeros,
-              "bias_hh_l0": _arr(sd["bias_hh_l0"], "bias_hh_l0") if "bias_hh_l0" in sd else zeros}
+              "bias_ih_l0": zeros if b_ih is None else b_ih,
+              "bias_hh_l0": zeros if b_hh is None else b_hh}
     w, b = _torch_readout(readout, H)
-    return _build(I, H, kinds[mode], params, w, b)
+    return _build(I, H, kind, params, w, b)
 
 
 _KERAS_KINDS = {"simplernn": "simple_rnn", "simple_rnn": "simple_rnn", "rnn": "simple_rnn",
@@ -101,8 +123,9 @@ def _keras_readout(readout, H):
 def from_keras(layer, weights=None, readout=None, reset_after=None, activation=None,
                recurrent_activation=None):
     """A FlipFlopRNN with the weights of a Keras ``SimpleRNN``, ``GRU`` (reset_after True or
-    False) or ``LSTM`` layer. Either pass the layer itself, or its kind ('SimpleRNN', 'GRU',
-    'LSTM') and ``weights`` = ``layer.get_weights()`` (kernel, recurrent_kernel[, bias]),
+    False) or ``LSTM`` layer (or its cell, or ``keras.layers.RNN`` around one). Either pass
+    the layer itself, or its kind ('SimpleRNN', 'GRU', 'LSTM') and ``weights`` =
+    ``layer.get_weights()`` (kernel, recurrent_kernel[, bias]),
     e.g. loaded from a file without TensorFlow installed. ``readout``: a ``Dense`` layer or
     its [kernel [hidden, n_outputs], bias]; without one the outputs are the hidden state.
     Only Keras' default activations (tanh, and sigmoid for the gates) are supported."""
@@ -116,9 +139,16 @@ def from_keras(layer, weights=None, readout=None, reset_after=None, activation=N
         if not hasattr(layer, "get_weights"):
             raise TypeError(f"from_keras takes a Keras layer or a kind string; got "
                             f"{type(layer).__name__}")
-        kind = _KERAS_KINDS.get(type(layer).__name__.lower())
-        config = layer.get_config() if hasattr(layer, "get_config") else {}
+        # keras.layers.RNN(cell) is what its cell is; a cell itself converts too.
+        cell = layer.cell if type(layer).__name__ == "RNN" and hasattr(layer, "cell") else layer
+        name = type(cell).__name__.lower()
+        kind = _KERAS_KINDS.get(name[:-4] if name.endswith("cell") else name)
+        config = cell.get_config() if hasattr(cell, "get_config") else {}
         weights = layer.get_weights() if weights is None else weights
+        if kind is not None and len(weights) == 0:
+            raise ValueError(f"from_keras: the {type(layer).__name__} layer has no weights "
+                             f"yet; build it first (call it on an input, or "
+                             f"layer.build(input_shape))")
     if kind is None:
         raise ValueError(f"from_keras: unsupported layer {layer!r} (SimpleRNN, GRU, LSTM)")
     act = activation or config.get("activation", "tanh")

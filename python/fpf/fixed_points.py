@@ -5,6 +5,7 @@ import ctypes as C
 
 import numpy as np
 
+from ._check import to_numpy
 from ._lib import FIELD_READERS, check, lib
 
 # Per-point fields, from the library's own table, under the reference's names where it has
@@ -52,7 +53,7 @@ class FixedPoints:
         given.update(extra)
         for name in DATA_ATTRS:
             v = given.get(name)
-            setattr(self, name, None if v is None else np.asarray(v))
+            setattr(self, name, None if v is None else np.asarray(to_numpy(v)))
         self.tol_unique = float(tol_unique)
         self.dtype = np.dtype(dtype).type
         self.verbose = bool(verbose)
@@ -158,7 +159,7 @@ class FixedPoints:
                 return np.array([], dtype=int)
             theirs = self._stacked(fp)
         else:
-            x = np.asarray(fp, dtype=float).reshape(-1)
+            x = np.asarray(to_numpy(fp), dtype=float).reshape(-1)
             if x.size != self.n_states:
                 return np.array([], dtype=int)
             theirs = x if self.inputs is None or self.n_inputs == 0 else None
@@ -257,7 +258,8 @@ class FixedPoints:
         """An affine map of the state space, e.g. onto principal components: xstar, x_init
         and F_xstar become ``x @ U + offset`` (U is [n_states, k]); eigenvectors become
         ``U.T @ v``; Jacobians (which a non-square U cannot map) are dropped."""
-        U = np.asarray(U, dtype=float)
+        U = np.asarray(to_numpy(U), dtype=float)
+        offset = np.asarray(to_numpy(offset), dtype=float)
         if U.ndim != 2 or U.shape[0] != self.n_states:
             raise ValueError(f"`U` must be [n_states={self.n_states}, k]; got {U.shape}")
         kw = self.kwargs

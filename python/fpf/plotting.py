@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from ._check import to_numpy
 from .fixed_points import FixedPoints
 from .utils import Pca
 
@@ -60,7 +61,7 @@ def _config(config, dims, kwargs):
 def _plot(fps, state_traj, dims, config, plot_batch_idx, plot_start_time, ax, kwargs):
     if not isinstance(fps, FixedPoints):
         raise TypeError(f"`fixed_points` must be a FixedPoints; got {type(fps).__name__}")
-    traj = np.asarray(state_traj, dtype=float)
+    traj = np.asarray(to_numpy(state_traj), dtype=float)
     if traj.ndim != 3:
         raise ValueError(f"`state_traj` must be [n_batch, n_time, n_states]; got shape "
                          f"{traj.shape}")

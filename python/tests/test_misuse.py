@@ -3,7 +3,6 @@ argument, before any pointer crosses into the library."""
 
 import copy
 import gc
-import os
 import pickle
 
 import numpy as np
@@ -297,15 +296,3 @@ def test_checkpoints_missing_corrupt_and_mismatched(tmp_path):
         fpf.save_checkpoint(rnn, tmp_path / "no_such_dir" / "m.fpf")
     assert e.value.status_name == "FPF_IO"
 
-
-def test_import_torch_example_finds_fixed_points(capsys):
-    import importlib.util
-    from conftest import ROOT
-    path = os.path.join(ROOT, "ffi-examples", "python", "import_torch.py")
-    if not os.path.exists(path):
-        pytest.skip("the repository's ffi-examples are not here")
-    spec = importlib.util.spec_from_file_location("import_torch_example", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    fps = mod.main()
-    assert fps.n >= 1 and "Number of fixed points: 0" not in capsys.readouterr().out
