@@ -155,6 +155,7 @@ fn fixed_points(n: usize, s: usize, i: usize, optional: bool, seed: u64) -> Fixe
         eigvec_im: optional.then(|| r.vec(n * s * s)),
         is_stable: optional.then(|| (0..n).map(|k| k % 2 == 1).collect()),
         n_unstable: optional.then(|| (0..n).map(|k| k % 4).collect()),
+        n_kink: optional.then(|| (0..n).map(|k| k % 3).collect()),
         min_period: optional.then(|| (0..n).map(|k| 1 + k % 2).collect()),
         cond_id: optional.then(|| (0..n).map(|k| k as i64 - 2).collect()),
         tol_unique: 1e-3,

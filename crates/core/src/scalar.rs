@@ -61,6 +61,15 @@ pub trait Real:
     fn abs(self) -> Self;
     /// True unless NaN or infinite.
     fn is_finite(self) -> bool;
+    /// `ln(1 + x)`, accurate for small `x` (libm's `log1p`).
+    fn ln_1p(self) -> Self;
+
+    /// Softplus `ln(1 + e^x)`, as `max(x, 0) + ln(1 + e^{−|x|})`: no overflow for large `x`,
+    /// no cancellation for very negative `x`. Its derivative is the sigmoid.
+    #[inline]
+    fn softplus(self) -> Self {
+        self.max(Self::ZERO) + (-self.abs()).exp().ln_1p()
+    }
 
     /// Logistic sigmoid `1 / (1 + e^{-x})`, evaluated without overflow for any sign of `x`.
     #[inline]
@@ -495,6 +504,10 @@ impl Real for f64 {
     fn is_finite(self) -> bool {
         f64::is_finite(self)
     }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        libm::log1p(self)
+    }
 }
 
 impl Real for f32 {
@@ -533,6 +546,10 @@ impl Real for f32 {
     #[inline]
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        libm::log1pf(self)
     }
 }
 

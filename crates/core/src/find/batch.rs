@@ -4,7 +4,7 @@
 //!
 //! For a tile of `m` states with hidden parts `Hx` (`m × H`) at input `u`, with the input
 //! part `c = u W_x + b` (once per run when the input is shared):
-//! - tanh, PyTorch GRU, LSTM: `P = Hx W_h` (GEMM, `2·m·H·GH` flops), the gates and `F`
+//! - tanh, the leaky cells, PyTorch GRU, LSTM: `P = Hx W_h` (GEMM, `2·m·H·GH` flops), the gates and `F`
 //!   elementwise from `P + c`, `r = x − F`, `q = ½‖r‖²`, then `D = ∂q/∂P` elementwise and
 //!   `∇q = r − (D W_hᵀ + E)` (GEMM, `2·m·GH·H` flops), where `E` is the part of the VJP
 //!   that does not go through `W_h` (`g∘z` for the GRU, `g_c∘f` for the LSTM's cell state);
@@ -241,6 +241,48 @@ pub(crate) fn eval_tile<T: Real>(
                 }
             }
         }
+        CellKind::LeakyTanh
+        | CellKind::LeakyRelu
+        | CellKind::LeakySoftplus
+        | CellKind::LeakySigmoid => {
+            // As tanh, with F = (1 − α) x + α φ(a): a = P + c into `fx`, then F there and
+            // φ'(a) into `aux`.
+            let act = shape.kind.activation()?;
+            let alpha = T::from_f64(shape.alpha);
+            let hh = h.max(1);
+            gemm(rows, h, h, x, h, packed.b[0], pre, h, false)?;
+            let dphi = sub_mut(aux, 0, rows * h)?;
+            for (i, ((p, f), (xr, d))) in pre
+                .chunks_exact(hh)
+                .zip(fx.chunks_exact_mut(hh))
+                .zip(x.chunks_exact(hh).zip(dphi.chunks_exact_mut(hh)))
+                .enumerate()
+            {
+                let c = c_of(i)?;
+                for ((fv, &pv), &cv) in f.iter_mut().zip(&*p).zip(c) {
+                    *fv = pv + cv;
+                }
+                act.leaky_row(alpha, f, xr, d);
+            }
+            for ((qi, xr), f) in q
+                .iter_mut()
+                .zip(x.chunks_exact(hh))
+                .zip(fx.chunks_exact(hh))
+            {
+                *qi = half_sq_dist(xr, f);
+            }
+            if let Some(grad) = grad {
+                // ∇q = r − Jᵀ r = α r − D W_hᵀ with D = α r ∘ φ'(a).
+                let grad = sub_mut(grad, 0, rows * h)?;
+                for ((dv, &xv), (&fv, &d)) in pre.iter_mut().zip(x).zip(fx.iter().zip(&*dphi)) {
+                    *dv = alpha * (xv - fv) * d;
+                }
+                gemm(rows, h, h, pre, h, packed.b[1], grad, h, false)?;
+                for ((g, &xv), &fv) in grad.iter_mut().zip(x).zip(fx.iter()) {
+                    *g = alpha * (xv - fv) - *g;
+                }
+            }
+        }
         CellKind::GruTorch | CellKind::Lstm => {
             // P = Hx W_h.
             gemm(rows, h, gw, x, sd, packed.b[0], pre, gw, false)?;
@@ -304,7 +346,7 @@ pub(crate) fn eval_tile<T: Real>(
                             e[k] = gc * fv;
                         }
                     }
-                    CellKind::Tanh | CellKind::Gru => {}
+                    _ => {}
                 }
                 *q.get_mut(i)? = half_sq_dist(xr, f);
             }
@@ -429,14 +471,19 @@ mod tests {
     /// per-state inputs, with and without the gradient.
     #[test]
     fn tiles_match_the_one_state_evaluation() {
-        for kind in [
-            CellKind::Tanh,
-            CellKind::Gru,
-            CellKind::GruTorch,
-            CellKind::Lstm,
+        for (kind, alpha) in [
+            (CellKind::Tanh, 1.0),
+            (CellKind::Gru, 1.0),
+            (CellKind::GruTorch, 1.0),
+            (CellKind::Lstm, 1.0),
+            (CellKind::LeakyTanh, 0.2),
+            (CellKind::LeakyRelu, 0.1),
+            (CellKind::LeakyRelu, 1.0),
+            (CellKind::LeakySoftplus, 0.5),
+            (CellKind::LeakySigmoid, 0.3),
         ] {
             for (h, rows) in [(5usize, 7usize), (16, 64), (33, 13)] {
-                let shape = CellShape::new(kind, 3, h);
+                let shape = CellShape::new(kind, 3, h).with_alpha(alpha);
                 let p = data(shape.n_params(), 1 + h as u64, 1.5 / (h as f64).sqrt());
                 let cell = Cell::from_flat(shape, &p).unwrap();
                 let sd = shape.state_dim();

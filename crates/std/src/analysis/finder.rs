@@ -7,7 +7,7 @@ use super::report::sci;
 use super::sampling::{Trajectory, sample_states};
 use super::unique::{median, within_distance};
 use super::{AnalysisError, to_single};
-use crate::cell::Cell;
+use crate::cell::{Cell, CellKind};
 use crate::find::map::{jacobian, jacobian_work_len};
 use crate::find::newton::{self, NewtonOutcome};
 use crate::find::qmin::{self, QminOutput, Stop};
@@ -620,6 +620,35 @@ impl<'a> FixedPointFinder<'a> {
         }
         fps.j_xstar = Some(j);
         fps.dfdu = Some(d);
+        fps.n_kink = self.kinks(fps);
+    }
+
+    /// Units on a kink at every point, summed over the orbit of a period-k point (see
+    /// [`FixedPoints::n_kink`]); `None` for a cell without kinks.
+    fn kinks(&self, fps: &FixedPoints) -> Option<Vec<usize>> {
+        let shape = *self.cell.shape();
+        if shape.kind != CellKind::LeakyRelu {
+            return None;
+        }
+        let s = shape.state_dim();
+        let (mut a, mut b) = (vec![0.0; s], vec![0.0; s]);
+        let mut cache = vec![0.0; shape.cache_len()];
+        let mut scratch = vec![0.0; shape.n_hidden];
+        let mut out = Vec::with_capacity(fps.n);
+        for i in 0..fps.n {
+            a.copy_from_slice(fps.x(i));
+            let mut count = 0;
+            for _ in 0..self.opts.period {
+                count += self
+                    .cell
+                    .kink_units(fps.u(i), &a, &mut scratch)
+                    .unwrap_or(0);
+                let _ = self.cell.step(fps.u(i), &a, &mut b, &mut cache);
+                std::mem::swap(&mut a, &mut b);
+            }
+            out.push(count);
+        }
+        Some(out)
     }
 
     /// Smallest period (a divisor of k) of each point of a period-k search.
