@@ -90,7 +90,7 @@ impl Activation {
                     (T::ZERO, T::ZERO)
                 }
             }
-            Activation::Softplus => (a.softplus(), a.sigmoid()),
+            Activation::Softplus => a.softplus_and_sigmoid(),
             Activation::Sigmoid => {
                 let s = a.sigmoid();
                 (s, s * (T::ONE - s))

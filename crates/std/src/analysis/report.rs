@@ -21,8 +21,34 @@ pub fn sci(v: f64, prec: usize) -> String {
     }
 }
 
+/// Upper end of "marginally unstable": a point whose leading eigenvalue has
+/// `1 < |λ| ≤ MARGINAL` grows by at most 5 % per step, slowly enough that a trained network
+/// can hold a memory in it over a trial (leaky ReLU networks often do).
+pub const MARGINAL: f64 = 1.05;
+
 impl FixedPoints {
-    /// The summary block of the tutorial (`=== Fixed Points Summary ===`, …).
+    /// The modulus of each point's leading eigenvalue (`None` if not decomposed).
+    pub fn leading_abs_eig(&self) -> Option<Vec<f64>> {
+        self.eigval_re.as_ref()?;
+        Some(
+            (0..self.n)
+                .map(|i| self.max_abs_eig(i).unwrap_or(0.0))
+                .collect(),
+        )
+    }
+
+    /// Points that are marginally unstable: `1 < |λ|max ≤` [`MARGINAL`] (0 if not
+    /// decomposed).
+    pub fn n_marginal(&self) -> usize {
+        self.leading_abs_eig().map_or(0, |v| {
+            v.iter().filter(|&&m| m > 1.0 && m <= MARGINAL).count()
+        })
+    }
+
+    /// The summary block of the tutorial (`=== Fixed Points Summary ===`, …), then, once the
+    /// Jacobians are decomposed, the modulus of each point's leading eigenvalue, the number
+    /// of marginally unstable points ([`FixedPoints::n_marginal`]) and of points on an
+    /// activation kink ([`FixedPoints::n_kink`]), each when there are any.
     pub fn summary(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "=== Fixed Points Summary ===");
@@ -50,6 +76,24 @@ impl FixedPoints {
         }
         if self.is_stable.is_some() {
             let _ = writeln!(s, "Stable fixed points: {} / {}", self.n_stable(), self.n);
+        }
+        if let Some(lead) = self.leading_abs_eig().filter(|v| !v.is_empty()) {
+            let _ = write!(s, "Leading |eig| per point:");
+            for v in &lead {
+                let _ = write!(s, " {v:.4}");
+            }
+            let _ = writeln!(s);
+            let m = self.n_marginal();
+            if m > 0 {
+                let _ = writeln!(s, "Marginal fixed points (1 < |eig| <= {MARGINAL}): {m}");
+            }
+        }
+        let k = self.n_on_kink();
+        if k > 0 {
+            let _ = writeln!(
+                s,
+                "On an activation kink: {k} (the Jacobian is one-sided there)"
+            );
         }
         s
     }
