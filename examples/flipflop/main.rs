@@ -394,9 +394,9 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if fps.n_stable() < expected && marginal > 0 {
         // Not 2^N stable points: say where the other memories may live instead.
         println!(
-            "Stable fixed points: {} of the 2^{} = {expected} memories; {marginal} more \
-             point(s) are marginally unstable (1 < |eig| <= {}), which can hold a memory \
-             over a trial; figures in {}",
+            "Stable fixed points: {}, fewer than the 2^{} = {expected} memories; {marginal} \
+             marginally unstable point(s) (1 < |eig| <= {}) and slow points may hold the \
+             others; figures in {}",
             fps.n_stable(),
             a.bits,
             fpf_std::analysis::MARGINAL,

@@ -39,7 +39,8 @@ class FixedPoints:
     inputs [n, I]; qstar, dq, n_iters [n]; J_xstar [n, S, S]; dFdu [n, S, I];
     eigval_J_xstar [n, S] and eigvec_J_xstar [n, S, S] (complex, sorted by modulus, largest
     first; column k of eigvec belongs to eigval k); is_stable [n] (max |λ| < 1); cond_id [n];
-    and libfpf's own: newton (Newton outcome codes), is_slow, n_unstable, min_period.
+    and libfpf's own: newton (Newton outcome codes), is_slow, n_unstable, n_kink (leaky ReLU
+    units on the kink), min_period.
     """
 
     def __init__(self, xstar=None, F_xstar=None, x_init=None, inputs=None, qstar=None,

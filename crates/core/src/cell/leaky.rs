@@ -122,9 +122,9 @@ impl Activation {
     }
 }
 
+/// `(act, alpha) = leak`.
 pub(super) fn step<T: Real>(
-    act: Activation,
-    alpha: T,
+    (act, alpha): (Activation, T),
     nh: usize,
     w: &Weights<'_, T>,
     x: &[T],

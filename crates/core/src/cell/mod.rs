@@ -464,17 +464,29 @@ impl<'a, T: Real> Cell<'a, T> {
         let alpha = T::from_f64(self.shape.alpha);
         let done = match self.shape.kind {
             CellKind::LeakyTanh => {
-                leaky::step(Activation::Tanh, alpha, n, &self.w, x, h, h_next, cache)
+                leaky::step((Activation::Tanh, alpha), n, &self.w, x, h, h_next, cache)
             }
             CellKind::LeakyRelu => {
-                leaky::step(Activation::Relu, alpha, n, &self.w, x, h, h_next, cache)
+                leaky::step((Activation::Relu, alpha), n, &self.w, x, h, h_next, cache)
             }
-            CellKind::LeakySoftplus => {
-                leaky::step(Activation::Softplus, alpha, n, &self.w, x, h, h_next, cache)
-            }
-            CellKind::LeakySigmoid => {
-                leaky::step(Activation::Sigmoid, alpha, n, &self.w, x, h, h_next, cache)
-            }
+            CellKind::LeakySoftplus => leaky::step(
+                (Activation::Softplus, alpha),
+                n,
+                &self.w,
+                x,
+                h,
+                h_next,
+                cache,
+            ),
+            CellKind::LeakySigmoid => leaky::step(
+                (Activation::Sigmoid, alpha),
+                n,
+                &self.w,
+                x,
+                h,
+                h_next,
+                cache,
+            ),
             CellKind::Tanh => tanh::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::Gru => gru::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::GruTorch => gru_torch::step(i, n, &self.w, x, h, h_next, cache),

@@ -8,8 +8,8 @@
 //!
 //! | cell        | name                       | user shape | flat location                     |
 //! |-------------|----------------------------|------------|-----------------------------------|
-//! | `tanh`, `leaky_*` | `w_ih`                     | `I × H`    | `w_x`                             |
-//! |             | `w_hh`                     | `H × H`    | `w_h`                             |
+//! | `tanh`      | `w_ih`                     | `I × H`    | `w_x`                             |
+//! | `leaky_*`   | `w_hh`                     | `H × H`    | `w_h`                             |
 //! |             | `b_h`                      | `H`        | `b`                               |
 //! |             | `weight_ih_l0` (alias)     | `H × I`    | `w_x` transposed                  |
 //! |             | `weight_hh_l0` (alias)     | `H × H`    | `w_h` transposed                  |

@@ -259,7 +259,7 @@ pub(crate) fn eval_tile<T: Real>(
                 .enumerate()
             {
                 let c = c_of(i)?;
-                for ((fv, &pv), &cv) in f.iter_mut().zip(&*p).zip(c) {
+                for ((fv, &pv), &cv) in f.iter_mut().zip(p).zip(c) {
                     *fv = pv + cv;
                 }
                 act.leaky_row(alpha, f, xr, d);
@@ -467,10 +467,17 @@ mod tests {
             .collect()
     }
 
-    /// The batched tile against the one-state evaluation, for every cell kind, shared and
-    /// per-state inputs, with and without the gradient.
+    /// The batched tile against the one-state evaluation, for every cell kind (the leaky
+    /// cells at several α), shared and per-state inputs, with and without the gradient, in
+    /// f64 and f32.
     #[test]
     fn tiles_match_the_one_state_evaluation() {
+        tiles_match::<f64>(1e-13, 1e-12);
+        tiles_match::<f32>(2e-5, 1e-4);
+    }
+
+    fn tiles_match<T: Real>(tol: f64, tol_grad: f64) {
+        let cast = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
         for (kind, alpha) in [
             (CellKind::Tanh, 1.0),
             (CellKind::Gru, 1.0),
@@ -484,17 +491,24 @@ mod tests {
         ] {
             for (h, rows) in [(5usize, 7usize), (16, 64), (33, 13)] {
                 let shape = CellShape::new(kind, 3, h).with_alpha(alpha);
-                let p = data(shape.n_params(), 1 + h as u64, 1.5 / (h as f64).sqrt());
+                let p = cast(data(
+                    shape.n_params(),
+                    1 + h as u64,
+                    1.5 / (h as f64).sqrt(),
+                ));
                 let cell = Cell::from_flat(shape, &p).unwrap();
                 let sd = shape.state_dim();
-                let x = data(rows * sd, 7, 1.0);
-                let u = data(rows * 3, 9, 1.0);
+                let x = cast(data(rows * sd, 7, 1.0));
+                let u = cast(data(rows * 3, 9, 1.0));
                 for shared in [true, false] {
-                    let mut pw = vec![0.0; packed_work_len(&cell)];
+                    let mut pw = vec![T::ZERO; packed_work_len(&cell)];
                     let packed = Packed::new(&cell, shared.then_some(&u[..3]), &mut pw).unwrap();
-                    let (mut fx, mut q, mut g) =
-                        (vec![0.0; rows * sd], vec![0.0; rows], vec![0.0; rows * sd]);
-                    let mut scratch = vec![0.0; eval_scratch_len(&cell)];
+                    let (mut fx, mut q, mut g) = (
+                        vec![T::ZERO; rows * sd],
+                        vec![T::ZERO; rows],
+                        vec![T::ZERO; rows * sd],
+                    );
+                    let mut scratch = vec![T::ZERO; eval_scratch_len(&cell)];
                     eval_tile(
                         &cell,
                         &packed,
@@ -507,14 +521,14 @@ mod tests {
                     )
                     .unwrap();
                     let mut work =
-                        vec![0.0; eval_work_len(sd, shape.cache_len(), shape.scratch_len(), 1)];
+                        vec![T::ZERO; eval_work_len(sd, shape.cache_len(), shape.scratch_len(), 1)];
                     for i in 0..rows {
                         let ui = if shared {
                             &u[..3]
                         } else {
                             &u[i * 3..i * 3 + 3]
                         };
-                        let (mut f1, mut g1) = (vec![0.0; sd], vec![0.0; sd]);
+                        let (mut f1, mut g1) = (vec![T::ZERO; sd], vec![T::ZERO; sd]);
                         let q1 = eval(
                             &cell,
                             ui,
@@ -524,15 +538,18 @@ mod tests {
                             Some(&mut g1),
                             &mut work,
                         );
-                        let tag = (kind.name(), h, shared, i);
-                        assert!((q[i] - q1).abs() <= 1e-13 * q1.max(1.0), "{tag:?} q");
+                        let tag = (T::NAME, kind.name(), alpha, h, shared, i);
+                        let (qi, q1) = (q[i].to_f64(), q1.to_f64());
+                        assert!((qi - q1).abs() <= tol * q1.max(1.0), "{tag:?} q");
                         for k in 0..sd {
-                            assert!((fx[i * sd + k] - f1[k]).abs() <= 1e-13, "{tag:?} fx");
-                            assert!((g[i * sd + k] - g1[k]).abs() <= 1e-12, "{tag:?} grad");
+                            let (a, b) = (fx[i * sd + k].to_f64(), f1[k].to_f64());
+                            assert!((a - b).abs() <= tol, "{tag:?} fx");
+                            let (a, b) = (g[i * sd + k].to_f64(), g1[k].to_f64());
+                            assert!((a - b).abs() <= tol_grad, "{tag:?} grad");
                         }
                     }
                     // Without the gradient: the same q and F.
-                    let (mut fx2, mut q2) = (vec![0.0; rows * sd], vec![0.0; rows]);
+                    let (mut fx2, mut q2) = (vec![T::ZERO; rows * sd], vec![T::ZERO; rows]);
                     eval_tile(
                         &cell,
                         &packed,
@@ -544,7 +561,8 @@ mod tests {
                         &mut scratch,
                     )
                     .unwrap();
-                    assert_eq!((fx2, q2), (fx.clone(), q.clone()));
+                    let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+                    assert_eq!((bits(&fx2), bits(&q2)), (bits(&fx), bits(&q)));
                 }
             }
         }
