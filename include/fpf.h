@@ -313,6 +313,10 @@ typedef uint32_t fpf_cell;
 // other value is rejected with `FPF_BAD_OPTION`.
 typedef uint32_t fpf_init;
 
+// The nonlinearity φ of a leaky rate cell: one of the `FPF_ACTIVATION_*` constants. Any
+// other value is rejected with `FPF_BAD_OPTION`.
+typedef uint32_t fpf_activation;
+
 // Training options. Fill with `fpf_train_options_default` (the reference's `train_flipflop_rnn`
 // settings) or `fpf_train_options_init`, then edit.
 typedef struct {
@@ -506,8 +510,33 @@ typedef uint8_t fpf_newton;
 // LSTM (`torch.nn.LSTM`); the state is `[h, c]` of length `2H`.
 #define FPF_CELL_LSTM 3
 
+// Leaky rate cell `h' = (1 − α) h + α tanh(x W_ih + h W_hh + b_h)` (`fpf_rnn_new_leaky`).
+#define FPF_CELL_LEAKY_TANH 4
+
+// Leaky rate cell with φ = ReLU (`φ'(0)` taken as 0; points on the kink are counted in the
+// `n_kink` field).
+#define FPF_CELL_LEAKY_RELU 5
+
+// Leaky rate cell with φ = softplus `ln(1 + e^a)`.
+#define FPF_CELL_LEAKY_SOFTPLUS 6
+
+// Leaky rate cell with φ = sigmoid.
+#define FPF_CELL_LEAKY_SIGMOID 7
+
 // Returned by `fpf_rnn_cell` for a NULL handle; never accepted as input.
 #define FPF_CELL_INVALID 4294967295
+
+// φ = tanh (cell kind `FPF_CELL_LEAKY_TANH`).
+#define FPF_ACTIVATION_TANH 0
+
+// φ = ReLU, `max(a, 0)`, with `φ'(0) = 0` (`FPF_CELL_LEAKY_RELU`).
+#define FPF_ACTIVATION_RELU 1
+
+// φ = softplus, `ln(1 + e^a)` (`FPF_CELL_LEAKY_SOFTPLUS`).
+#define FPF_ACTIVATION_SOFTPLUS 2
+
+// φ = sigmoid, `1 / (1 + e^{−a})` (`FPF_CELL_LEAKY_SIGMOID`).
+#define FPF_ACTIVATION_SIGMOID 3
 
 // The reference's tutorial initialization (as `fpf_rnn_new`): input weights N(0, 0.1²),
 // recurrent weights N(0, 0.5²), `w_out` N(0, 0.1²), the rest zero.
@@ -1304,11 +1333,18 @@ size_t fpf_rnn_n_outputs(const fpf_rnn *rnn);
 // `rnn` must be NULL or a live handle.
 fpf_cell fpf_rnn_cell(const fpf_rnn *rnn);
 
+// A leaky cell's `α`; 1 for every other cell, NaN for NULL.
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+double fpf_rnn_alpha(const fpf_rnn *rnn);
+
 // Stores the number of elements of parameter `name` in `*out_len`.
 //
 // Names (row-major arrays):
 // - tanh: `w_ih` (I×H), `w_hh` (H×H), `b_h` (H); also `torch.nn.RNN`'s `weight_ih_l0`
 //   (H×I), `weight_hh_l0` (H×H), `bias_ih_l0`, `bias_hh_l0` (H each; their sum is `b_h`);
+// - leaky cells: `w_ih`, `w_hh`, `b_h`, `weight_ih_l0`, `weight_hh_l0` as tanh's;
 // - gru: `w_ir`, `w_iz`, `w_in` (I×H), `w_hr`, `w_hz`, `w_hn` (H×H), `b_r`, `b_z`, `b_n` (H);
 // - gru_torch, lstm: `weight_ih_l0` (G·H×I), `weight_hh_l0` (G·H×H), `bias_ih_l0`,
 //   `bias_hh_l0` (G·H), PyTorch's layout and gate order, G = 3 or 4;
@@ -1401,6 +1437,29 @@ fpf_status fpf_rnn_new_init(fpf_cell cell,
                             uint64_t seed,
                             fpf_init init,
                             fpf_rnn **out);
+
+// A leaky rate cell `h' = (1 − α) h + α φ(x W_ih + h W_hh + b_h)` with
+// `activation` (an `FPF_ACTIVATION_*` value) and `α = alpha` in (0, 1], initialized as
+// `init` says (`FPF_INIT_SCALED` is the one to train ReLU or softplus networks from: the
+// tutorial's N(0, 0.5²) recurrent weights make an unbounded φ explode), reproducible from
+// `seed`. Its parameters are named as the tanh cell's (`w_ih`, `w_hh`, `b_h`); its kind
+// (`fpf_rnn_cell`) is the matching `FPF_CELL_LEAKY_*`, its α `fpf_rnn_alpha`; checkpoints
+// keep both. (`fpf_rnn_new` with an `FPF_CELL_LEAKY_*` kind makes the cell with α = 1.)
+//
+// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`activation` or `init` out of range,
+// `alpha` not in (0, 1] or NaN), `FPF_BAD_SIZE` (as `fpf_rnn_new`). `*out` is written only
+// on success.
+//
+// # Safety
+// `out` must be NULL or point to writable storage for one pointer.
+fpf_status fpf_rnn_new_leaky(fpf_activation activation,
+                             double alpha,
+                             size_t n_inputs,
+                             size_t n_hidden,
+                             size_t n_outputs,
+                             uint64_t seed,
+                             fpf_init init,
+                             fpf_rnn **out);
 
 // Generates `n_trials` trials of the `n_bits`-bit flip-flop task (the reference's
 // `FlipFlopData(n_bits, n_time, p).generate_data(n_trials)`), reproducibly from `seed`:

@@ -46,9 +46,11 @@ pub use layout::*;
 pub use log::fpf_log_fn;
 pub use pca::*;
 pub use rnn::{
-    FPF_CELL_GRU, FPF_CELL_GRU_TORCH, FPF_CELL_INVALID, FPF_CELL_LSTM, FPF_CELL_TANH, fpf_cell,
-    fpf_rnn, fpf_rnn_cell, fpf_rnn_free, fpf_rnn_get_param, fpf_rnn_n_hidden, fpf_rnn_n_inputs,
-    fpf_rnn_n_outputs, fpf_rnn_new, fpf_rnn_param_len, fpf_rnn_run, fpf_rnn_set_param,
-    fpf_rnn_state_dim, fpf_rnn_step,
+    FPF_ACTIVATION_RELU, FPF_ACTIVATION_SIGMOID, FPF_ACTIVATION_SOFTPLUS, FPF_ACTIVATION_TANH,
+    FPF_CELL_GRU, FPF_CELL_GRU_TORCH, FPF_CELL_INVALID, FPF_CELL_LEAKY_RELU,
+    FPF_CELL_LEAKY_SIGMOID, FPF_CELL_LEAKY_SOFTPLUS, FPF_CELL_LEAKY_TANH, FPF_CELL_LSTM,
+    FPF_CELL_TANH, fpf_activation, fpf_cell, fpf_rnn, fpf_rnn_alpha, fpf_rnn_cell, fpf_rnn_free,
+    fpf_rnn_get_param, fpf_rnn_n_hidden, fpf_rnn_n_inputs, fpf_rnn_n_outputs, fpf_rnn_new,
+    fpf_rnn_param_len, fpf_rnn_run, fpf_rnn_set_param, fpf_rnn_state_dim, fpf_rnn_step,
 };
 pub use train::*;

@@ -8,7 +8,7 @@ use crate::boundary::{
     FfiError, FfiResult, c_name, checked_len, fpf_status, guard, guard_value, non_null, slice,
     slice_mut,
 };
-use fpf_core::cell::{CellKind, CellShape};
+use fpf_core::cell::{Activation, CellKind, CellShape};
 use fpf_std::model::{Model, ModelError};
 
 /// The kind of recurrent cell: one of the `FPF_CELL_*` constants. Any other value is rejected
@@ -23,8 +23,29 @@ pub const FPF_CELL_GRU: fpf_cell = 1;
 pub const FPF_CELL_GRU_TORCH: fpf_cell = 2;
 /// LSTM (`torch.nn.LSTM`); the state is `[h, c]` of length `2H`.
 pub const FPF_CELL_LSTM: fpf_cell = 3;
+/// Leaky rate cell `h' = (1 − α) h + α tanh(x W_ih + h W_hh + b_h)` (`fpf_rnn_new_leaky`).
+pub const FPF_CELL_LEAKY_TANH: fpf_cell = 4;
+/// Leaky rate cell with φ = ReLU (`φ'(0)` taken as 0; points on the kink are counted in the
+/// `n_kink` field).
+pub const FPF_CELL_LEAKY_RELU: fpf_cell = 5;
+/// Leaky rate cell with φ = softplus `ln(1 + e^a)`.
+pub const FPF_CELL_LEAKY_SOFTPLUS: fpf_cell = 6;
+/// Leaky rate cell with φ = sigmoid.
+pub const FPF_CELL_LEAKY_SIGMOID: fpf_cell = 7;
 /// Returned by `fpf_rnn_cell` for a NULL handle; never accepted as input.
 pub const FPF_CELL_INVALID: fpf_cell = 0xFFFF_FFFF;
+
+/// The nonlinearity φ of a leaky rate cell: one of the `FPF_ACTIVATION_*` constants. Any
+/// other value is rejected with `FPF_BAD_OPTION`.
+pub type fpf_activation = u32;
+/// φ = tanh (cell kind `FPF_CELL_LEAKY_TANH`).
+pub const FPF_ACTIVATION_TANH: fpf_activation = 0;
+/// φ = ReLU, `max(a, 0)`, with `φ'(0) = 0` (`FPF_CELL_LEAKY_RELU`).
+pub const FPF_ACTIVATION_RELU: fpf_activation = 1;
+/// φ = softplus, `ln(1 + e^a)` (`FPF_CELL_LEAKY_SOFTPLUS`).
+pub const FPF_ACTIVATION_SOFTPLUS: fpf_activation = 2;
+/// φ = sigmoid, `1 / (1 + e^{−a})` (`FPF_CELL_LEAKY_SIGMOID`).
+pub const FPF_ACTIVATION_SIGMOID: fpf_activation = 3;
 
 /// A recurrent network in double precision: cell, readout `y = h W_out + b_out` and initial
 /// state `h0`. Opaque; create with `fpf_rnn_new`, release with `fpf_rnn_free`.
@@ -95,10 +116,40 @@ pub(crate) fn cell_kind(cell: fpf_cell) -> FfiResult<CellKind> {
             fpf_status::FPF_BAD_OPTION,
             format!(
                 "`cell` = {cell} is not a cell kind (FPF_CELL_TANH = 0, FPF_CELL_GRU = 1, \
-                 FPF_CELL_GRU_TORCH = 2, FPF_CELL_LSTM = 3)"
+                 FPF_CELL_GRU_TORCH = 2, FPF_CELL_LSTM = 3, FPF_CELL_LEAKY_TANH = 4, \
+                 FPF_CELL_LEAKY_RELU = 5, FPF_CELL_LEAKY_SOFTPLUS = 6, \
+                 FPF_CELL_LEAKY_SIGMOID = 7)"
             ),
         )
     })
+}
+
+/// The leaky cell shape of a C `fpf_activation` value and `α`: `FPF_BAD_OPTION` for an
+/// unknown activation or an `α` outside `(0, 1]` (NaN included).
+pub(crate) fn leaky_shape(
+    activation: fpf_activation,
+    alpha: f64,
+    n_inputs: usize,
+    n_hidden: usize,
+) -> FfiResult<CellShape> {
+    let act = Activation::from_code(activation).ok_or_else(|| {
+        FfiError::new(
+            fpf_status::FPF_BAD_OPTION,
+            format!(
+                "`activation` = {activation} is not an activation (FPF_ACTIVATION_TANH = 0, \
+                 FPF_ACTIVATION_RELU = 1, FPF_ACTIVATION_SOFTPLUS = 2, \
+                 FPF_ACTIVATION_SIGMOID = 3)"
+            ),
+        )
+    })?;
+    let shape = CellShape::leaky(act, n_inputs, n_hidden, alpha);
+    if !shape.alpha_ok() {
+        return Err(FfiError::new(
+            fpf_status::FPF_BAD_OPTION,
+            format!("`alpha` = {alpha} is out of range: a leaky cell's must be in (0, 1]"),
+        ));
+    }
+    Ok(shape)
 }
 
 /// The C `fpf_cell` value of a cell kind.
@@ -112,6 +163,15 @@ const _: () = {
     assert!(FPF_CELL_GRU == CellKind::Gru.code());
     assert!(FPF_CELL_GRU_TORCH == CellKind::GruTorch.code());
     assert!(FPF_CELL_LSTM == CellKind::Lstm.code());
+    assert!(FPF_CELL_LEAKY_TANH == CellKind::LeakyTanh.code());
+    assert!(FPF_CELL_LEAKY_RELU == CellKind::LeakyRelu.code());
+    assert!(FPF_CELL_LEAKY_SOFTPLUS == CellKind::LeakySoftplus.code());
+    assert!(FPF_CELL_LEAKY_SIGMOID == CellKind::LeakySigmoid.code());
+    assert!(FPF_ACTIVATION_TANH == Activation::Tanh.code());
+    assert!(FPF_ACTIVATION_RELU == Activation::Relu.code());
+    assert!(FPF_ACTIVATION_SOFTPLUS == Activation::Softplus.code());
+    assert!(FPF_ACTIVATION_SIGMOID == Activation::Sigmoid.code());
+    assert!(CellKind::leaky(Activation::Relu).code() == FPF_CELL_LEAKY_RELU);
     assert!(CellKind::from_code(FPF_CELL_INVALID).is_none());
 };
 
@@ -294,11 +354,22 @@ pub unsafe extern "C" fn fpf_rnn_cell(rnn: *const fpf_rnn) -> fpf_cell {
     unsafe { accessor(rnn, FPF_CELL_INVALID, |m| cell_value(m.kind())) }
 }
 
+/// A leaky cell's `α`; 1 for every other cell, NaN for NULL.
+///
+/// # Safety
+/// `rnn` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_rnn_alpha(rnn: *const fpf_rnn) -> f64 {
+    // SAFETY: forwarded from the caller.
+    unsafe { accessor(rnn, f64::NAN, |m| m.shape().alpha) }
+}
+
 /// Stores the number of elements of parameter `name` in `*out_len`.
 ///
 /// Names (row-major arrays):
 /// - tanh: `w_ih` (I×H), `w_hh` (H×H), `b_h` (H); also `torch.nn.RNN`'s `weight_ih_l0`
 ///   (H×I), `weight_hh_l0` (H×H), `bias_ih_l0`, `bias_hh_l0` (H each; their sum is `b_h`);
+/// - leaky cells: `w_ih`, `w_hh`, `b_h`, `weight_ih_l0`, `weight_hh_l0` as tanh's;
 /// - gru: `w_ir`, `w_iz`, `w_in` (I×H), `w_hr`, `w_hz`, `w_hn` (H×H), `b_r`, `b_z`, `b_n` (H);
 /// - gru_torch, lstm: `weight_ih_l0` (G·H×I), `weight_hh_l0` (G·H×H), `bias_ih_l0`,
 ///   `bias_hh_l0` (G·H), PyTorch's layout and gate order, G = 3 or 4;

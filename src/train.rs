@@ -6,7 +6,9 @@ use crate::boundary::{
     FfiError, FfiResult, checked_len, fpf_status, guard, non_null, slice, slice_mut,
 };
 use crate::finder::{FPF_DTYPE_FLOAT32, FPF_DTYPE_FLOAT64, fpf_dtype};
-use crate::rnn::{InUse, cell_kind, fpf_cell, fpf_rnn, into_handle, model_error};
+use crate::rnn::{
+    InUse, cell_kind, fpf_activation, fpf_cell, fpf_rnn, into_handle, leaky_shape, model_error,
+};
 use fpf_core::cell::CellShape;
 use fpf_std::model::Model;
 use fpf_std::task::flipflop::{FlipFlop, MAX_VALUES, TaskError};
@@ -62,24 +64,70 @@ pub unsafe extern "C" fn fpf_rnn_new_init(
         non_null(out, "out")?;
         let kind = cell_kind(cell)?;
         let shape = CellShape::new(kind, n_inputs, n_hidden);
-        let model = match init {
-            FPF_INIT_TUTORIAL => Model::init_random(shape, n_outputs, seed),
-            FPF_INIT_SCALED => Model::init_scaled(shape, n_outputs, seed),
-            i => {
-                return Err(FfiError::new(
-                    fpf_status::FPF_BAD_OPTION,
-                    format!(
-                        "`init` = {i} is not an initialization (FPF_INIT_TUTORIAL = 0, \
-                         FPF_INIT_SCALED = 1)"
-                    ),
-                ));
-            }
-        }
-        .map_err(model_error)?;
+        let model = init_model(shape, n_outputs, seed, init)?;
         // SAFETY: `out` is non-NULL and writable by the caller's contract.
         unsafe { *out = into_handle(model) };
         Ok(())
     })
+}
+
+/// A leaky rate cell `h' = (1 − α) h + α φ(x W_ih + h W_hh + b_h)` with
+/// `activation` (an `FPF_ACTIVATION_*` value) and `α = alpha` in (0, 1], initialized as
+/// `init` says (`FPF_INIT_SCALED` is the one to train ReLU or softplus networks from: the
+/// tutorial's N(0, 0.5²) recurrent weights make an unbounded φ explode), reproducible from
+/// `seed`. Its parameters are named as the tanh cell's (`w_ih`, `w_hh`, `b_h`); its kind
+/// (`fpf_rnn_cell`) is the matching `FPF_CELL_LEAKY_*`, its α `fpf_rnn_alpha`; checkpoints
+/// keep both. (`fpf_rnn_new` with an `FPF_CELL_LEAKY_*` kind makes the cell with α = 1.)
+///
+/// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`activation` or `init` out of range,
+/// `alpha` not in (0, 1] or NaN), `FPF_BAD_SIZE` (as `fpf_rnn_new`). `*out` is written only
+/// on success.
+///
+/// # Safety
+/// `out` must be NULL or point to writable storage for one pointer.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fpf_rnn_new_leaky(
+    activation: fpf_activation,
+    alpha: f64,
+    n_inputs: usize,
+    n_hidden: usize,
+    n_outputs: usize,
+    seed: u64,
+    init: fpf_init,
+    out: *mut *mut fpf_rnn,
+) -> fpf_status {
+    guard(|| {
+        non_null(out, "out")?;
+        let shape = leaky_shape(activation, alpha, n_inputs, n_hidden)?;
+        let model = init_model(shape, n_outputs, seed, init)?;
+        // SAFETY: `out` is non-NULL and writable by the caller's contract.
+        unsafe { *out = into_handle(model) };
+        Ok(())
+    })
+}
+
+/// A model of `shape` initialized as `init` says.
+fn init_model(
+    shape: CellShape,
+    n_outputs: usize,
+    seed: u64,
+    init: fpf_init,
+) -> FfiResult<Model<f64>> {
+    match init {
+        FPF_INIT_TUTORIAL => Model::init_random(shape, n_outputs, seed),
+        FPF_INIT_SCALED => Model::init_scaled(shape, n_outputs, seed),
+        i => {
+            return Err(FfiError::new(
+                fpf_status::FPF_BAD_OPTION,
+                format!(
+                    "`init` = {i} is not an initialization (FPF_INIT_TUTORIAL = 0, \
+                     FPF_INIT_SCALED = 1)"
+                ),
+            ));
+        }
+    }
+    .map_err(model_error)
 }
 
 /// `n_trials × n_time × width` doubles, checked for overflow and against Rust's address

@@ -577,13 +577,13 @@ fn zero_and_oversized_dimensions() {
 fn out_of_range_enum_values() {
     let cases: &[Case] = &[
         (
-            "new_init cell 4",
+            "new_init cell 8",
             || {
                 let mut p = null_mut();
-                unsafe { fpf_rnn_new_init(4, 1, 2, 1, 0, FPF_INIT_TUTORIAL, &mut p) }
+                unsafe { fpf_rnn_new_init(8, 1, 2, 1, 0, FPF_INIT_TUTORIAL, &mut p) }
             },
             FPF_BAD_OPTION,
-            &["cell", "4"],
+            &["cell", "8"],
         ),
         (
             "new_init init 2",

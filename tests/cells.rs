@@ -8,7 +8,7 @@ mod common;
 
 use common::Rng;
 use fpf_core::cell::fixed::{GruCell, GruTorchCell, LstmCell, TanhCell};
-use fpf_core::cell::{Cell, CellKind, CellShape, WeightsMut};
+use fpf_core::cell::{Activation, Cell, CellKind, CellShape, KINK_TOL, WeightsMut};
 
 const SIZES: [usize; 6] = [1, 2, 3, 7, 16, 64];
 const N_IN: usize = 3;
@@ -186,6 +186,106 @@ fn jacobians_and_vjps_match_finite_differences() {
                 let c = case(kind, nh, gain, 1000 + nh as u64);
                 check_case(&c, &format!("{} H={nh} {tag}", kind.name()));
             }
+        }
+    }
+}
+
+/// The leaky cells at several `α` (1 included) and hidden sizes up to 256, every `φ`.
+#[test]
+fn leaky_cells_match_finite_differences() {
+    for act in Activation::ALL {
+        for alpha in [1.0, 0.3, 0.05] {
+            for nh in [1usize, 7, 64, 256] {
+                let mut c = case(CellKind::leaky(act), nh, 1.5, 77 + nh as u64);
+                c.shape = c.shape.with_alpha(alpha);
+                let label = format!("leaky {} alpha={alpha} H={nh}", act.name());
+                // ReLU: the finite differences must not straddle a kink.
+                let cell = Cell::from_flat(c.shape, &c.p).unwrap();
+                let mut a = vec![0.0; nh];
+                assert_eq!(cell.kink_units(&c.x, &c.h, &mut a).unwrap(), 0, "{label}");
+                check_case(&c, &label);
+            }
+        }
+    }
+}
+
+/// α = 1 with φ = tanh is the Elman cell, bit for bit; α < 1 keeps `(1 − α) h`.
+#[test]
+fn leaky_tanh_at_alpha_one_is_the_tanh_cell() {
+    let c = case(CellKind::Tanh, 16, 1.0, 5);
+    let (want, _) = step(c.shape, &c.p, &c.x, &c.h);
+    let leaky = CellShape::leaky(Activation::Tanh, N_IN, 16, 1.0);
+    let (got, _) = step(leaky, &c.p, &c.x, &c.h);
+    assert_eq!(got, want);
+    let (half, _) = step(leaky.with_alpha(0.25), &c.p, &c.x, &c.h);
+    for k in 0..16 {
+        let expect = 0.75 * c.h[k] + 0.25 * want[k];
+        assert!((half[k] - expect).abs() < 1e-15, "{k}");
+    }
+}
+
+/// At a pre-activation of exactly 0 the ReLU cell uses `φ'(0) = 0`: with zero weights and
+/// bias, `J = (1 − α) I`, and every unit is counted as on the kink; a unit just beyond
+/// [`KINK_TOL`] is not.
+#[test]
+fn relu_kink_uses_the_left_derivative_and_is_counted() {
+    let nh = 4;
+    let shape = CellShape::leaky(Activation::Relu, 2, nh, 0.2);
+    let mut p = vec![0.0; shape.n_params()];
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    let (x, h) = ([0.0; 2], [0.0; 4]);
+    let (f, cache) = step(shape, &p, &x, &h);
+    assert_eq!(f, vec![0.0; nh]);
+    let mut jac = vec![0.0; nh * nh];
+    let mut scratch = vec![0.0; cell.jacobian_scratch_len()];
+    cell.jacobian(&x, &h, &cache, &mut jac, &mut scratch)
+        .unwrap();
+    for i in 0..nh {
+        for j in 0..nh {
+            let want = if i == j { 0.8 } else { 0.0 };
+            assert!((jac[i * nh + j] - want).abs() < 1e-15, "J[{i}][{j}]");
+        }
+    }
+    let mut a = vec![0.0; nh];
+    assert_eq!(cell.kink_units(&x, &h, &mut a).unwrap(), nh);
+    // Biases: one unit on the tolerance, one just past it, two far away.
+    let nb = shape.len_w_x() + shape.len_w_h();
+    p[nb..].copy_from_slice(&[KINK_TOL, 2.0 * KINK_TOL, 0.5, -0.5]);
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    assert_eq!(cell.kink_units(&x, &h, &mut a).unwrap(), 1);
+    // Smooth cells have no kinks.
+    let smooth = CellShape::leaky(Activation::Softplus, 2, nh, 0.2);
+    let cell = Cell::from_flat(smooth, &p).unwrap();
+    assert_eq!(cell.kink_units(&x, &h, &mut a).unwrap(), 0);
+}
+
+/// `α` outside (0, 1] (or NaN) is a shape error; the other kinds need `α = 1`.
+#[test]
+fn alpha_out_of_range_is_a_shape_error() {
+    for alpha in [0.0, -0.5, 1.0 + 1e-12, f64::NAN, f64::INFINITY] {
+        let s = CellShape::leaky(Activation::Relu, 1, 3, alpha);
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.what, "alpha", "{alpha}");
+        assert!(e.to_string().contains("(0, 1]"), "{e}");
+        assert!(Cell::from_flat(s, &vec![0.0; s.n_params()]).is_err());
+    }
+    assert!(
+        CellShape::leaky(Activation::Relu, 1, 3, 1e-9)
+            .validate()
+            .is_ok()
+    );
+    assert!(
+        CellShape::new(CellKind::Gru, 1, 3)
+            .with_alpha(0.5)
+            .validate()
+            .is_err()
+    );
+    for kind in CellKind::ALL {
+        assert_eq!(CellKind::from_code(kind.code()), Some(kind));
+        assert_eq!(CellKind::from_name(kind.name()), Some(kind));
+        if let Some(act) = kind.activation() {
+            assert_eq!(CellKind::leaky(act), kind);
+            assert_eq!(Activation::from_code(act.code()), Some(act));
         }
     }
 }

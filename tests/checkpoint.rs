@@ -81,8 +81,11 @@ impl Rng {
 }
 
 /// A model with every array (biases, b_out, h0 included) random.
+/// Random values everywhere; a leaky cell gets `α = 0.25`.
 fn model<T: Real>(kind: CellKind, ni: usize, nh: usize, no: usize, seed: u64) -> Model<T> {
-    let mut m = Model::<T>::init_random(CellShape::new(kind, ni, nh), no, seed).unwrap();
+    let alpha = if kind.is_leaky() { 0.25 } else { 1.0 };
+    let shape = CellShape::new(kind, ni, nh).with_alpha(alpha);
+    let mut m = Model::<T>::init_random(shape, no, seed).unwrap();
     let mut r = Rng(seed ^ 0xABCD);
     m.params_mut()
         .iter_mut()
@@ -155,6 +158,7 @@ fn fixed_points(n: usize, s: usize, i: usize, optional: bool, seed: u64) -> Fixe
         eigvec_im: optional.then(|| r.vec(n * s * s)),
         is_stable: optional.then(|| (0..n).map(|k| k % 2 == 1).collect()),
         n_unstable: optional.then(|| (0..n).map(|k| k % 4).collect()),
+        n_kink: optional.then(|| (0..n).map(|k| k % 3).collect()),
         min_period: optional.then(|| (0..n).map(|k| 1 + k % 2).collect()),
         cond_id: optional.then(|| (0..n).map(|k| k as i64 - 2).collect()),
         tol_unique: 1e-3,
@@ -491,10 +495,101 @@ fn every_bit_flip_is_detected() {
     }
 }
 
+/// A leaky cell's checkpoint is format version 2 with its `α` after `h0`; the other cells'
+/// are still version 1, byte for byte the old layout (so older libraries read them), and a
+/// version 1 file reads as before; `α` is checked against the model it is loaded into.
+#[test]
+fn leaky_checkpoints_keep_alpha_and_old_files_still_load() {
+    use fpf_core::cell::Activation;
+    // The old layout: FORMAT.md's example, a tanh model with I = 1, H = 2, O = 1 in f64.
+    let old = small_bytes();
+    assert_eq!((old.len(), &old[8..12]), (332, &1u32.to_le_bytes()[..]));
+    assert_eq!(ck::decode_model::<f64>(&old).unwrap().shape().alpha, 1.0);
+    // The same version-1 bytes with the leaky kind's code are refused: version 1 has none.
+    let mut b = old.clone();
+    b[28..32].copy_from_slice(&CellKind::LeakyRelu.code().to_le_bytes());
+    fix_crc(&mut b);
+    assert!(matches!(ck::decode_model::<f64>(&b), Err(E::BadHeader(_))));
+
+    let shape = CellShape::leaky(Activation::Relu, 1, 2, 0.2);
+    let mut m = Model::<f64>::init_scaled(shape, 1, 3).unwrap();
+    m.b_out_mut()[0] = 0.5;
+    let bytes = ck::encode_model(&m).unwrap();
+    assert_eq!(&bytes[8..12], &2u32.to_le_bytes());
+    assert_eq!(bytes.len(), old.len() + 28 + 8);
+    assert_eq!(ck::encoded_len(&m.view()), bytes.len());
+    let back = ck::decode_model::<f64>(&bytes).unwrap();
+    assert_eq!(back.shape().alpha, 0.2);
+    assert_bitwise(&m, &back);
+    let f32s = ck::encode_model(&m.to_f32()).unwrap();
+    assert_eq!(ck::decode_model::<f32>(&f32s).unwrap().shape().alpha, 0.2);
+    assert_eq!(ck::decode_model_f64(&f32s).unwrap().shape().alpha, 0.2);
+
+    // Loading into a model with another α, or another φ, is a mismatch that names it.
+    let mut other = Model::<f64>::init_scaled(shape.with_alpha(0.3), 1, 3).unwrap();
+    let e = ck::decode_model_into(&mut other, &bytes).unwrap_err();
+    assert_eq!(
+        e,
+        E::Mismatch {
+            what: "alpha",
+            expected: Value::Alpha(0.3f64.to_bits()),
+            found: Value::Alpha(0.2f64.to_bits()),
+        }
+    );
+    assert!(
+        e.to_string()
+            .contains("alpha is 0.2 in the checkpoint, 0.3 in the model")
+    );
+    assert_eq!(other.shape().alpha, 0.3);
+    let soft = CellShape::leaky(Activation::Softplus, 1, 2, 0.2);
+    let mut other = Model::<f64>::init_scaled(soft, 1, 3).unwrap();
+    assert!(matches!(
+        ck::decode_model_into(&mut other, &bytes),
+        Err(E::Mismatch {
+            what: "cell kind",
+            ..
+        })
+    ));
+    let mut same = Model::<f64>::init_scaled(shape, 1, 9).unwrap();
+    ck::decode_model_into(&mut same, &bytes).unwrap();
+    assert_bitwise(&m, &same);
+
+    // A corrupt α (out of range, with a valid checksum), or none, is refused.
+    let at = bytes.len() - 4 - 8;
+    for bad in [0.0, -1.0, 1.5, f64::NAN] {
+        let mut b = bytes.clone();
+        b[at..at + 8].copy_from_slice(&f64::to_le_bytes(bad));
+        fix_crc(&mut b);
+        assert_eq!(
+            ck::decode_model::<f64>(&b).unwrap_err(),
+            E::BadValue {
+                name: ck::ArrayName::new("alpha"),
+                index: 0
+            },
+            "{bad}"
+        );
+    }
+    let mut b = bytes.clone();
+    b[24..28].copy_from_slice(&6u32.to_le_bytes());
+    fix_crc(&mut b);
+    assert_eq!(
+        ck::decode_model::<f64>(&b).unwrap_err(),
+        E::MissingArray("alpha")
+    );
+    // A tanh model's file with an `alpha` array is refused (no other kind has one).
+    let mut b = bytes.clone();
+    b[28..32].copy_from_slice(&CellKind::Tanh.code().to_le_bytes());
+    fix_crc(&mut b);
+    assert_eq!(
+        ck::decode_model::<f64>(&b).unwrap_err(),
+        E::UnknownArray(ck::ArrayName::new("alpha"))
+    );
+}
+
 #[test]
 fn future_version_and_other_header_errors() {
     let bytes = small_bytes();
-    for v in [2u32, 7, u32::MAX] {
+    for v in [3u32, 7, u32::MAX] {
         let mut b = bytes.clone();
         b[8..12].copy_from_slice(&v.to_le_bytes());
         fix_crc(&mut b);
@@ -503,7 +598,7 @@ fn future_version_and_other_header_errors() {
             e,
             E::FutureVersion {
                 found: v,
-                supported: 1
+                supported: 2
             }
         );
         assert!(e.to_string().contains(&v.to_string()));

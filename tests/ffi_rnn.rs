@@ -6,7 +6,7 @@ use std::os::raw::c_char;
 use std::ptr::{null, null_mut};
 
 use fpf::*;
-use fpf_core::cell::{CellKind, CellShape};
+use fpf_core::cell::{Activation, CellKind, CellShape};
 use fpf_std::model::Model;
 
 mod common;
@@ -48,7 +48,7 @@ const NULL: fpf_status = fpf_status::FPF_NULL_POINTER;
 fn new_checks_cell_and_sizes_and_writes_out_only_on_success() {
     let sentinel = 0x1234usize as *mut fpf_rnn;
     let mut p = sentinel;
-    for cell in [4, 7, u32::MAX] {
+    for cell in [8, 9, u32::MAX] {
         let s = unsafe { fpf_rnn_new(cell, 1, 4, 1, 0, &mut p) };
         expect(s, fpf_status::FPF_BAD_OPTION, &["cell", &cell.to_string()]);
         assert_eq!(p, sentinel);
@@ -410,4 +410,98 @@ fn last_error_message_truncates_and_reports_full_length() {
     assert_eq!(small[4], 0);
     let head = unsafe { CStr::from_ptr(small.as_ptr()) }.to_str().unwrap();
     assert_eq!(head, &full[..4]);
+}
+
+/// `fpf_rnn_new_leaky`: bad `α` (≤ 0, > 1, NaN, infinite) and unknown activations are
+/// `FPF_BAD_OPTION` with a message naming them, nothing written; a good call makes the
+/// `FPF_CELL_LEAKY_*` kind with that `α`, which steps as `Model` does.
+#[test]
+fn new_leaky_checks_alpha_and_activation() {
+    let sentinel = 0x1234usize as *mut fpf_rnn;
+    let mut p = sentinel;
+    let bad = fpf_status::FPF_BAD_OPTION;
+    for alpha in [0.0, -0.1, 1.0 + 1e-9, 2.0, f64::NAN, f64::INFINITY] {
+        let s = unsafe {
+            fpf_rnn_new_leaky(
+                FPF_ACTIVATION_RELU,
+                alpha,
+                1,
+                4,
+                1,
+                0,
+                FPF_INIT_SCALED,
+                &mut p,
+            )
+        };
+        expect(s, bad, &["alpha", "(0, 1]"]);
+        assert_eq!(p, sentinel);
+    }
+    for act in [4, 99, u32::MAX] {
+        let s = unsafe { fpf_rnn_new_leaky(act, 0.5, 1, 4, 1, 0, FPF_INIT_SCALED, &mut p) };
+        expect(s, bad, &["activation", &act.to_string()]);
+        assert_eq!(p, sentinel);
+    }
+    let s = unsafe { fpf_rnn_new_leaky(FPF_ACTIVATION_TANH, 0.5, 1, 4, 1, 0, 7, &mut p) };
+    expect(s, bad, &["init"]);
+    let s = unsafe {
+        fpf_rnn_new_leaky(
+            FPF_ACTIVATION_TANH,
+            0.5,
+            1,
+            0,
+            1,
+            0,
+            FPF_INIT_SCALED,
+            &mut p,
+        )
+    };
+    expect(s, fpf_status::FPF_BAD_SIZE, &["n_hidden"]);
+    let s = unsafe {
+        fpf_rnn_new_leaky(
+            FPF_ACTIVATION_TANH,
+            0.5,
+            1,
+            4,
+            1,
+            0,
+            FPF_INIT_SCALED,
+            null_mut(),
+        )
+    };
+    expect(s, NULL, &["out"]);
+    assert_eq!(p, sentinel);
+    assert!(unsafe { fpf_rnn_alpha(null()) }.is_nan());
+
+    for (act, cell) in [
+        (FPF_ACTIVATION_TANH, FPF_CELL_LEAKY_TANH),
+        (FPF_ACTIVATION_RELU, FPF_CELL_LEAKY_RELU),
+        (FPF_ACTIVATION_SOFTPLUS, FPF_CELL_LEAKY_SOFTPLUS),
+        (FPF_ACTIVATION_SIGMOID, FPF_CELL_LEAKY_SIGMOID),
+    ] {
+        let mut p = null_mut();
+        let s = unsafe { fpf_rnn_new_leaky(act, 0.1, 2, 5, 3, 9, FPF_INIT_SCALED, &mut p) };
+        assert_eq!(s, OK, "{}", last_error());
+        assert_eq!(unsafe { fpf_rnn_cell(p) }, cell);
+        assert_eq!(unsafe { fpf_rnn_alpha(p) }, 0.1);
+        let a = Activation::from_code(act).unwrap();
+        let m = Model::<f64>::init_scaled(CellShape::leaky(a, 2, 5, 0.1), 3, 9).unwrap();
+        let (x, h) = ([0.3, -0.7], [0.1, -0.2, 0.3, 0.4, -0.5]);
+        let mut got = [0.0; 5];
+        let s = unsafe { fpf_rnn_step(p, x.as_ptr(), h.as_ptr(), 1, got.as_mut_ptr()) };
+        assert_eq!(s, OK, "{}", last_error());
+        let cell = m.cell();
+        let mut want = [0.0; 5];
+        let mut cache = vec![0.0; m.shape().cache_len()];
+        cell.step(&x, &h, &mut want, &mut cache).unwrap();
+        assert_eq!(got, want);
+        unsafe { fpf_rnn_free(p) };
+    }
+    // fpf_rnn_new with a leaky kind: α = 1.
+    let p = new_rnn(FPF_CELL_LEAKY_SOFTPLUS, 1, 3, 1, 0);
+    assert_eq!(unsafe { fpf_rnn_alpha(p) }, 1.0);
+    assert_eq!(
+        CellKind::from_code(unsafe { fpf_rnn_cell(p) }),
+        Some(CellKind::LeakySoftplus)
+    );
+    unsafe { fpf_rnn_free(p) };
 }

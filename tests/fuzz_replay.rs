@@ -118,6 +118,7 @@ fn seed_checkpoints() -> Vec<Vec<u8>> {
             eigvec_im: opt.then(|| vec![0.0; n * s * s]),
             is_stable: opt.then(|| vec![true; n]),
             n_unstable: opt.then(|| vec![0; n]),
+            n_kink: None,
             min_period: opt.then(|| vec![1; n]),
             cond_id: opt.then(|| vec![-1; n]),
             tol_unique: 1e-3,

@@ -123,9 +123,16 @@ fn per_trial<T: Real>(model: &Model<T>, data: &Sequences<'_>) -> (f64, Vec<T>) {
     (sse / (n * nt * no) as f64, flat)
 }
 
-/// A model with every value (biases, readout and h0 included) random and nonzero.
+/// A model with every value (biases, readout and h0 included) random and nonzero; a leaky
+/// cell gets an `α` picked by the seed (1 among them).
 fn random_model(kind: CellKind, ni: usize, nh: usize, no: usize, seed: u64) -> Model<f64> {
-    let mut m = Model::<f64>::init_scaled(CellShape::new(kind, ni, nh), no, seed).unwrap();
+    let alpha = if kind.is_leaky() {
+        [0.3, 1.0, 0.1, 0.5, 0.05][seed as usize % 5]
+    } else {
+        1.0
+    };
+    let shape = CellShape::new(kind, ni, nh).with_alpha(alpha);
+    let mut m = Model::<f64>::init_scaled(shape, no, seed).unwrap();
     let mut rng = Rng(seed ^ 0x5EED);
     let s = 1.2 / (nh as f64).sqrt();
     for v in m.params_mut() {

@@ -5,9 +5,9 @@
 //! (noise 0.4, the tutorial's finder settings), prints the summary and the top-10 table,
 //! follows every fixed point along a sustained input on the first bit (0 to 1, by
 //! continuation) and writes SVG figures, `continuation.svg` among them: the branches over
-//! that input, coloured by stability, with their saddle-nodes. Flags: `--bits N --hidden N --cell tanh|gru|gru_torch|lstm --seed N
-//! --n-inits N --out-dir DIR --init scaled|tutorial --max-epochs N --period K --checkpoint FILE` (load the
-//! model if FILE exists, else train and save it there).
+//! that input, coloured by stability, with their saddle-nodes. Flags: `--bits N --hidden N --cell tanh|gru|gru_torch|lstm|leaky_tanh|leaky_relu|leaky_softplus|leaky_sigmoid
+//! --alpha A --seed N --n-inits N --out-dir DIR --init scaled|tutorial --max-epochs N --period K --checkpoint FILE` (load the
+//! model if FILE exists, else train and save it there; `--alpha` is a leaky cell's α, default 1).
 //!
 //! The default initialization is `scaled` (recurrent weights N(0, 1/H), spectral radius
 //! about 1): it trains the 16-unit network to 1e-4 in tens of epochs. `--init tutorial`
@@ -32,6 +32,7 @@ struct Args {
     bits: usize,
     hidden: usize,
     cell: CellKind,
+    alpha: f64,
     seed: u64,
     n_inits: usize,
     out_dir: PathBuf,
@@ -46,6 +47,7 @@ fn parse() -> Result<Args, String> {
         bits: 3,
         hidden: 16,
         cell: CellKind::Tanh,
+        alpha: 1.0,
         seed: 42,
         n_inits: 1024,
         out_dir: PathBuf::from("out/flipflop"),
@@ -67,6 +69,10 @@ fn parse() -> Result<Args, String> {
             "--period" => a.period = num(val()?)? as usize,
             "--checkpoint" => a.checkpoint = Some(PathBuf::from(val()?)),
             "--out-dir" => a.out_dir = PathBuf::from(val()?),
+            "--alpha" => {
+                let v = val()?;
+                a.alpha = v.parse().map_err(|e| format!("--alpha: {e}"))?;
+            }
             "--cell" => {
                 let v = val()?;
                 a.cell = CellKind::from_name(&v).ok_or(format!("unknown cell `{v}`"))?;
@@ -78,7 +84,8 @@ fn parse() -> Result<Args, String> {
             },
             "-h" | "--help" => {
                 return Err(
-                    "usage: flipflop [--bits N] [--hidden N] [--cell tanh|gru|gru_torch|lstm] \
+                    "usage: flipflop [--bits N] [--hidden N] [--cell tanh|gru|gru_torch|lstm|\
+                            leaky_tanh|leaky_relu|leaky_softplus|leaky_sigmoid] [--alpha A] \
                             [--seed N] [--n-inits N] [--out-dir DIR] [--init tutorial|scaled] \
                             [--max-epochs N] [--period K] [--checkpoint FILE]"
                         .into(),
@@ -124,7 +131,8 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let t_data = t.elapsed();
 
     // Model and training (f32, like the reference).
-    let shape = CellShape::new(a.cell, a.bits, a.hidden);
+    let shape = CellShape::new(a.cell, a.bits, a.hidden).with_alpha(a.alpha);
+    shape.validate().map_err(|e| e.to_string())?;
     let t = Instant::now();
     let (model, epochs, final_loss) = match &a.checkpoint {
         Some(path) if path.exists() => {
@@ -382,12 +390,34 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let t_plot = t.elapsed();
 
     println!("\n--- Analysis complete ---");
-    println!(
-        "Stable fixed points: {} (expected 2^{} = {expected}); figures in {}",
-        fps.n_stable(),
-        a.bits,
-        a.out_dir.display()
-    );
+    let marginal = fps.n_marginal();
+    if fps.n_stable() < expected && marginal > 0 {
+        // Not 2^N stable points: say where the other memories may live instead.
+        println!(
+            "Stable fixed points: {}, fewer than the 2^{} = {expected} memories; {marginal} \
+             marginally unstable point(s) (1 < |eig| <= {}) and slow points may hold the \
+             others; figures in {}",
+            fps.n_stable(),
+            a.bits,
+            fpf_std::analysis::MARGINAL,
+            a.out_dir.display()
+        );
+    } else {
+        println!(
+            "Stable fixed points: {} (expected 2^{} = {expected}); figures in {}",
+            fps.n_stable(),
+            a.bits,
+            a.out_dir.display()
+        );
+    }
+    if fps.n_on_kink() > 0 {
+        println!(
+            "{} fixed point(s) sit on a ReLU kink (|a_i| <= {:e}): their stability is that of \
+             the one-sided Jacobian (phi'(0) = 0)",
+            fps.n_on_kink(),
+            fpf_core::cell::KINK_TOL
+        );
+    }
     println!(
         "Wall time: data {:.3} s, training {:.3} s ({} epochs, final loss {}), \
          fixed points {:.3} s, continuation {:.3} s, figures {:.3} s, total {:.3} s",

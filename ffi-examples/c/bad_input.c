@@ -83,7 +83,22 @@ int main(void) {
 
     /* Models. */
     EXPECT(fpf_rnn_new(FPF_CELL_TANH, 2, 4, 2, 0, NULL), FPF_NULL_POINTER);
-    EXPECT(fpf_rnn_new(7, 2, 4, 2, 0, &rnn), FPF_BAD_OPTION);
+    EXPECT(fpf_rnn_new(8, 2, 4, 2, 0, &rnn), FPF_BAD_OPTION);
+    /* Leaky cells: alpha in (0, 1], a known activation. */
+    EXPECT(fpf_rnn_new_leaky(FPF_ACTIVATION_RELU, 0.0, 2, 4, 2, 0, FPF_INIT_SCALED, &rnn),
+           FPF_BAD_OPTION);
+    EXPECT(fpf_rnn_new_leaky(FPF_ACTIVATION_RELU, 1.5, 2, 4, 2, 0, FPF_INIT_SCALED, &rnn),
+           FPF_BAD_OPTION);
+    EXPECT(fpf_rnn_new_leaky(FPF_ACTIVATION_RELU, NAN, 2, 4, 2, 0, FPF_INIT_SCALED, &rnn),
+           FPF_BAD_OPTION);
+    EXPECT(fpf_rnn_new_leaky(4, 0.5, 2, 4, 2, 0, FPF_INIT_SCALED, &rnn), FPF_BAD_OPTION);
+    TRUE_(rnn == NULL);
+    EXPECT(fpf_rnn_new_leaky(FPF_ACTIVATION_SOFTPLUS, 0.5, 2, 4, 2, 0, FPF_INIT_SCALED, &rnn),
+           FPF_OK);
+    TRUE_(fpf_rnn_cell(rnn) == FPF_CELL_LEAKY_SOFTPLUS && fpf_rnn_alpha(rnn) == 0.5);
+    fpf_rnn_free(rnn);
+    rnn = NULL;
+    TRUE_(isnan(fpf_rnn_alpha(NULL)));
     EXPECT(fpf_rnn_new(FPF_CELL_INVALID, 2, 4, 2, 0, &rnn), FPF_BAD_OPTION);
     EXPECT(fpf_rnn_new(FPF_CELL_TANH, 2, 0, 2, 0, &rnn), FPF_BAD_SIZE);
     EXPECT(fpf_rnn_new(FPF_CELL_TANH, 2, (size_t)-1, 2, 0, &rnn), FPF_BAD_SIZE);
@@ -312,15 +327,19 @@ int main(void) {
     EXPECT(fpf_fixed_points_field_f64(fps, "dfdu", buf, 8 * len), FPF_OK);
     /* min_period exists for period-k searches only (at period 1 every point has period 1). */
     EXPECT(fpf_fixed_points_field_size(fps, "min_period", sz, len), FPF_BAD_OPTION);
+    TRUE_(fpf_fixed_points_field_width(fps, 18) == 0);
+    /* n_kink exists for cells with a kink (leaky ReLU) only. */
+    EXPECT(fpf_fixed_points_field_size(fps, "n_kink", sz, len), FPF_BAD_OPTION);
     TRUE_(fpf_fixed_points_field_width(fps, 17) == 0);
     EXPECT(fpf_fixed_points_field_u8(fps, "newton", u8, len), FPF_OK);
     EXPECT(fpf_fixed_points_field_u8(fps, "is_slow", u8, len), FPF_OK);
     /* The field table: names, types, widths; misuse of the typed readers. */
-    TRUE_(fpf_fixed_points_n_fields() == 19);
+    TRUE_(fpf_fixed_points_n_fields() == 20);
     TRUE_(strcmp(fpf_fixed_points_field_name(0), "xstar") == 0);
-    TRUE_(fpf_fixed_points_field_name(19) == NULL);
+    TRUE_(strcmp(fpf_fixed_points_field_name(17), "n_kink") == 0);
+    TRUE_(fpf_fixed_points_field_name(20) == NULL);
     TRUE_(fpf_fixed_points_field_type(0) == FPF_FIELD_F64);
-    TRUE_(fpf_fixed_points_field_type(19) == UINT32_MAX);
+    TRUE_(fpf_fixed_points_field_type(20) == UINT32_MAX);
     TRUE_(fpf_fixed_points_field_width(fps, 0) == 4);
     TRUE_(fpf_fixed_points_field_width(NULL, 0) == 0);
     EXPECT(fpf_fixed_points_field_f64(fps, "no_such_field", buf, len), FPF_UNKNOWN_NAME);

@@ -80,6 +80,23 @@ int main(int argc, char **argv) {
             std::cout << "Expected error (status " << e.status() << "): " << e.what() << "\n";
         }
 
+        // A leaky rate cell: its alpha travels with it, through a checkpoint too; a bad
+        // alpha is an exception.
+        fpf::Rnn leaky = fpf::Rnn::leaky(FPF_ACTIVATION_RELU, 0.2, bits, 8, bits, seed);
+        leaky.save(path);
+        fpf::Rnn leaky_back = fpf::Rnn::load(path);
+        std::remove(path.c_str());
+        if (leaky_back.cell() != FPF_CELL_LEAKY_RELU || leaky_back.alpha() != 0.2) {
+            std::cerr << "error: the leaky cell's kind or alpha was lost\n";
+            return 1;
+        }
+        try {
+            fpf::Rnn::leaky(FPF_ACTIVATION_RELU, 1.5, bits, 8, bits);
+            return 1;
+        } catch (const fpf::Error &e) {
+            std::cout << "Expected error (status " << e.status() << "): " << e.what() << "\n";
+        }
+
         const std::size_t n_stable = fps.n_stable();
         std::printf("Stable fixed points: %zu / %zu (expected 2^%zu = %d)\n", n_stable,
                     fps.size(), bits, 1 << bits);

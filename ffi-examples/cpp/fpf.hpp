@@ -186,6 +186,17 @@ public:
               "fpf_rnn_new_init");
         h_ = Handle(p);
     }
+    /// A leaky rate cell `h' = (1 − alpha) h + alpha φ(x W_ih + h W_hh + b_h)`, φ one of
+    /// `FPF_ACTIVATION_*`, alpha in (0, 1] (anything else throws, FPF_BAD_OPTION).
+    static Rnn leaky(fpf_activation activation, double alpha, std::size_t n_inputs,
+                     std::size_t n_hidden, std::size_t n_outputs, std::uint64_t seed = 0,
+                     fpf_init init = FPF_INIT_SCALED) {
+        fpf_rnn *p = nullptr;
+        check(fpf_rnn_new_leaky(activation, alpha, n_inputs, n_hidden, n_outputs, seed, init,
+                                &p),
+              "fpf_rnn_new_leaky");
+        return Rnn(p);
+    }
     /// Loads a checkpoint file into a new network.
     static Rnn load(const std::string &path) {
         fpf_rnn *p = nullptr;
@@ -200,6 +211,10 @@ public:
     std::size_t n_inputs() const noexcept { return fpf_rnn_n_inputs(h_.get()); }
     std::size_t n_hidden() const noexcept { return fpf_rnn_n_hidden(h_.get()); }
     std::size_t n_outputs() const noexcept { return fpf_rnn_n_outputs(h_.get()); }
+    /// The cell kind (`FPF_CELL_*`).
+    fpf_cell cell() const noexcept { return fpf_rnn_cell(h_.get()); }
+    /// A leaky cell's alpha (1 for the other cells).
+    double alpha() const noexcept { return fpf_rnn_alpha(h_.get()); }
 
     std::vector<double> param(const std::string &name) const {
         std::size_t n = 0;

@@ -141,6 +141,9 @@ _SIGS = {
     "fpf_eig": (C.c_int, [_sz, _dp, _dp, _dp, _dp, _dp]),
     "fpf_rnn_new_init": (C.c_int, [C.c_uint32, _sz, _sz, _sz, C.c_uint64, C.c_uint32,
                                    C.POINTER(_vp)]),
+    "fpf_rnn_new_leaky": (C.c_int, [C.c_uint32, C.c_double, _sz, _sz, _sz, C.c_uint64,
+                                    C.c_uint32, C.POINTER(_vp)]),
+    "fpf_rnn_alpha": (C.c_double, [_vp]),
     "fpf_rnn_free": (None, [_vp]),
     "fpf_rnn_cell": (C.c_uint32, [_vp]),
     "fpf_rnn_state_dim": (_sz, [_vp]),
@@ -199,7 +202,10 @@ if lib.fpf_abi_version() != ABI_VERSION:
     raise ImportError(f"{lib_path} has C ABI {lib.fpf_abi_version()}, but this fpf package "
                       f"expects {ABI_VERSION}")
 
-CELLS = {"tanh": 0, "gru": 1, "gru_torch": 2, "lstm": 3}
+CELLS = {"tanh": 0, "gru": 1, "gru_torch": 2, "lstm": 3, "leaky_tanh": 4, "leaky_relu": 5,
+         "leaky_softplus": 6, "leaky_sigmoid": 7}
+# The leaky cells' activations (FPF_ACTIVATION_*), by cell name.
+LEAKY_ACTIVATIONS = {"leaky_tanh": 0, "leaky_relu": 1, "leaky_softplus": 2, "leaky_sigmoid": 3}
 CELL_NAMES = {v: k for k, v in CELLS.items()}
 INITS = {"tutorial": 0, "scaled": 1}
 METHODS = {"joint": 0, "sequential": 1, "newton": 2}

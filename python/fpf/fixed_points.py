@@ -25,6 +25,10 @@ _STATE_ATTRS = ("xstar", "x_init", "F_xstar")  # the ones transform() maps
 _PER_STATE = ("xstar", "f_xstar", "x_init", "eigval_re", "eigval_im")
 
 
+# 1 < |λ| ≤ MARGINAL: marginally unstable (the library's `fpf_std::analysis::MARGINAL`).
+MARGINAL = 1.05
+
+
 def _complex_dtype(dtype):
     return np.complex64 if np.dtype(dtype) == np.float32 else np.complex128
 
@@ -36,7 +40,8 @@ class FixedPoints:
     inputs [n, I]; qstar, dq, n_iters [n]; J_xstar [n, S, S]; dFdu [n, S, I];
     eigval_J_xstar [n, S] and eigvec_J_xstar [n, S, S] (complex, sorted by modulus, largest
     first; column k of eigvec belongs to eigval k); is_stable [n] (max |λ| < 1); cond_id [n];
-    and libfpf's own: newton (Newton outcome codes), is_slow, n_unstable, min_period.
+    and libfpf's own: newton (Newton outcome codes), is_slow, n_unstable, n_kink (leaky ReLU
+    units on the kink), min_period.
     """
 
     def __init__(self, xstar=None, F_xstar=None, x_init=None, inputs=None, qstar=None,
@@ -351,7 +356,30 @@ class FixedPoints:
                          f"max={it.max()}")
         if self.is_stable is not None:
             lines += ["", f"Stable fixed points: {self.n_stable()} / {self.n}"]
+        lead = self.leading_abs_eig()
+        if lead is not None and self.n > 0:
+            lines.append("Leading |eig| per point: " + " ".join(f"{v:.4f}" for v in lead))
+            n_marg = self.n_marginal()
+            if n_marg:
+                lines.append(f"Marginal fixed points (1 < |eig| <= {MARGINAL}): {n_marg}")
+        if getattr(self, "n_kink", None) is not None:
+            k = int(np.sum(np.asarray(self.n_kink) > 0))
+            if k:
+                lines.append(f"On an activation kink: {k} (the Jacobian is one-sided there)")
         return "\n".join(lines) + "\n"
+
+    def leading_abs_eig(self):
+        """The modulus of each point's leading eigenvalue (None if not decomposed)."""
+        if self.eigval_J_xstar is None:
+            return None
+        w = np.abs(np.asarray(self.eigval_J_xstar))
+        return w.max(axis=1) if w.ndim == 2 and w.shape[1] else np.zeros(self.n)
+
+    def n_marginal(self):
+        """Points whose leading eigenvalue is just outside the unit circle,
+        1 < |λ| <= MARGINAL: as good as stable over a trial, so they can hold memories."""
+        lead = self.leading_abs_eig()
+        return 0 if lead is None else int(np.sum((lead > 1.0) & (lead <= MARGINAL)))
 
     def print_summary(self):
         """Prints the summary block (canns' format) to sys.stdout."""

@@ -5,14 +5,14 @@ import ctypes as C
 import numpy as np
 
 from . import _check
-from ._lib import CELL_NAMES, CELLS, INITS, Handle, check, lib, ptr
+from ._lib import CELL_NAMES, CELLS, INITS, LEAKY_ACTIVATIONS, Handle, check, lib, ptr
 
 _SZ = C.c_size_t
 
 
 def _cell_params(kind, I, H):
     """Name → shape of every parameter of a cell, as `get_param`/`set_param` take them."""
-    if kind == "tanh":
+    if kind == "tanh" or kind in LEAKY_ACTIVATIONS:
         return {"w_ih": (I, H), "w_hh": (H, H), "b_h": (H,)}
     if kind == "gru":
         return {**{f"w_i{g}": (I, H) for g in "rzn"}, **{f"w_h{g}": (H, H) for g in "rzn"},
@@ -33,21 +33,39 @@ class FlipFlopRNN:
     ``y = h W_out + b_out`` and the initial state ``h0``.
 
     rnn_type: 'tanh', 'gru' (the tutorial's, reset before), 'gru_torch' (torch.nn.GRU),
-    'lstm' (torch.nn.LSTM; the state is [h, c], 2·n_hidden long). init: 'scaled' (default;
-    trains fast) or 'tutorial' (the reference's N(0, 0.5²) recurrent weights).
+    'lstm' (torch.nn.LSTM; the state is [h, c], 2·n_hidden long), or a leaky rate cell
+    ``h' = (1 − alpha) h + alpha φ(x W_ih + h W_hh + b_h)``: 'leaky_tanh', 'leaky_relu'
+    (φ'(0) taken as 0; fixed points on the kink are counted in ``n_kink``), 'leaky_softplus',
+    'leaky_sigmoid', with ``alpha`` in (0, 1] (the only cells that take an alpha; its
+    parameters are named as tanh's). init: 'scaled' (default; trains fast) or 'tutorial'
+    (the reference's N(0, 0.5²) recurrent weights).
 
     copy.copy, copy.deepcopy and pickle give an independent network with the same weights
     (through the library's checkpoint bytes, ``to_bytes``/``from_bytes``).
     """
 
-    def __init__(self, n_inputs, n_hidden, n_outputs, rnn_type="tanh", seed=0, init="scaled"):
+    def __init__(self, n_inputs, n_hidden, n_outputs, rnn_type="tanh", seed=0, init="scaled",
+                 alpha=1.0):
         kind = _check.choice(rnn_type, "rnn_type", CELLS)
         n_inputs = _check.count(n_inputs, "n_inputs", 0)
         n_hidden = _check.count(n_hidden, "n_hidden", 1)
         n_outputs = _check.count(n_outputs, "n_outputs", 1)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
+            raise TypeError(f"`alpha` must be a number; got {type(alpha).__name__}")
+        alpha = float(alpha)
+        if not 0.0 < alpha <= 1.0:  # NaN fails too
+            raise ValueError(f"`alpha` must be in (0, 1]; got {alpha}")
         h = C.c_void_p()
-        check(lib.fpf_rnn_new_init(kind, n_inputs, n_hidden, n_outputs, _check.seed(seed),
-                                   _check.choice(init, "init", INITS), C.byref(h)))
+        init = _check.choice(init, "init", INITS)
+        if rnn_type in LEAKY_ACTIVATIONS:
+            check(lib.fpf_rnn_new_leaky(LEAKY_ACTIVATIONS[rnn_type], alpha, n_inputs, n_hidden,
+                                        n_outputs, _check.seed(seed), init, C.byref(h)))
+        else:
+            if alpha != 1.0:
+                raise ValueError(f"`alpha` is a leaky cell's; a {rnn_type} cell takes none "
+                                 f"(got alpha={alpha})")
+            check(lib.fpf_rnn_new_init(kind, n_inputs, n_hidden, n_outputs, _check.seed(seed),
+                                       init, C.byref(h)))
         self._adopt(h)
 
     def _adopt(self, h):
@@ -58,6 +76,7 @@ class FlipFlopRNN:
         self.n_hidden = int(lib.fpf_rnn_n_hidden(v))
         self.n_outputs = int(lib.fpf_rnn_n_outputs(v))
         self.state_dim = int(lib.fpf_rnn_state_dim(v))
+        self.alpha = float(lib.fpf_rnn_alpha(v))
         self._params = _cell_params(self.rnn_type, self.n_inputs, self.n_hidden)
         self._params.update({"w_out": (self.n_hidden, self.n_outputs),
                              "b_out": (self.n_outputs,), "h0": (self.state_dim,)})
@@ -71,8 +90,30 @@ class FlipFlopRNN:
         return self._h.value
 
     def __repr__(self):
+        alpha = f", alpha={self.alpha!r}" if self.rnn_type in LEAKY_ACTIVATIONS else ""
         return (f"FlipFlopRNN(n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, "
-                f"n_outputs={self.n_outputs}, rnn_type={self.rnn_type!r})")
+                f"n_outputs={self.n_outputs}, rnn_type={self.rnn_type!r}{alpha})")
+
+    @classmethod
+    def from_arrays(cls, params, rnn_type="tanh", alpha=1.0):
+        """A network from its arrays: ``params`` maps every parameter name (as
+        ``state_dict`` gives them; ``w_out`` [H, O] included, ``b_out`` and ``h0`` zero if
+        absent) to an array; the sizes follow from ``w_out`` and the input weights (``w_ih``,
+        ``w_in`` or ``weight_ih_l0``). ``from_arrays(rnn.state_dict(), rnn.rnn_type,
+        rnn.alpha)`` rebuilds ``rnn``."""
+        _check.choice(rnn_type, "rnn_type", CELLS)
+        if "w_out" not in params:
+            raise ValueError("`params` needs `w_out` [n_hidden, n_outputs]")
+        H, O = np.shape(params["w_out"])
+        if "w_ih" in params or "w_in" in params:  # I × H
+            I = np.shape(params["w_ih"] if "w_ih" in params else params["w_in"])[0]
+        elif "weight_ih_l0" in params:  # G·H × I
+            I = np.shape(params["weight_ih_l0"])[1]
+        else:
+            raise ValueError("`params` needs the input weights (w_ih, w_in or weight_ih_l0)")
+        rnn = cls(I, H, O, rnn_type=rnn_type, alpha=alpha)
+        rnn.load_state_dict(params)
+        return rnn
 
     # -- copies, pickling: through checkpoint bytes, so a copy never shares the handle
     def to_bytes(self):

@@ -28,8 +28,15 @@ use crate::scalar::Real;
 pub const MODEL_MAGIC: [u8; 8] = *b"FPFMODEL";
 /// First 8 bytes of a fixed-point file.
 pub const FIXED_POINTS_MAGIC: [u8; 8] = *b"FPFFIXPT";
-/// The format version this library writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this library writes and reads. Version 2 adds the leaky cell
+/// kinds (codes 4–7, each model with an `alpha` array) and the fixed points' `n_kink` array;
+/// a file is written with the lowest version that can hold it ([`MODEL_ALPHA_VERSION`]), so
+/// everything version 1 describes is still written as version 1.
+pub const FORMAT_VERSION: u32 = 2;
+/// The version that introduced the leaky cells (and their `alpha` array) and `n_kink`.
+pub const MODEL_ALPHA_VERSION: u32 = 2;
+/// The name of a leaky cell's `α` array (one f64, after `h0`).
+pub const ALPHA_ARRAY: &str = "alpha";
 /// Bytes of the header common to both kinds (magic, version, scalar, total length, arrays).
 pub const COMMON_HEADER_LEN: usize = 28;
 /// Bytes of a model checkpoint's header.
@@ -193,6 +200,8 @@ pub enum Value {
     Cell(CellKind),
     /// A scalar type.
     Scalar(Scalar),
+    /// A leaky cell's `α`, as its bits (so the error stays `Eq`).
+    Alpha(u64),
 }
 
 impl fmt::Display for Value {
@@ -201,6 +210,7 @@ impl fmt::Display for Value {
             Value::Size(n) => write!(f, "{n}"),
             Value::Cell(k) => f.write_str(k.name()),
             Value::Scalar(s) => f.write_str(s.name()),
+            Value::Alpha(bits) => write!(f, "{}", f64::from_bits(*bits)),
         }
     }
 }
@@ -277,8 +287,8 @@ pub enum CheckpointError {
     },
     /// The checkpoint is valid but does not fit the model it is loaded into.
     Mismatch {
-        /// The field that differs (`cell kind`, `n_inputs`, `n_hidden`, `n_outputs`,
-        /// `scalar type`).
+        /// The field that differs (`cell kind`, `alpha`, `n_inputs`, `n_hidden`,
+        /// `n_outputs`, `scalar type`).
         what: &'static str,
         /// The model's value.
         expected: Value,
@@ -508,10 +518,12 @@ pub fn raw_len<T: Real>(kind: FileKind, arrays: &[(&str, ArrayData<'_, T>)]) -> 
     Some(n)
 }
 
-/// Writes a whole file: common header, `specific` (the kind's header fields), arrays, CRC.
+/// Writes a whole file: common header (format `version`), `specific` (the kind's header
+/// fields), arrays, CRC.
 pub fn encode_raw<T: Real>(
     buf: &mut [u8],
     kind: FileKind,
+    version: u32,
     scalar: Scalar,
     specific: &[u8],
     arrays: &[(&str, ArrayData<'_, T>)],
@@ -521,6 +533,9 @@ pub fn encode_raw<T: Real>(
     ))?;
     if COMMON_HEADER_LEN + specific.len() != kind.header_len() {
         return Err(CheckpointError::BadHeader("internal: header length"));
+    }
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(CheckpointError::BadHeader("internal: format version"));
     }
     if buf.len() < needed {
         return Err(CheckpointError::BufferTooSmall {
@@ -533,7 +548,7 @@ pub fn encode_raw<T: Real>(
         pos: 0,
     };
     w.put(&kind.magic())?;
-    w.put(&FORMAT_VERSION.to_le_bytes())?;
+    w.put(&version.to_le_bytes())?;
     w.put(&(scalar.elem() as u32).to_le_bytes())?;
     w.put(&(needed as u64).to_le_bytes())?;
     w.put(&(arrays.len() as u32).to_le_bytes())?;
@@ -607,6 +622,8 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 
 /// The common header, after every whole-file check.
 pub struct Opened<'a> {
+    /// The file's format version (1 ..= [`FORMAT_VERSION`]).
+    pub version: u32,
     /// The scalar type of the file's `Real` arrays.
     pub scalar: Scalar,
     /// Number of array records.
@@ -719,6 +736,7 @@ pub fn open(buf: &[u8], expect: FileKind) -> Result<Opened<'_>> {
         _ => return Err(CheckpointError::BadHeader("unknown scalar type code")),
     };
     Ok(Opened {
+        version,
         scalar,
         n_arrays: le_u32(buf, 24),
         r: Reader {
@@ -882,7 +900,7 @@ pub struct ModelHeader {
 
 impl ModelHeader {
     /// Checks that the checkpoint fits a model of `shape` and `n_outputs`, naming the first
-    /// field that differs (cell kind, `n_inputs`, `n_hidden`, `n_outputs`).
+    /// field that differs (cell kind, `alpha`, `n_inputs`, `n_hidden`, `n_outputs`).
     pub fn check_shape(&self, shape: &CellShape, n_outputs: usize) -> Result<()> {
         let mismatch = |what, expected, found| {
             Err(CheckpointError::Mismatch {
@@ -894,6 +912,13 @@ impl ModelHeader {
         let (m, f) = (shape, &self.shape);
         if m.kind != f.kind {
             return mismatch("cell kind", Value::Cell(m.kind), Value::Cell(f.kind));
+        }
+        if m.alpha.to_bits() != f.alpha.to_bits() {
+            return mismatch(
+                "alpha",
+                Value::Alpha(m.alpha.to_bits()),
+                Value::Alpha(f.alpha.to_bits()),
+            );
         }
         for (what, e, g) in [
             ("n_inputs", m.n_inputs, f.n_inputs),
@@ -999,8 +1024,14 @@ impl<'a, T: Real> ModelView<'a, T> {
 pub fn encoded_len<T: Real>(m: &ModelView<'_, T>) -> usize {
     let values =
         m.params.len() as u64 + m.w_out.len() as u64 + m.b_out.len() as u64 + m.h0.len() as u64;
+    let alpha = if m.shape.kind.is_leaky() {
+        (ARRAY_HEADER_LEN + 8) as u64
+    } else {
+        0
+    };
     let bytes = (MODEL_HEADER_LEN + 6 * ARRAY_HEADER_LEN + CHECKSUM_LEN) as u64
-        + values * core::mem::size_of::<T>() as u64;
+        + values * core::mem::size_of::<T>() as u64
+        + alpha;
     usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
@@ -1008,21 +1039,42 @@ pub fn encoded_len<T: Real>(m: &ModelView<'_, T>) -> usize {
 /// bytes written. Checks the sizes, the array lengths and that every value is finite; on
 /// error the contents of `buf` are unspecified.
 pub fn encode_into<T: Real>(m: &ModelView<'_, T>, buf: &mut [u8]) -> Result<usize> {
-    let arrays = m.arrays()?;
+    let [a0, a1, a2, a3, a4, a5] = m.arrays()?;
     let specific = model_specific(&m.shape, m.n_outputs);
-    encode_raw(buf, FileKind::Model, Scalar::of::<T>(), &specific, &arrays)
+    let scalar = Scalar::of::<T>();
+    if m.shape.kind.is_leaky() {
+        let alpha = core::slice::from_ref(&m.shape.alpha);
+        let arrays = [a0, a1, a2, a3, a4, a5, (ALPHA_ARRAY, ArrayData::F64(alpha))];
+        encode_raw(
+            buf,
+            FileKind::Model,
+            MODEL_ALPHA_VERSION,
+            scalar,
+            &specific,
+            &arrays,
+        )
+    } else {
+        let arrays = [a0, a1, a2, a3, a4, a5];
+        encode_raw(buf, FileKind::Model, 1, scalar, &specific, &arrays)
+    }
 }
 
 /// Validates a whole model checkpoint and returns its header and the six arrays' bytes.
 /// Checks a whole model checkpoint and returns its header and the data of its six arrays.
 pub fn validate_model(buf: &[u8]) -> Result<(ModelHeader, [&[u8]; 6])> {
     let Opened {
+        version,
         scalar,
         n_arrays,
         mut r,
     } = open(buf, FileKind::Model)?;
     let kind = CellKind::from_code(r.u32()?)
         .ok_or(CheckpointError::BadHeader("unknown cell kind code"))?;
+    if kind.is_leaky() && version < MODEL_ALPHA_VERSION {
+        return Err(CheckpointError::BadHeader(
+            "a leaky cell kind code in a format version 1 file",
+        ));
+    }
     let mut sizes = [0usize; 3];
     for (s, what) in sizes.iter_mut().zip([
         "`n_inputs` is out of range",
@@ -1035,19 +1087,44 @@ pub fn validate_model(buf: &[u8]) -> Result<(ModelHeader, [&[u8]; 6])> {
     let n_outputs = sizes[2];
     let lens = model_lens(&shape, n_outputs)?;
     let elem = scalar.elem();
-    let specs = MODEL_ARRAYS.map(|name| Spec {
+    let [s0, s1, s2, s3, s4, s5] = MODEL_ARRAYS.map(|name| Spec {
         name,
         elem,
         required: true,
     });
-    let mut found: [Option<&[u8]>; 6] = [None; 6];
+    // A leaky cell's α follows `h0`; no other kind has the array.
+    let specs = [
+        s0,
+        s1,
+        s2,
+        s3,
+        s4,
+        s5,
+        Spec {
+            name: ALPHA_ARRAY,
+            elem: Elem::F64,
+            required: true,
+        },
+    ];
+    let n_specs = if kind.is_leaky() { 7 } else { 6 };
+    let mut found: [Option<&[u8]>; 7] = [None; 7];
     walk(
         &mut r,
         n_arrays,
-        &specs,
-        &|i| Ok(lens[i] as u64),
+        &specs[..n_specs],
+        &|i| Ok(lens.get(i).map_or(1, |&l| l as u64)),
         &mut found,
     )?;
+    let mut shape = shape;
+    if let Some(a) = found[6] {
+        shape.alpha = float_at(a, Scalar::F64, 0);
+        if !shape.alpha_ok() {
+            return Err(CheckpointError::BadValue {
+                name: ArrayName::new(ALPHA_ARRAY),
+                index: 0,
+            });
+        }
+    }
     let mut data: [&[u8]; 6] = [&[]; 6];
     for (i, (d, f)) in data.iter_mut().zip(found).enumerate() {
         *d = f.ok_or(CheckpointError::MissingArray(MODEL_ARRAYS[i]))?;

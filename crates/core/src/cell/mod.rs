@@ -6,7 +6,7 @@
 //! - `b`: `B × (G·H)` (`B` bias rows, summed, except where a cell needs them apart),
 //!
 //! where `H` is the hidden size and the `G` gate blocks of `H` columns each sit side by side
-//! (tanh: 1 block; GRU: r, z, n; LSTM: i, f, g, o). One fused `vec_mat` then computes every
+//! (tanh and the leaky cells: 1 block; GRU: r, z, n; LSTM: i, f, g, o). One fused `vec_mat` then computes every
 //! gate's pre-activation in a single pass over the weights.
 //!
 //! The kernels take run-time sizes and borrowed slices ([`Cell`]), so one compiled copy serves
@@ -20,14 +20,22 @@
 pub mod fixed;
 mod gru;
 mod gru_torch;
+mod leaky;
 mod lstm;
 pub mod names;
 mod tanh;
+
+pub use leaky::{Activation, KINK_TOL};
 
 use crate::scalar::Real;
 
 /// The kind of recurrent cell. The discriminant is the kind's code, the same in checkpoints
 /// and in the C ABI's `FPF_CELL_*` constants.
+///
+/// The leaky rate cell has one kind per activation `φ` (so a kind stays one code, usable as
+/// a C constant and a checkpoint field), and its `α` is a hyper-parameter of the
+/// [`CellShape`] ([`CellShape::alpha`]): it is not trained, it changes the map and every
+/// derivative, and the shape is what travels with a cell everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum CellKind {
@@ -39,6 +47,14 @@ pub enum CellKind {
     GruTorch = 2,
     /// LSTM (PyTorch gate order i, f, g, o); the state is `[h, c]` of length `2H`.
     Lstm = 3,
+    /// Leaky rate cell `F = (1 − α) h + α tanh(x W_ih + h W_hh + b_h)`.
+    LeakyTanh = 4,
+    /// Leaky rate cell with `φ = ReLU` (`φ'(0) = 0`; see [`Activation::Relu`]).
+    LeakyRelu = 5,
+    /// Leaky rate cell with `φ = softplus`.
+    LeakySoftplus = 6,
+    /// Leaky rate cell with `φ = sigmoid`.
+    LeakySigmoid = 7,
 }
 
 impl CellKind {
@@ -60,37 +76,72 @@ impl CellKind {
     }
 
     /// Every kind, in the order of the C enum.
-    pub const ALL: [CellKind; 4] = [
+    pub const ALL: [CellKind; 8] = [
         CellKind::Tanh,
         CellKind::Gru,
         CellKind::GruTorch,
         CellKind::Lstm,
+        CellKind::LeakyTanh,
+        CellKind::LeakyRelu,
+        CellKind::LeakySoftplus,
+        CellKind::LeakySigmoid,
     ];
+
+    /// The leaky cell kind with activation `act`.
+    pub const fn leaky(act: Activation) -> CellKind {
+        match act {
+            Activation::Tanh => CellKind::LeakyTanh,
+            Activation::Relu => CellKind::LeakyRelu,
+            Activation::Softplus => CellKind::LeakySoftplus,
+            Activation::Sigmoid => CellKind::LeakySigmoid,
+        }
+    }
+
+    /// The activation of a leaky kind; `None` for the others.
+    pub const fn activation(self) -> Option<Activation> {
+        match self {
+            CellKind::LeakyTanh => Some(Activation::Tanh),
+            CellKind::LeakyRelu => Some(Activation::Relu),
+            CellKind::LeakySoftplus => Some(Activation::Softplus),
+            CellKind::LeakySigmoid => Some(Activation::Sigmoid),
+            _ => None,
+        }
+    }
+
+    /// True for the leaky rate cells (which have an `α`).
+    pub const fn is_leaky(self) -> bool {
+        self.activation().is_some()
+    }
 
     /// Number of gate blocks `G`.
     pub const fn n_gates(self) -> usize {
         match self {
-            CellKind::Tanh => 1,
             CellKind::Gru | CellKind::GruTorch => 3,
             CellKind::Lstm => 4,
+            _ => 1,
         }
     }
 
     /// Number of bias rows `B` (2 for the PyTorch cells, which keep `b_ih` and `b_hh`).
     pub const fn n_bias_rows(self) -> usize {
         match self {
-            CellKind::Tanh | CellKind::Gru => 1,
             CellKind::GruTorch | CellKind::Lstm => 2,
+            _ => 1,
         }
     }
 
-    /// Lower-case name (`tanh`, `gru`, `gru_torch`, `lstm`).
+    /// Lower-case name (`tanh`, `gru`, `gru_torch`, `lstm`, `leaky_tanh`, `leaky_relu`,
+    /// `leaky_softplus`, `leaky_sigmoid`).
     pub const fn name(self) -> &'static str {
         match self {
             CellKind::Tanh => "tanh",
             CellKind::Gru => "gru",
             CellKind::GruTorch => "gru_torch",
             CellKind::Lstm => "lstm",
+            CellKind::LeakyTanh => "leaky_tanh",
+            CellKind::LeakyRelu => "leaky_relu",
+            CellKind::LeakySoftplus => "leaky_softplus",
+            CellKind::LeakySigmoid => "leaky_sigmoid",
         }
     }
 
@@ -111,8 +162,23 @@ pub struct ShapeError {
     pub got: usize,
 }
 
+impl ShapeError {
+    /// The error of a shape whose `α` is out of range ([`CellShape::validate`]).
+    pub const ALPHA: ShapeError = ShapeError {
+        what: "alpha",
+        expected: 1,
+        got: 0,
+    };
+}
+
 impl core::fmt::Display for ShapeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.what == "alpha" {
+            return f.write_str(
+                "`alpha` is out of range: a leaky cell's must be in (0, 1], every other \
+                 cell's is 1",
+            );
+        }
         write!(
             f,
             "`{}` has length {}, expected {}",
@@ -134,8 +200,8 @@ fn check(what: &'static str, expected: usize, got: usize) -> Result<(), ShapeErr
     }
 }
 
-/// Kind and sizes of a cell; every length follows from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Kind, sizes and hyper-parameters of a cell; every length follows from it.
+#[derive(Clone, Copy, Debug)]
 pub struct CellShape {
     /// The cell kind.
     pub kind: CellKind,
@@ -143,15 +209,65 @@ pub struct CellShape {
     pub n_inputs: usize,
     /// Hidden size `H`.
     pub n_hidden: usize,
+    /// The leaky cells' `α ∈ (0, 1]` (`dt/τ`); 1 for every other kind.
+    pub alpha: f64,
+}
+
+/// Equality compares `α` by its bits (a valid `α` is never NaN), so it is an equivalence.
+impl PartialEq for CellShape {
+    fn eq(&self, o: &Self) -> bool {
+        self.kind == o.kind
+            && self.n_inputs == o.n_inputs
+            && self.n_hidden == o.n_hidden
+            && self.alpha.to_bits() == o.alpha.to_bits()
+    }
+}
+
+impl Eq for CellShape {}
+
+impl core::hash::Hash for CellShape {
+    fn hash<Hs: core::hash::Hasher>(&self, state: &mut Hs) {
+        self.kind.hash(state);
+        self.n_inputs.hash(state);
+        self.n_hidden.hash(state);
+        self.alpha.to_bits().hash(state);
+    }
 }
 
 impl CellShape {
-    /// A shape; sizes are checked where they are used ([`CellShape::validate`]).
+    /// A shape with `α = 1`; sizes are checked where they are used ([`CellShape::validate`]).
     pub const fn new(kind: CellKind, n_inputs: usize, n_hidden: usize) -> Self {
         CellShape {
             kind,
             n_inputs,
             n_hidden,
+            alpha: 1.0,
+        }
+    }
+
+    /// A leaky rate cell's shape, `F = (1 − α) h + α φ(x W_x + h W_h + b)`; `α` is checked
+    /// by [`CellShape::validate`] (it must be in `(0, 1]`).
+    pub const fn leaky(act: Activation, n_inputs: usize, n_hidden: usize, alpha: f64) -> Self {
+        CellShape {
+            kind: CellKind::leaky(act),
+            n_inputs,
+            n_hidden,
+            alpha,
+        }
+    }
+
+    /// The same shape with `α` set (for a leaky kind; any other needs `α = 1`).
+    pub const fn with_alpha(self, alpha: f64) -> Self {
+        CellShape { alpha, ..self }
+    }
+
+    /// True if `α` is valid for the kind: in `(0, 1]` for a leaky cell (NaN is not), exactly 1
+    /// for the others.
+    pub const fn alpha_ok(&self) -> bool {
+        if self.kind.is_leaky() {
+            self.alpha > 0.0 && self.alpha <= 1.0
+        } else {
+            self.alpha == 1.0
         }
     }
     /// Largest hidden size accepted at run time.
@@ -160,8 +276,11 @@ impl CellShape {
     pub const MAX_INPUTS: usize = 1 << 16;
 
     /// Checks `1 ≤ H ≤ MAX_HIDDEN` and `I ≤ MAX_INPUTS` (an input size of 0 is allowed:
-    /// an autonomous network).
+    /// an autonomous network), and `α` ([`CellShape::alpha_ok`]; [`ShapeError::ALPHA`]).
     pub const fn validate(&self) -> Result<(), ShapeError> {
+        if !self.alpha_ok() {
+            return Err(ShapeError::ALPHA);
+        }
         if self.n_hidden == 0 || self.n_hidden > Self::MAX_HIDDEN {
             return Err(ShapeError {
                 what: "n_hidden",
@@ -209,20 +328,21 @@ impl CellShape {
     pub const fn cache_len(&self) -> usize {
         let h = self.n_hidden;
         match self.kind {
-            CellKind::Tanh => h,
             CellKind::Gru => 3 * h,
             CellKind::GruTorch => 4 * h,
             CellKind::Lstm => 6 * h,
+            // tanh: F; leaky: φ'(a).
+            _ => h,
         }
     }
     /// Scratch that [`Cell::vjp`], [`Cell::jacobian`] and [`Cell::input_jacobian`] need.
     pub const fn scratch_len(&self) -> usize {
         let h = self.n_hidden;
         match self.kind {
-            CellKind::Tanh => 2 * h,
             CellKind::Gru => 5 * h,
             CellKind::GruTorch => 7 * h,
             CellKind::Lstm => 6 * h,
+            _ => 2 * h,
         }
     }
 }
@@ -341,7 +461,32 @@ impl<'a, T: Real> Cell<'a, T> {
     #[inline]
     pub fn step_unchecked(&self, x: &[T], h: &[T], h_next: &mut [T], cache: &mut [T]) {
         let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
+        let alpha = T::from_f64(self.shape.alpha);
         let done = match self.shape.kind {
+            CellKind::LeakyTanh => {
+                leaky::step((Activation::Tanh, alpha), n, &self.w, x, h, h_next, cache)
+            }
+            CellKind::LeakyRelu => {
+                leaky::step((Activation::Relu, alpha), n, &self.w, x, h, h_next, cache)
+            }
+            CellKind::LeakySoftplus => leaky::step(
+                (Activation::Softplus, alpha),
+                n,
+                &self.w,
+                x,
+                h,
+                h_next,
+                cache,
+            ),
+            CellKind::LeakySigmoid => leaky::step(
+                (Activation::Sigmoid, alpha),
+                n,
+                &self.w,
+                x,
+                h,
+                h_next,
+                cache,
+            ),
             CellKind::Tanh => tanh::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::Gru => gru::step(i, n, &self.w, x, h, h_next, cache),
             CellKind::GruTorch => gru_torch::step(i, n, &self.w, x, h, h_next, cache),
@@ -357,6 +502,12 @@ impl<'a, T: Real> Cell<'a, T> {
     fn column(&self, dir: Direction, x: &[T], h: &[T], cache: &[T], out: &mut [T], s: &mut [T]) {
         let (i, n) = (self.shape.n_inputs, self.shape.n_hidden);
         let done = match self.shape.kind {
+            CellKind::LeakyTanh
+            | CellKind::LeakyRelu
+            | CellKind::LeakySoftplus
+            | CellKind::LeakySigmoid => {
+                leaky::column(T::from_f64(self.shape.alpha), n, &self.w, dir, cache, out)
+            }
             CellKind::Tanh => tanh::column(i, n, &self.w, dir, cache, out, s),
             CellKind::Gru => gru::column(i, n, &self.w, dir, x, h, cache, out, s),
             CellKind::GruTorch => gru_torch::column(i, n, &self.w, dir, h, cache, out, s),
@@ -531,12 +682,41 @@ impl<'a, T: Real> Cell<'a, T> {
             g_w,
         };
         let done = match self.shape.kind {
+            CellKind::LeakyTanh
+            | CellKind::LeakyRelu
+            | CellKind::LeakySoftplus
+            | CellKind::LeakySigmoid => {
+                leaky::vjp(T::from_f64(self.shape.alpha), n, &self.w, args, scratch)
+            }
             CellKind::Tanh => tanh::vjp(i, n, &self.w, args, scratch),
             CellKind::Gru => gru::vjp(i, n, &self.w, args, scratch),
             CellKind::GruTorch => gru_torch::vjp(i, n, &self.w, args, scratch),
             CellKind::Lstm => lstm::vjp(i, n, &self.w, args, scratch),
         };
         debug_assert!(done.is_some(), "Cell::vjp_unchecked: a slice is too short");
+    }
+}
+
+impl<T: Real> Cell<'_, T> {
+    /// Units whose pre-activation at `(h, x)` lies on a kink of `φ`: for the leaky ReLU
+    /// cell, those with `|a_i| ≤` [`KINK_TOL`], where `φ'` jumps from 0 to 1 and the
+    /// Jacobian used (`φ'(0) = 0`) is one of two; 0 for every smooth cell. `scratch` has
+    /// length `H` or more.
+    pub fn kink_units(&self, x: &[T], h: &[T], scratch: &mut [T]) -> Result<usize, ShapeError> {
+        let s = &self.shape;
+        check("x", s.n_inputs, x.len())?;
+        check("h", s.state_dim(), h.len())?;
+        if s.kind != CellKind::LeakyRelu {
+            return Ok(0);
+        }
+        if scratch.len() < s.n_hidden {
+            return Err(ShapeError {
+                what: "scratch",
+                expected: s.n_hidden,
+                got: scratch.len(),
+            });
+        }
+        Ok(leaky::kink_units(s.n_hidden, &self.w, x, h, scratch).unwrap_or(0))
     }
 }
 

@@ -9,7 +9,7 @@
 //! | cell        | name                       | user shape | flat location                     |
 //! |-------------|----------------------------|------------|-----------------------------------|
 //! | `tanh`      | `w_ih`                     | `I × H`    | `w_x`                             |
-//! |             | `w_hh`                     | `H × H`    | `w_h`                             |
+//! | `leaky_*`   | `w_hh`                     | `H × H`    | `w_h`                             |
 //! |             | `b_h`                      | `H`        | `b`                               |
 //! |             | `weight_ih_l0` (alias)     | `H × I`    | `w_x` transposed                  |
 //! |             | `weight_hh_l0` (alias)     | `H × H`    | `w_h` transposed                  |
@@ -44,18 +44,19 @@ const TORCH_NAMES: &[&str] = &["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bi
 /// parameter vector exactly once (input weights, then recurrent weights, then biases).
 pub fn names(kind: CellKind) -> &'static [&'static str] {
     match kind {
-        CellKind::Tanh => TANH_NAMES,
         CellKind::Gru => GRU_NAMES,
         CellKind::GruTorch | CellKind::Lstm => TORCH_NAMES,
+        // tanh and the leaky cells.
+        _ => TANH_NAMES,
     }
 }
 
 /// Extra names [`lookup`] accepts for a kind, each another view of canonical parameters:
-/// the tanh cell's PyTorch `nn.RNN` weight names `weight_ih_l0` and `weight_hh_l0`.
+/// the tanh (and leaky) cells' PyTorch `nn.RNN` weight names `weight_ih_l0` and `weight_hh_l0`.
 pub fn aliases(kind: CellKind) -> &'static [&'static str] {
     match kind {
-        CellKind::Tanh => TANH_ALIASES,
-        _ => &[],
+        CellKind::Gru | CellKind::GruTorch | CellKind::Lstm => &[],
+        _ => TANH_ALIASES,
     }
 }
 
@@ -94,14 +95,6 @@ enum Region {
 fn entry(kind: CellKind, name: &str) -> Option<(&'static str, Region, Option<usize>, bool)> {
     let e = |n: &'static str, r: Region, blk: Option<usize>, t: bool| Some((n, r, blk, t));
     match kind {
-        CellKind::Tanh => match name {
-            "w_ih" => e("w_ih", Region::Wx, None, false),
-            "w_hh" => e("w_hh", Region::Wh, None, false),
-            "b_h" => e("b_h", Region::B(0), None, false),
-            "weight_ih_l0" => e("weight_ih_l0", Region::Wx, None, true),
-            "weight_hh_l0" => e("weight_hh_l0", Region::Wh, None, true),
-            _ => None,
-        },
         CellKind::Gru => {
             let i = GRU_NAMES.iter().position(|&n| n == name)?;
             let region = match i / 3 {
@@ -116,6 +109,15 @@ fn entry(kind: CellKind, name: &str) -> Option<(&'static str, Region, Option<usi
             "weight_hh_l0" => e("weight_hh_l0", Region::Wh, None, true),
             "bias_ih_l0" => e("bias_ih_l0", Region::B(0), None, false),
             "bias_hh_l0" => e("bias_hh_l0", Region::B(1), None, false),
+            _ => None,
+        },
+        // tanh and the leaky cells: one block, one bias row.
+        _ => match name {
+            "w_ih" => e("w_ih", Region::Wx, None, false),
+            "w_hh" => e("w_hh", Region::Wh, None, false),
+            "b_h" => e("b_h", Region::B(0), None, false),
+            "weight_ih_l0" => e("weight_ih_l0", Region::Wx, None, true),
+            "weight_hh_l0" => e("weight_hh_l0", Region::Wh, None, true),
             _ => None,
         },
     }

@@ -4,7 +4,7 @@
 //!
 //! For a tile of `m` states with hidden parts `Hx` (`m × H`) at input `u`, with the input
 //! part `c = u W_x + b` (once per run when the input is shared):
-//! - tanh, PyTorch GRU, LSTM: `P = Hx W_h` (GEMM, `2·m·H·GH` flops), the gates and `F`
+//! - tanh, the leaky cells, PyTorch GRU, LSTM: `P = Hx W_h` (GEMM, `2·m·H·GH` flops), the gates and `F`
 //!   elementwise from `P + c`, `r = x − F`, `q = ½‖r‖²`, then `D = ∂q/∂P` elementwise and
 //!   `∇q = r − (D W_hᵀ + E)` (GEMM, `2·m·GH·H` flops), where `E` is the part of the VJP
 //!   that does not go through `W_h` (`g∘z` for the GRU, `g_c∘f` for the LSTM's cell state);
@@ -242,6 +242,48 @@ pub(crate) fn eval_tile<T: Real>(
                 }
             }
         }
+        CellKind::LeakyTanh
+        | CellKind::LeakyRelu
+        | CellKind::LeakySoftplus
+        | CellKind::LeakySigmoid => {
+            // As tanh, with F = (1 − α) x + α φ(a): a = P + c into `fx`, then F there and
+            // φ'(a) into `aux`.
+            let act = shape.kind.activation()?;
+            let alpha = T::from_f64(shape.alpha);
+            let hh = h.max(1);
+            gemm(rows, h, h, x, h, packed.b[0], pre, h, false)?;
+            let dphi = sub_mut(aux, 0, rows * h)?;
+            for (i, ((p, f), (xr, d))) in pre
+                .chunks_exact(hh)
+                .zip(fx.chunks_exact_mut(hh))
+                .zip(x.chunks_exact(hh).zip(dphi.chunks_exact_mut(hh)))
+                .enumerate()
+            {
+                let c = c_of(i)?;
+                for ((fv, &pv), &cv) in f.iter_mut().zip(p).zip(c) {
+                    *fv = pv + cv;
+                }
+                act.leaky_row(alpha, f, xr, d);
+            }
+            for ((qi, xr), f) in q
+                .iter_mut()
+                .zip(x.chunks_exact(hh))
+                .zip(fx.chunks_exact(hh))
+            {
+                *qi = half_sq_dist(xr, f);
+            }
+            if let Some(grad) = grad {
+                // ∇q = r − Jᵀ r = α r − D W_hᵀ with D = α r ∘ φ'(a).
+                let grad = sub_mut(grad, 0, rows * h)?;
+                for ((dv, &xv), (&fv, &d)) in pre.iter_mut().zip(x).zip(fx.iter().zip(&*dphi)) {
+                    *dv = alpha * (xv - fv) * d;
+                }
+                gemm(rows, h, h, pre, h, packed.b[1], grad, h, false)?;
+                for ((g, &xv), &fv) in grad.iter_mut().zip(x).zip(fx.iter()) {
+                    *g = alpha * (xv - fv) - *g;
+                }
+            }
+        }
         CellKind::GruTorch | CellKind::Lstm => {
             // P = Hx W_h.
             gemm(rows, h, gw, x, sd, packed.b[0], pre, gw, false)?;
@@ -319,7 +361,7 @@ pub(crate) fn eval_tile<T: Real>(
                             *e = gc * fv;
                         }
                     }
-                    CellKind::Tanh | CellKind::Gru => {}
+                    _ => {}
                 }
                 *q.get_mut(i)? = half_sq_dist(xr, f);
             }
@@ -450,29 +492,48 @@ mod tests {
             .collect()
     }
 
-    /// The batched tile against the one-state evaluation, for every cell kind, shared and
-    /// per-state inputs, with and without the gradient.
+    /// The batched tile against the one-state evaluation, for every cell kind (the leaky
+    /// cells at several α), shared and per-state inputs, with and without the gradient, in
+    /// f64 and f32.
     #[test]
     fn tiles_match_the_one_state_evaluation() {
-        for kind in [
-            CellKind::Tanh,
-            CellKind::Gru,
-            CellKind::GruTorch,
-            CellKind::Lstm,
+        tiles_match::<f64>(1e-13, 1e-12);
+        tiles_match::<f32>(2e-5, 1e-4);
+    }
+
+    fn tiles_match<T: Real>(tol: f64, tol_grad: f64) {
+        let cast = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
+        for (kind, alpha) in [
+            (CellKind::Tanh, 1.0),
+            (CellKind::Gru, 1.0),
+            (CellKind::GruTorch, 1.0),
+            (CellKind::Lstm, 1.0),
+            (CellKind::LeakyTanh, 0.2),
+            (CellKind::LeakyRelu, 0.1),
+            (CellKind::LeakyRelu, 1.0),
+            (CellKind::LeakySoftplus, 0.5),
+            (CellKind::LeakySigmoid, 0.3),
         ] {
             for (h, rows) in [(5usize, 7usize), (16, 64), (33, 13)] {
-                let shape = CellShape::new(kind, 3, h);
-                let p = data(shape.n_params(), 1 + h as u64, 1.5 / (h as f64).sqrt());
+                let shape = CellShape::new(kind, 3, h).with_alpha(alpha);
+                let p = cast(data(
+                    shape.n_params(),
+                    1 + h as u64,
+                    1.5 / (h as f64).sqrt(),
+                ));
                 let cell = Cell::from_flat(shape, &p).unwrap();
                 let sd = shape.state_dim();
-                let x = data(rows * sd, 7, 1.0);
-                let u = data(rows * 3, 9, 1.0);
+                let x = cast(data(rows * sd, 7, 1.0));
+                let u = cast(data(rows * 3, 9, 1.0));
                 for shared in [true, false] {
-                    let mut pw = vec![0.0; packed_work_len(&cell)];
+                    let mut pw = vec![T::ZERO; packed_work_len(&cell)];
                     let packed = Packed::new(&cell, shared.then_some(&u[..3]), &mut pw).unwrap();
-                    let (mut fx, mut q, mut g) =
-                        (vec![0.0; rows * sd], vec![0.0; rows], vec![0.0; rows * sd]);
-                    let mut scratch = vec![0.0; eval_scratch_len(&cell)];
+                    let (mut fx, mut q, mut g) = (
+                        vec![T::ZERO; rows * sd],
+                        vec![T::ZERO; rows],
+                        vec![T::ZERO; rows * sd],
+                    );
+                    let mut scratch = vec![T::ZERO; eval_scratch_len(&cell)];
                     eval_tile(
                         &cell,
                         &packed,
@@ -485,14 +546,14 @@ mod tests {
                     )
                     .unwrap();
                     let mut work =
-                        vec![0.0; eval_work_len(sd, shape.cache_len(), shape.scratch_len(), 1)];
+                        vec![T::ZERO; eval_work_len(sd, shape.cache_len(), shape.scratch_len(), 1)];
                     for i in 0..rows {
                         let ui = if shared {
                             &u[..3]
                         } else {
                             &u[i * 3..i * 3 + 3]
                         };
-                        let (mut f1, mut g1) = (vec![0.0; sd], vec![0.0; sd]);
+                        let (mut f1, mut g1) = (vec![T::ZERO; sd], vec![T::ZERO; sd]);
                         let q1 = eval(
                             &cell,
                             ui,
@@ -502,15 +563,18 @@ mod tests {
                             Some(&mut g1),
                             &mut work,
                         );
-                        let tag = (kind.name(), h, shared, i);
-                        assert!((q[i] - q1).abs() <= 1e-13 * q1.max(1.0), "{tag:?} q");
+                        let tag = (T::NAME, kind.name(), alpha, h, shared, i);
+                        let (qi, q1) = (q[i].to_f64(), q1.to_f64());
+                        assert!((qi - q1).abs() <= tol * q1.max(1.0), "{tag:?} q");
                         for k in 0..sd {
-                            assert!((fx[i * sd + k] - f1[k]).abs() <= 1e-13, "{tag:?} fx");
-                            assert!((g[i * sd + k] - g1[k]).abs() <= 1e-12, "{tag:?} grad");
+                            let (a, b) = (fx[i * sd + k].to_f64(), f1[k].to_f64());
+                            assert!((a - b).abs() <= tol, "{tag:?} fx");
+                            let (a, b) = (g[i * sd + k].to_f64(), g1[k].to_f64());
+                            assert!((a - b).abs() <= tol_grad, "{tag:?} grad");
                         }
                     }
                     // Without the gradient: the same q and F.
-                    let (mut fx2, mut q2) = (vec![0.0; rows * sd], vec![0.0; rows]);
+                    let (mut fx2, mut q2) = (vec![T::ZERO; rows * sd], vec![T::ZERO; rows]);
                     eval_tile(
                         &cell,
                         &packed,
@@ -522,7 +586,8 @@ mod tests {
                         &mut scratch,
                     )
                     .unwrap();
-                    assert_eq!((fx2, q2), (fx.clone(), q.clone()));
+                    let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+                    assert_eq!((bits(&fx2), bits(&q2)), (bits(&fx), bits(&q)));
                 }
             }
         }

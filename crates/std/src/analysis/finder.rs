@@ -8,7 +8,7 @@ use super::report::sci;
 use super::sampling::{Trajectory, sample_states};
 use super::unique::{median, within_distance};
 use super::{AnalysisError, to_single};
-use crate::cell::Cell;
+use crate::cell::{Cell, CellKind};
 use crate::find::batch_map::{self, BatchMap};
 use crate::find::map::{jacobian, jacobian_work_len};
 use crate::find::newton::{self, NewtonOutcome};
@@ -695,7 +695,33 @@ impl<'a> FixedPointFinder<'a> {
         }
         fps.j_xstar = Some(j);
         fps.dfdu = Some(d);
+        fps.n_kink = self.kinks(&cell, fps);
         Ok(())
+    }
+
+    /// Units on a kink at every point, summed over the orbit of a period-k point (see
+    /// [`FixedPoints::n_kink`]); `None` for a cell without kinks.
+    fn kinks(&self, cell: &Cell<'_, f64>, fps: &FixedPoints) -> Option<Vec<usize>> {
+        let shape = *cell.shape();
+        if shape.kind != CellKind::LeakyRelu {
+            return None;
+        }
+        let s = shape.state_dim();
+        let (mut a, mut b) = (vec![0.0; s], vec![0.0; s]);
+        let mut cache = vec![0.0; shape.cache_len()];
+        let mut scratch = vec![0.0; shape.n_hidden];
+        let mut out = Vec::with_capacity(fps.n);
+        for i in 0..fps.n {
+            a.copy_from_slice(fps.x(i));
+            let mut count = 0;
+            for _ in 0..self.opts.period {
+                count += cell.kink_units(fps.u(i), &a, &mut scratch).unwrap_or(0);
+                let _ = cell.step(fps.u(i), &a, &mut b, &mut cache);
+                std::mem::swap(&mut a, &mut b);
+            }
+            out.push(count);
+        }
+        Some(out)
     }
 
     /// Smallest period (a divisor of k) of each point of a period-k search.

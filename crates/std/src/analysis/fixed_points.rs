@@ -274,6 +274,11 @@ fixed_points! {
     is_stable: Option<Vec<bool>> = One,
     /// Number of eigenvalues with `|λ| > 1`.
     n_unstable: Option<Vec<usize>> = One,
+    /// Units on a kink of the activation at the point (summed over the k states of a
+    /// period-k orbit): for the leaky ReLU cell, those with `|a_i| ≤ KINK_TOL`
+    /// (`fpf_core::cell::KINK_TOL`), where the Jacobian is one-sided (`φ'(0) = 0`) and its
+    /// stability verdict may not hold; absent for smooth cells.
+    n_kink: Option<Vec<usize>> = One,
     /// For period k > 1: the smallest period (a divisor of k) of each point; 1 means the
     /// point is really a fixed point of F. Absent at period 1.
     min_period: Option<Vec<usize>> = One,
@@ -309,6 +314,13 @@ impl FixedPoints {
         (0..s)
             .map(|k| re[i * s + k].hypot(im[i * s + k]))
             .reduce(f64::max)
+    }
+
+    /// Points with at least one unit on a kink ([`FixedPoints::n_kink`]; 0 if absent).
+    pub fn n_on_kink(&self) -> usize {
+        self.n_kink
+            .as_ref()
+            .map_or(0, |v| v.iter().filter(|&&k| k > 0).count())
     }
 
     /// Number of stable points (0 if not decomposed).

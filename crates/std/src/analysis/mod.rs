@@ -15,7 +15,7 @@ pub mod unique;
 pub use finder::{FindResult, FixedPointFinder};
 pub use fixed_points::{FIELDS, Field, FieldType, FixedPoints, Values, Width};
 pub use pca::Pca;
-pub use report::sci;
+pub use report::{MARGINAL, sci};
 pub use sampling::{Samples, Trajectory, sample_states};
 
 use crate::cell::ShapeError;

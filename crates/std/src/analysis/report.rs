@@ -21,8 +21,35 @@ pub fn sci(v: f64, prec: usize) -> String {
     }
 }
 
+/// Upper end of "marginally unstable": a point whose leading eigenvalue has
+/// `1 < |λ| ≤ MARGINAL` lets a perturbation grow by at most 5 % per step, so over a trial
+/// the network may keep a state near it much as near a stable point (trained leaky ReLU
+/// networks often have such points next to fewer than 2^N stable ones).
+pub const MARGINAL: f64 = 1.05;
+
 impl FixedPoints {
-    /// The summary block of the tutorial (`=== Fixed Points Summary ===`, …).
+    /// The modulus of each point's leading eigenvalue (`None` if not decomposed).
+    pub fn leading_abs_eig(&self) -> Option<Vec<f64>> {
+        self.eigval_re.as_ref()?;
+        Some(
+            (0..self.n)
+                .map(|i| self.max_abs_eig(i).unwrap_or(0.0))
+                .collect(),
+        )
+    }
+
+    /// Points that are marginally unstable: `1 < |λ|max ≤` [`MARGINAL`] (0 if not
+    /// decomposed).
+    pub fn n_marginal(&self) -> usize {
+        self.leading_abs_eig().map_or(0, |v| {
+            v.iter().filter(|&&m| m > 1.0 && m <= MARGINAL).count()
+        })
+    }
+
+    /// The summary block of the tutorial (`=== Fixed Points Summary ===`, …), then, once the
+    /// Jacobians are decomposed, the modulus of each point's leading eigenvalue, the number
+    /// of marginally unstable points ([`FixedPoints::n_marginal`]) and of points on an
+    /// activation kink ([`FixedPoints::n_kink`]), each when there are any.
     pub fn summary(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "=== Fixed Points Summary ===");
@@ -50,6 +77,24 @@ impl FixedPoints {
         }
         if self.is_stable.is_some() {
             let _ = writeln!(s, "Stable fixed points: {} / {}", self.n_stable(), self.n);
+        }
+        if let Some(lead) = self.leading_abs_eig().filter(|v| !v.is_empty()) {
+            let _ = write!(s, "Leading |eig| per point:");
+            for v in &lead {
+                let _ = write!(s, " {v:.4}");
+            }
+            let _ = writeln!(s);
+            let m = self.n_marginal();
+            if m > 0 {
+                let _ = writeln!(s, "Marginal fixed points (1 < |eig| <= {MARGINAL}): {m}");
+            }
+        }
+        let k = self.n_on_kink();
+        if k > 0 {
+            let _ = writeln!(
+                s,
+                "On an activation kink: {k} (the Jacobian is one-sided there)"
+            );
         }
         s
     }
@@ -99,6 +144,50 @@ impl FixedPoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The summary's leading |eig| per point, the marginal count (1 < |λ| ≤ 1.05, a complex
+    /// pair by its modulus) and the kink count; none of them before decomposition.
+    #[test]
+    fn summary_shows_leading_moduli_marginal_points_and_kinks() {
+        let n = 4;
+        let mut fp = FixedPoints {
+            n,
+            n_states: 2,
+            n_inputs: 0,
+            period: 1,
+            xstar: vec![0.0; 2 * n],
+            f_xstar: vec![0.0; 2 * n],
+            x_init: vec![0.0; 2 * n],
+            qstar: vec![1e-30; n],
+            dq: vec![0.0; n],
+            n_iters: vec![10; n],
+            newton: vec![None; n],
+            is_slow: vec![false; n],
+            ..FixedPoints::default()
+        };
+        let plain = fp.summary();
+        assert!(
+            !plain.contains("Leading") && !plain.contains("Marginal"),
+            "{plain}"
+        );
+        // |λ| = 0.5, 1.02 (a complex pair 0.6 ± 0.825 i: 1.0201), 1.05 (the bound), 1.5.
+        fp.eigval_re = Some(vec![0.5, 0.1, 0.6, 0.6, 1.05, 0.0, -1.5, 0.2]);
+        fp.eigval_im = Some(vec![0.0, 0.0, 0.825, -0.825, 0.0, 0.0, 0.0, 0.0]);
+        fp.is_stable = Some(vec![true, false, false, false]);
+        fp.n_kink = Some(vec![0, 2, 0, 1]);
+        let s = fp.summary();
+        assert!(s.contains("Stable fixed points: 1 / 4\n"), "{s}");
+        assert!(
+            s.contains("Leading |eig| per point: 0.5000 1.0201 1.0500 1.5000\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("Marginal fixed points (1 < |eig| <= 1.05): 2\n"),
+            "{s}"
+        );
+        assert!(s.contains("On an activation kink: 2 "), "{s}");
+        assert_eq!((fp.n_marginal(), fp.n_on_kink()), (2, 2));
+    }
 
     #[test]
     fn sci_matches_printf() {

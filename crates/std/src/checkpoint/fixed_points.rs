@@ -70,9 +70,16 @@ pub fn encode_fixed_points(fp: &FixedPoints) -> Result<Vec<u8>> {
         "the data is too large to encode (its length overflows)",
     ))?;
     let mut buf = vec![0u8; len];
+    // `n_kink` came with format version 2; without it the file is a version 1 file.
+    let version = if fp.n_kink.is_some() {
+        super::MODEL_ALPHA_VERSION
+    } else {
+        1
+    };
     encode_raw(
         &mut buf,
         FileKind::FixedPoints,
+        version,
         Scalar::F64,
         &specific,
         &arrays,
@@ -122,6 +129,7 @@ fn values(ty: FieldType, d: &[u8], name: &'static str) -> Result<Values> {
 pub fn decode_fixed_points(buf: &[u8]) -> Result<FixedPoints> {
     let Opened {
         scalar,
+        version: _,
         n_arrays,
         mut r,
     } = open(buf, FileKind::FixedPoints)?;

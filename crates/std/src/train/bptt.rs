@@ -51,10 +51,13 @@ struct Dims {
     gw: usize,
     /// Bias rows.
     nb: usize,
-    /// Cache per trial and step: tanh none (the state is the output); GRU `[r z n]`;
+    /// The leaky cells' `α` (1 for the others).
+    alpha: f64,
+    /// Cache per trial and step: tanh none (the state is the output); leaky `φ'(a)`;
+    /// GRU `[r z n]`;
     /// PyTorch GRU `[r z n hn]`; LSTM `[i f g o tanh c']`.
     cw: usize,
-    /// `D` per trial and step: tanh `H`; GRU `[d_r d_z d_n]`; PyTorch GRU
+    /// `D` per trial and step: tanh and leaky `H`; GRU `[d_r d_z d_n]`; PyTorch GRU
     /// `[d_r d_z d_n∘r d_n]` (what `W_h` sees, then what `W_x` sees of the n block); LSTM
     /// `[d_i d_f d_g d_o]`.
     dw: usize,
@@ -69,6 +72,10 @@ impl Dims {
             CellKind::Gru => (3 * h, 3 * h),
             CellKind::GruTorch => (4 * h, 4 * h),
             CellKind::Lstm => (5 * h, 4 * h),
+            CellKind::LeakyTanh
+            | CellKind::LeakyRelu
+            | CellKind::LeakySoftplus
+            | CellKind::LeakySigmoid => (h, h),
         };
         Dims {
             kind: s.kind,
@@ -78,6 +85,7 @@ impl Dims {
             sd: s.state_dim(),
             gw: s.gate_width(),
             nb: s.kind.n_bias_rows(),
+            alpha: s.alpha,
             cw,
             dw,
         }
@@ -87,11 +95,14 @@ impl Dims {
     fn d_packs(&self) -> [(usize, usize); 3] {
         let h = self.nh;
         match self.kind {
-            CellKind::Tanh | CellKind::Lstm => [(0, self.gw), (0, 0), (0, 0)],
+            CellKind::Gru | CellKind::GruTorch => {}
+            _ => return [(0, self.gw), (0, 0), (0, 0)],
+        }
+        match self.kind {
             // rz, n.
             CellKind::Gru => [(0, 2 * h), (2 * h, h), (0, 0)],
             // rz, n∘r (W_h, b_hh), n (W_x, b_ih).
-            CellKind::GruTorch => [(0, 2 * h), (2 * h, h), (3 * h, h)],
+            _ => [(0, 2 * h), (2 * h, h), (3 * h, h)],
         }
     }
 }
@@ -150,7 +161,12 @@ impl<T: Real> Packed<T> {
         let w = cell.weights();
         pack(w.w_x, gw, d.ni, gw, false, &mut self.wx)?;
         match d.kind {
-            CellKind::Tanh | CellKind::Lstm => {
+            CellKind::Tanh
+            | CellKind::Lstm
+            | CellKind::LeakyTanh
+            | CellKind::LeakyRelu
+            | CellKind::LeakySoftplus
+            | CellKind::LeakySigmoid => {
                 pack(w.w_h, gw, h, gw, false, &mut self.wh)?;
                 if backward {
                     pack(w.w_h, gw, gw, h, true, &mut self.wht)?;
@@ -176,7 +192,6 @@ impl<T: Real> Packed<T> {
         let (b0, more) = w.b.split_at_checked(gw)?;
         self.bias.copy_from_slice(b0);
         match d.kind {
-            CellKind::Tanh | CellKind::Gru => {}
             CellKind::Lstm => {
                 for (a, &b) in self.bias.iter_mut().zip(more) {
                     *a += b;
@@ -188,6 +203,7 @@ impl<T: Real> Packed<T> {
                 }
                 self.b_hn.copy_from_slice(more.get(2 * h..3 * h)?);
             }
+            _ => {}
         }
         Some(())
     }
@@ -553,7 +569,11 @@ fn weight_gradients<T: Real>(
     let h = nh;
     // The column ranges `(offset in D, width, offset in the bias)` that the bias rows sum.
     let b_sums = match d.kind {
-        CellKind::Tanh => {
+        CellKind::Tanh
+        | CellKind::LeakyTanh
+        | CellKind::LeakyRelu
+        | CellKind::LeakySoftplus
+        | CellKind::LeakySigmoid => {
             prod(nh, ht, packs[0], h, gwh, 0)?;
             prod(ni, xt, packs[0], h, gwx, 0)?;
             [(0, h, 0), (0, 0, 0), (0, 0, 0)]
@@ -771,6 +791,26 @@ fn step<T: Real>(
                 }
             }
         }
+        CellKind::LeakyTanh
+        | CellKind::LeakyRelu
+        | CellKind::LeakySoftplus
+        | CellKind::LeakySigmoid => {
+            // The pre-activations into `next`, then F there and φ'(a) into the cache.
+            let act = d.kind.activation()?;
+            let alpha = T::from_f64(d.alpha);
+            gemm(m, ni, nh, x, ni, &p.wx, next, sd, false)?;
+            gemm(m, nh, nh, h, sd, &p.wh, next, sd, true)?;
+            for ((row, hp), dr) in next
+                .chunks_exact_mut(sd)
+                .zip(h.chunks_exact(sd))
+                .zip(ca.chunks_exact_mut(cw))
+            {
+                for (v, &b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+                act.leaky_row(alpha, row, hp, dr);
+            }
+        }
         CellKind::Lstm => {
             gemm(m, ni, gw, x, ni, &p.wx, ca, cw, false)?;
             gemm(m, nh, gw, h, sd, &p.wh, ca, cw, true)?;
@@ -903,6 +943,26 @@ fn vjp_step<T: Real>(
                 }
             }
             gemm(m, nh, nh, dt, dw, &p.wht, g2, sd, false)?;
+        }
+        CellKind::LeakyTanh
+        | CellKind::LeakyRelu
+        | CellKind::LeakySoftplus
+        | CellKind::LeakySigmoid => {
+            // D = α g∘φ'(a); ∂L/∂h = D W_hᵀ + (1 − α) g.
+            let alpha = T::from_f64(d.alpha);
+            for ((dr, gr), ar) in dt
+                .chunks_exact_mut(dw)
+                .zip(g.chunks_exact(sd))
+                .zip(ca.chunks_exact(cw))
+            {
+                for ((dv, &gv), &av) in dr.iter_mut().zip(gr).zip(ar) {
+                    *dv = alpha * gv * av;
+                }
+            }
+            gemm(m, nh, nh, dt, dw, &p.wht, g2, sd, false)?;
+            for (o, &gv) in g2.iter_mut().zip(g) {
+                *o += (one - alpha) * gv;
+            }
         }
         CellKind::Lstm => {
             for (((dr, gr), hr), (ar, g2r)) in dt
