@@ -9,6 +9,9 @@
 
 /// Runs two closures, possibly in parallel, and returns when both are done.
 pub trait Fork: Sync {
+    /// True if `join` never runs anything in parallel (then a kernel need not decide when
+    /// a piece is too small to split).
+    const SERIAL: bool = false;
     /// Runs `a` and `b`.
     fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B);
 }
@@ -18,6 +21,7 @@ pub trait Fork: Sync {
 pub struct Serial;
 
 impl Fork for Serial {
+    const SERIAL: bool = true;
     #[inline]
     fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
         a();

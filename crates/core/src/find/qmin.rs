@@ -304,16 +304,26 @@ impl<'a, T: Real> Tiles<'a, T> {
     }
 }
 
+/// Below this many unfrozen states a run of tiles is not split between threads.
+const SERIAL_BELOW: usize = 2 * TILE;
+
 /// Runs `pass` on every tile of `t`, halving through `fork`.
 fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>) {
     let rows = t.q.len();
-    if t.frozen.iter().all(|&f| f != T::ZERO) {
+    let n_active = t.frozen.iter().filter(|&&f| f == T::ZERO).count();
+    if n_active == 0 {
         // Every state here has stopped: nothing to step or evaluate, no join to pay for.
         return;
     }
     let n_tiles = rows.div_ceil(TILE);
     if n_tiles <= 1 {
         isa::dispatch(TilePass(pass, t));
+        return;
+    }
+    if n_active <= SERIAL_BELOW && !F::SERIAL {
+        // Too little work left here to pay for waking another thread: the same tiles in
+        // the same order on this one (the results do not depend on where a tile runs).
+        for_tiles(&Serial, pass, t);
         return;
     }
     let shape = pass.cell.shape();
