@@ -8,20 +8,31 @@
 //! element type, in order), which `src/layout.rs` turns into the table the library exports
 //! (`fpf_struct_*`) so that wrappers such as the Python package build their struct mirrors
 //! from the library instead of keeping copies.
+//!
+//! Before that it writes the C option structs: `$OUT_DIR/<name>.rs` per struct, generated
+//! from the table of the Rust struct it mirrors (`FIELDS`, from `fpf_core::options_struct!`)
+//! and the differences listed in [`SPECS`]; `src/` includes them, and cbindgen reads them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use fpf_core::options::OptionField;
 
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this")).join("fpf.h");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this"));
+    let out = out_dir.join("fpf.h");
+    let option_files: Vec<PathBuf> = SPECS.iter().map(|s| write_options(s, &out_dir)).collect();
     let header = cbindgen::Config::from_file(dir.join("cbindgen.toml"))
         .map_err(|e| e.to_string())
         .and_then(|config| {
-            cbindgen::Builder::new()
-                .with_src(dir.join("src/lib.rs"))
+            let mut builder = cbindgen::Builder::new().with_src(dir.join("src/lib.rs"));
+            for f in &option_files {
+                builder = builder.with_src(f);
+            }
+            builder
                 .with_config(config)
                 .generate()
                 .map_err(|e| e.to_string())
@@ -38,7 +49,6 @@ fn main() {
         });
     let layouts = layouts(&String::from_utf8_lossy(&header));
     std::fs::write(&out, header).expect("write $OUT_DIR/fpf.h");
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this"));
     std::fs::write(out_dir.join("layouts.rs"), layouts).expect("write $OUT_DIR/layouts.rs");
 }
 
@@ -92,4 +102,340 @@ fn layouts(header: &str) -> String {
     }
     out.push_str("]\n");
     out
+}
+
+/// A C member of an option struct that the Rust struct does not have under that name and
+/// type.
+struct Member {
+    /// The member's name.
+    name: &'static str,
+    /// Its Rust type in the C struct (`usize`, `fpf_method`, `*mut c_void`).
+    ty: &'static str,
+    /// Its doc comment; `None`: the Rust field's, with its default.
+    doc: Option<&'static str>,
+}
+
+/// How a C option struct differs from the Rust struct it mirrors. Every Rust field not
+/// listed in `replaced` is a C member of the same name and type (f64, usize, u64, u32, bool),
+/// converted both ways by the generated macro `<c_name>_shared!`; the others are converted by
+/// hand next to the `include!`. Members come in the Rust fields' order, `struct_size` first.
+struct Spec {
+    /// The C struct's name (and that of its file in `$OUT_DIR`).
+    c_name: &'static str,
+    /// The Rust struct, for the docs.
+    rust_name: &'static str,
+    /// The Rust struct's fields.
+    fields: &'static [OptionField],
+    /// The C struct's doc comment.
+    doc: &'static str,
+    /// Rust fields whose C member has another type or name: `(field, member)`.
+    replaced: &'static [(&'static str, Member)],
+    /// C-only members, each group after the named Rust field.
+    added: &'static [(&'static str, &'static [Member])],
+    /// Whose defaults they are, for `<c_name>_default`'s doc ("" or " (…)").
+    defaults_are: &'static str,
+    /// The calls that check the options as `<c_name>_validate` does.
+    checked_by: &'static str,
+    /// The rest of `<c_name>_validate`'s doc ("" or " …").
+    validate_more: &'static str,
+}
+
+const LOG: Member = Member {
+    name: "log",
+    ty: "fpf_log_fn",
+    doc: Some(
+        "Receives the log lines (`verbose`, and the finder's `super_verbose`); NULL: they are dropped.",
+    ),
+};
+const LOG_USER: Member = Member {
+    name: "log_user",
+    ty: "*mut c_void",
+    doc: Some("Passed to `log` unchanged."),
+};
+const DTYPE_DOC: &str = "`FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`: single precision (the \
+reference's; Newton, Jacobians and eigenvalues are double precision anyway) or double \
+precision throughout.";
+
+/// The C option structs.
+const SPECS: &[Spec] = &[
+    Spec {
+        c_name: "fpf_finder_options",
+        rust_name: "fpf_core::find::FinderOptions",
+        fields: fpf_core::find::FinderOptions::FIELDS,
+        doc: "Finder options. Fill with `fpf_finder_options_default` (or \
+              `fpf_finder_options_init`), then edit. Field names, defaults and meanings follow the \
+              reference FixedPointFinder's `find_fixed_points`.",
+        replaced: &[
+            (
+                "method",
+                Member {
+                    name: "method",
+                    ty: "fpf_method",
+                    doc: Some(
+                        "`FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL` or \
+                         `FPF_METHOD_NEWTON`: all states in one Adam optimizer, one state at a \
+                         time, or Newton only.",
+                    ),
+                },
+            ),
+            (
+                "lr_patience",
+                Member {
+                    name: "lr_patience",
+                    ty: "usize",
+                    doc: None,
+                },
+            ),
+            (
+                "lr_cooldown",
+                Member {
+                    name: "lr_cooldown",
+                    ty: "usize",
+                    doc: None,
+                },
+            ),
+            (
+                "single_precision",
+                Member {
+                    name: "dtype",
+                    ty: "fpf_dtype",
+                    doc: Some(DTYPE_DOC),
+                },
+            ),
+        ],
+        added: &[("n_iters_per_print_update", &[LOG, LOG_USER])],
+        defaults_are: " (those of the reference's API)",
+        checked_by: "`fpf_find_fixed_points`",
+        validate_more: "",
+    },
+    Spec {
+        c_name: "fpf_continuation_options",
+        rust_name: "fpf_std::analysis::continuation::ContinuationOptions",
+        fields: fpf_std::analysis::continuation::ContinuationOptions::FIELDS,
+        doc: "Continuation options. Fill with `fpf_continuation_options_default` (or `_init`), \
+              then edit. Lengths are in units of the path's arclength: `√(‖Δx‖² + ‖Δu‖²)` for \
+              pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.",
+        replaced: &[(
+            "method",
+            Member {
+                name: "method",
+                ty: "fpf_continuation_method",
+                doc: Some(
+                    "`FPF_CONTINUATION_PSEUDO_ARCLENGTH` (default) or `FPF_CONTINUATION_NATURAL`.",
+                ),
+            },
+        )],
+        added: &[],
+        defaults_are: "",
+        checked_by: "`fpf_continue_line` and `fpf_continue_path`",
+        validate_more: "",
+    },
+    Spec {
+        c_name: "fpf_train_options",
+        rust_name: "fpf_std::train::TrainOptions",
+        fields: fpf_std::train::TrainOptions::FIELDS,
+        doc: "Training options. Fill with `fpf_train_options_default` (the reference's \
+              `train_flipflop_rnn` settings) or `fpf_train_options_init`, then edit.",
+        replaced: &[(
+            "lr_patience",
+            Member {
+                name: "lr_patience",
+                ty: "usize",
+                doc: None,
+            },
+        )],
+        added: &[(
+            "seed",
+            &[
+                Member {
+                    name: "dtype",
+                    ty: "fpf_dtype",
+                    doc: Some(
+                        "`FPF_DTYPE_FLOAT32` (default, like the reference: an f32 copy of the \
+                         model is trained and written back) or `FPF_DTYPE_FLOAT64` (trained in \
+                         double precision).",
+                    ),
+                },
+                LOG,
+                LOG_USER,
+            ],
+        )],
+        defaults_are: " (the reference's `train_flipflop_rnn`: learning rate 0.08, batch 128, \
+                       1000 epochs, target loss 1e-4, print every 10, single precision)",
+        checked_by: "`fpf_train`",
+        validate_more: " Options that depend on the data (`batch_size` against the number of \
+                        trials) are checked by `fpf_train` only.",
+    },
+];
+
+/// `///` lines of `text`, wrapped at 96 columns, indented by `indent`.
+fn doc_lines(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for para in text.split("\n\n") {
+        let words: Vec<&str> = para.split_whitespace().collect();
+        let mut line = String::new();
+        for w in words {
+            if !line.is_empty()
+                && indent.len() + 4 + line.chars().count() + 1 + w.chars().count() > 96
+            {
+                out.push_str(&format!("{indent}/// {line}\n"));
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(w);
+        }
+        if !line.is_empty() {
+            out.push_str(&format!("{indent}/// {line}\n"));
+        }
+        out.push_str(&format!("{indent}///\n"));
+    }
+    out.truncate(out.len() - indent.len() - 4);
+    out
+}
+
+/// A Rust field's doc for C: intra-doc link brackets dropped, its default appended (in C
+/// spelling).
+fn c_doc(f: &OptionField) -> String {
+    let text = f.doc.replace("[`", "`").replace("`]", "`");
+    let default = match f.default {
+        "usize::MAX" => "SIZE_MAX".to_string(),
+        d => d.replace('_', ""),
+    };
+    format!("{} Default: {default}.", text.trim_end())
+}
+
+/// `<c_name>_default`, `_init` and `_validate`, for a struct that implements `Versioned`
+/// and has `to_options(self) -> FfiResult<_>`.
+fn functions(spec: &Spec) -> String {
+    let c = spec.c_name;
+    let default_doc = doc_lines(
+        &format!(
+            "Fills `opts` with the defaults{} and `struct_size` = `sizeof({c})` of this header. \
+             NULL is ignored.\n\n# Safety\n`opts` must be NULL or point to a writable `{c}`.",
+            spec.defaults_are
+        ),
+        "",
+    );
+    let init_doc = doc_lines(
+        &format!(
+            "Fills the caller's `struct_size`-byte options with the defaults this library knows, \
+             zeroes any bytes past them and sets `struct_size`: the way to fill options compiled \
+             against another version of this header (`{c}_init(&o, sizeof o)`). Errors: \
+             `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).\n\n\
+             # Safety\n`opts` must be NULL or point to `struct_size` writable bytes."
+        ),
+        "",
+    );
+    let validate_doc = doc_lines(
+        &format!(
+            "Checks `opts` as {} would, without running: `FPF_OK`, or `FPF_BAD_OPTION` with a \
+             message naming the first option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE` \
+             for a bad `struct_size`).{}\n\n# Safety\n`opts` must be NULL or point to \
+             `opts->struct_size` readable bytes.",
+            spec.checked_by, spec.validate_more
+        ),
+        "",
+    );
+    format!(
+        "\n{default_doc}#[unsafe(no_mangle)]\n\
+         pub unsafe extern \"C\" fn {c}_default(opts: *mut {c}) {{\n    \
+         crate::boundary::guard_value((), || {{\n        \
+         if !opts.is_null() {{\n            \
+         // SAFETY: non-NULL, writable by the caller's contract.\n            \
+         unsafe {{ opts.write(<{c} as crate::versioned::Versioned>::defaults()) }};\n        \
+         }}\n    }})\n}}\n\n\
+         {init_doc}#[unsafe(no_mangle)]\n\
+         pub unsafe extern \"C\" fn {c}_init(opts: *mut {c}, struct_size: usize) -> fpf_status {{\n    \
+         // SAFETY: forwarded contract.\n    \
+         crate::boundary::guard(|| unsafe {{ crate::versioned::init(opts, struct_size) }})\n}}\n\n\
+         {validate_doc}#[unsafe(no_mangle)]\n\
+         pub unsafe extern \"C\" fn {c}_validate(opts: *const {c}) -> fpf_status {{\n    \
+         crate::boundary::guard(|| {{\n        \
+         // SAFETY: forwarded contract.\n        \
+         let opts = unsafe {{ crate::versioned::read(opts, \"opts\")? }};\n        \
+         opts.to_options().map(|_| ())\n    }})\n}}\n"
+    )
+}
+
+/// Writes `$OUT_DIR/<c_name>.rs`: the C struct, the `<c_name>_shared!` macro and the
+/// struct's `_default`, `_init` and `_validate` functions.
+fn write_options(spec: &Spec, out_dir: &Path) -> PathBuf {
+    let mut members = vec![format!(
+        "{}    pub struct_size: usize,\n",
+        doc_lines(
+            "Bytes of this struct as the caller compiled it (set by the `_default` and `_init` \
+             functions): members past it keep their defaults, and bytes past this library's \
+             struct must be zero.",
+            "    "
+        )
+    )];
+    let mut shared = Vec::new();
+    let member = |m: &Member, f: Option<&OptionField>| {
+        let doc = m
+            .doc
+            .map_or_else(|| c_doc(f.expect("a Rust field")), str::to_string);
+        format!("{}    pub {}: {},\n", doc_lines(&doc, "    "), m.name, m.ty)
+    };
+    for f in spec.fields {
+        match spec.replaced.iter().find(|(name, _)| *name == f.name) {
+            Some((_, m)) => members.push(member(m, Some(f))),
+            None => {
+                assert!(
+                    matches!(f.ty, "f64" | "usize" | "u64" | "u32" | "bool"),
+                    "{}::{} is a `{}`: list its C member in build.rs's SPECS",
+                    spec.rust_name,
+                    f.name,
+                    f.ty
+                );
+                members.push(format!(
+                    "{}    pub {}: {},\n",
+                    doc_lines(&c_doc(f), "    "),
+                    f.name,
+                    f.ty
+                ));
+                shared.push(f.name);
+            }
+        }
+        for (_, added) in spec.added.iter().filter(|(after, _)| *after == f.name) {
+            for m in added.iter() {
+                members.push(member(m, None));
+            }
+        }
+    }
+    let listed = spec.replaced.iter().map(|(n, _)| *n);
+    for name in listed.chain(spec.added.iter().map(|(n, _)| *n)) {
+        assert!(
+            spec.fields.iter().any(|f| f.name == name),
+            "build.rs names `{name}`, which {} does not have",
+            spec.rust_name
+        );
+    }
+    let c = spec.c_name;
+    let text = format!(
+        "// Generated by build.rs from `{rust}::FIELDS`; do not edit.\n\n\
+         {doc}\n\
+         #[repr(C)]\n\
+         #[derive(Clone, Copy, Debug)]\n\
+         pub struct {c} {{\n{members}}}\n\n\
+         /// Builds `$ty {{ special members…, every option both structs name alike… }}` from\n\
+         /// `$src`: the options `{rust}` and `{c}` share, for both conversions.\n\
+         macro_rules! {c}_shared {{\n    \
+         ($ty:ident {{ $($special:tt)* }} from $src:expr) => {{{{\n        \
+         let s = $src;\n        \
+         $ty {{\n            \
+         $($special)*\n{fields}        }}\n    }}}};\n}}\n",
+        rust = spec.rust_name,
+        doc = doc_lines(spec.doc, "").trim_end(),
+        members = members.join(""),
+        fields = shared
+            .iter()
+            .map(|n| format!("            {n}: s.{n},\n"))
+            .collect::<String>(),
+    );
+    let text = text + &functions(spec);
+    let path = out_dir.join(format!("{c}.rs"));
+    std::fs::write(&path, text).expect("write an option struct into $OUT_DIR");
+    path
 }

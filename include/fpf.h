@@ -150,80 +150,99 @@ typedef uint32_t fpf_dtype;
 // The library prints nothing itself: with no callback (NULL) the messages are dropped.
 typedef void (*fpf_log_fn)(void *user, const char *message);
 
-// Finder options. Fill with `fpf_finder_options_default` (or `fpf_finder_options_init`),
-// then edit. Field names, defaults and meanings follow the reference FixedPointFinder's
-// `find_fixed_points` (the Rust docs of `fpf_core::find::FinderOptions` say what each one
-// does).
+// Finder options. Fill with `fpf_finder_options_default` (or `fpf_finder_options_init`), then
+// edit. Field names, defaults and meanings follow the reference FixedPointFinder's
+// `find_fixed_points`.
 typedef struct {
-  // Bytes of this struct as the caller compiled it (set by `fpf_finder_options_default`
-  // and `_init`): fields past it keep their defaults, and bytes past this library's struct
+  // Bytes of this struct as the caller compiled it (set by the `_default` and `_init`
+  // functions): members past it keep their defaults, and bytes past this library's struct
   // must be zero.
   size_t struct_size;
-  // `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL`, `FPF_METHOD_NEWTON`.
+  // `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL` or `FPF_METHOD_NEWTON`: all states
+  // in one Adam optimizer, one state at a time, or Newton only.
   fpf_method method;
-  // Iteration cap of the q-minimization (5000).
+  // Iteration cap of the q-minimization (per state in sequential mode). At least 1. Default:
+  // 5000.
   size_t max_iters;
-  // Stop a state when q < tol_q (1e-12) …
+  // A state is done when `q < tol_q` … Default: 1e-12.
   double tol_q;
-  // … or when |Δq| < tol_dq · lr (1e-20).
+  // … or when `|Δq| < tol_dq · lr`. Default: 1e-20.
   double tol_dq;
-  // Initial Adam learning rate (1.0).
+  // Initial Adam learning rate. Default: 1.0.
   double lr_init;
-  // Plateau factor (0.95).
+  // Plateau schedule: multiplier on a plateau, in (0, 1]. Default: 0.95.
   double lr_factor;
-  // Plateau patience in iterations (5).
+  // Plateau schedule: iterations without improvement of mean q before the rate drops.
+  // Default: 5.
   size_t lr_patience;
-  // Plateau cooldown in iterations (0).
+  // Plateau schedule: iterations to wait after a drop. Default: 0.
   size_t lr_cooldown;
-  // Fixed per-state gradient-norm clip, 0 = off (0).
+  // Fixed gradient-norm clip per state (0 = off). Default: 0.0.
   double max_grad_norm;
-  // Adaptive clip as a multiple of the running mean gradient norm, 0 = off (0).
+  // Adaptive clipping: clip each state's gradient to this multiple of the running mean of
+  // its past gradient norms (0 = off). Default: 0.0.
   double adaptive_grad_clip;
-  // Polish every state with damped Newton in double precision (true).
+  // Polish every optimized state with damped Newton in f64. Default: true.
   bool newton_polish;
-  // Newton iteration cap (50).
+  // Iteration cap of each Newton polish (and of the `newton` method). Default: 50.
   size_t newton_max_iters;
-  // Period k: find fixed points of F applied k times (1).
+  // Find fixed points of `F` applied `period` times (cycles of that period). At least 1.
+  // Default: 1.
   size_t period;
-  // Compute dF/dx and dF/du at the unique points (true).
+  // Compute `dF/dx` and `dF/du` at the unique fixed points. Default: true.
   bool do_compute_jacobians;
-  // Eigen-decompose the Jacobians (true).
+  // Eigen-decompose the Jacobians (stability). Default: true.
   bool do_decompose_jacobians;
-  // Uniqueness distance on [x*, u] (1e-3).
+  // Points closer than this (on `[x*, u]`) are one fixed point. Default: 1e-3.
   double tol_unique;
-  // Drop points far from the initial states (true).
+  // Drop points far from the initial states' centroid. Default: true.
   bool do_exclude_distance_outliers;
-  // Distance-outlier threshold in mean initial distances (10).
+  // Distance-outlier threshold, in units of the initial states' mean distance. Default:
+  // 10.0.
   double outlier_distance_scale;
-  // Re-optimize q outliers sequentially (false).
+  // Re-optimize points whose q exceeds `median · outlier_q_scale`, sequentially. Default:
+  // false.
   bool do_rerun_q_outliers;
-  // q-outlier threshold as a multiple of the median q (10).
+  // q-outlier threshold, as a multiple of the median q. Default: 10.0.
   double outlier_q_scale;
-  // Keep at most this many unique points, lowest q first (SIZE_MAX = unbounded).
+  // Keep at most this many unique points, lowest q first. Default: SIZE_MAX.
   size_t max_n_unique;
-  // Final filter: keep points with q < final_q_threshold (1e-8).
+  // After analysis, drop points with `q ≥ final_q_threshold` (they stay available as slow
+  // points). Default: 1e-8.
   double final_q_threshold;
-  // `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`.
+  // `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`: single precision (the reference's;
+  // Newton, Jacobians and eigenvalues are double precision anyway) or double precision
+  // throughout.
   fpf_dtype dtype;
-  // Send the pipeline's steps to `log` (false).
+  // Send progress and the pipeline's steps to the log (the std layer's
+  // `FixedPointFinder::with_log`; in C, the options' `log` callback). Default: false.
   bool verbose;
-  // Print the optimizer every `n_iters_per_print_update` iterations (false).
+  // Also log the optimizer's state every `n_iters_per_print_update` iterations. Default:
+  // false.
   bool super_verbose;
-  // Iterations between progress prints (100).
+  // Iterations between the optimizer's log lines. Default: 100.
   size_t n_iters_per_print_update;
-  // Receives the `verbose` and `super_verbose` lines (NULL: they are dropped).
+  // Receives the log lines (`verbose`, and the finder's `super_verbose`); NULL: they are
+  // dropped.
   fpf_log_fn log;
   // Passed to `log` unchanged.
   void *log_user;
-  // Threads (0 = all cores, the default); results are the same for every count.
+  // Threads of the std layer's finder (0 = all cores). The kernel itself runs on its
+  // caller's thread; results are the same for every count. Default: 0.
   size_t n_threads;
-  // A state that meets the stop rule stops iterating (true); false: the reference's
-  // iteration, every state until all meet it at once.
+  // A state that meets the stop rule (`q < tol_q` or `|Δq| < tol_dq · lr`) stops iterating
+  // there, and the run ends when every state has. False: the reference's iteration, which
+  // steps every state until all meet the rule at the same iteration. Default: true.
   bool freeze_converged;
-  // Adam iterations before states are first handed to Newton, then after twice as many,
-  // and so on; those Newton converges from (locally) stop there. 0 (default): off, Adam
-  // to the stop rule on every state before Newton. Faster; may return a different subset
-  // of the fixed points of networks with many interleaved basins.
+  // Hand states to Newton early (joint method with `newton_polish`, in the std layer's
+  // finder; 0 = off): after this many Adam iterations, then after twice as many, and so on,
+  // every state still iterating gets a short Newton attempt that only succeeds from inside a
+  // fixed point's region of quadratic convergence (`newton::polish_local`), and those it
+  // converges from stop there. Several times faster where Newton is cheap next to Adam's
+  // iterations; on the trained flip-flop networks it returns the same fixed points, but on
+  // networks with dozens of fixed points whose basins interleave it returns a different
+  // (often larger) subset of them than running Adam to the stop rule, because Newton and
+  // Adam carry a state to different fixed points. Try 50. Default: 0.
   size_t newton_handoff_iters;
 } fpf_finder_options;
 
@@ -257,38 +276,40 @@ typedef bool (*fpf_progress_fn)(const fpf_progress *p, void *user);
 // `FPF_CONTINUATION_NATURAL`.
 typedef uint32_t fpf_continuation_method;
 
-// Continuation options. Fill with `fpf_continuation_options_default` (or `_init`), then
-// edit. Lengths are in units of the path's arclength: `√(‖Δx‖² + ‖Δu‖²)` for
-// pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.
+// Continuation options. Fill with `fpf_continuation_options_default` (or `_init`), then edit.
+// Lengths are in units of the path's arclength: `√(‖Δx‖² + ‖Δu‖²)` for pseudo-arclength steps,
+// `‖Δu‖` for natural-parameter steps.
 typedef struct {
   // Bytes of this struct as the caller compiled it (set by the `_default` and `_init`
-  // functions): fields past it keep their defaults, bytes past this library's struct must
-  // be zero.
+  // functions): members past it keep their defaults, and bytes past this library's struct
+  // must be zero.
   size_t struct_size;
   // `FPF_CONTINUATION_PSEUDO_ARCLENGTH` (default) or `FPF_CONTINUATION_NATURAL`.
   fpf_continuation_method method;
-  // Largest step; 0 (default): the smaller of the mean node spacing and 1/20 of the
-  // path's length.
+  // Largest step; 0: the smaller of the mean node spacing and 1/20 of the path's length.
+  // Default: 0.0.
   double step_max;
-  // Smallest step before a branch is given up; 0 (default): `step_max · 1e-6`.
+  // Smallest step before a branch is given up; 0: `step_max · 1e-6`. Default: 0.0.
   double step_min;
-  // First step; 0 (default): `step_max / 4`.
+  // First step; 0: `step_max / 4`. Default: 0.0.
   double step_init;
-  // Cap on the steps (attempts) of one branch (10000).
+  // Cap on the steps (attempts) of one branch. Default: 10000.
   size_t max_steps;
-  // Newton iterations of one corrector (10).
+  // Newton iterations of one corrector. Default: 10.
   size_t corrector_max_iters;
-  // A corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (1e-24).
+  // The corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (the default is the finder's
+  // Newton polish's). Default: 1e-24.
   double tol_q;
-  // The bisection of a bifurcation stops when its bracket is shorter than this, relative
-  // to the bracketing step (1e-12).
+  // Bisection of a bifurcation stops when its bracket is shorter than this, relative to the
+  // bracketing step. Default: 1e-12.
   double refine_tol;
-  // Points closer than this are the same (matching seeds with branches; 1e-6).
+  // Two points closer than this (Euclidean, on x) are the same point: how seeds are matched
+  // with branches that come back to `u0`. Default: 1e-6.
   double tol_same;
-  // Period k: follow fixed points of F applied k times (1).
+  // Period k: follow fixed points of `F` applied k times. Default: 1.
   size_t period;
-  // Threads across branches (0 = all cores, the default); results are the same for every
-  // count.
+  // Threads across branches (0 = all cores); results are the same for every count. Default:
+  // 0.
   size_t n_threads;
 } fpf_continuation_options;
 
@@ -317,42 +338,45 @@ typedef uint32_t fpf_init;
 // other value is rejected with `FPF_BAD_OPTION`.
 typedef uint32_t fpf_activation;
 
-// Training options. Fill with `fpf_train_options_default` (the reference's `train_flipflop_rnn`
-// settings) or `fpf_train_options_init`, then edit.
+// Training options. Fill with `fpf_train_options_default` (the reference's
+// `train_flipflop_rnn` settings) or `fpf_train_options_init`, then edit.
 typedef struct {
-  // Bytes of this struct as the caller compiled it (set by `fpf_train_options_default` and
-  // `_init`): fields past it keep their defaults, and bytes past this library's struct
+  // Bytes of this struct as the caller compiled it (set by the `_default` and `_init`
+  // functions): members past it keep their defaults, and bytes past this library's struct
   // must be zero.
   size_t struct_size;
-  // Adam learning rate (0.08).
+  // Adam learning rate. Default: 0.08.
   double learning_rate;
-  // Trials per minibatch (128); the remainder of an epoch is dropped.
+  // Trials per minibatch; the remainder of an epoch is dropped. Default: 128.
   size_t batch_size;
-  // Epoch cap (1000).
+  // Epoch cap. Default: 1000.
   size_t max_epochs;
-  // Stop once an epoch's training loss is below this (1e-4; 0 = never).
+  // Stop once an epoch's training loss is below this (0 = never). Default: 1e-4.
   double min_loss;
-  // Clip the 2-norm of the full gradient to this (0 = off, the default).
+  // Clip the 2-norm of the full gradient to this (0 = off). Default: 0.0.
   double max_grad_norm;
-  // Plateau schedule: multiply the rate by this after `lr_patience` epochs without
-  // improvement (1.0 = fixed rate, the default).
+  // Plateau schedule on the epoch loss: multiply the rate by this after `lr_patience` epochs
+  // without improvement (1.0 = fixed rate). Default: 1.0.
   double lr_factor;
-  // Epochs without improvement before the rate drops (10).
+  // Epochs without improvement before the rate drops. Default: 10.
   size_t lr_patience;
-  // Epochs between validation losses and printed lines (10; 0 = none).
+  // Epochs between validation losses and logged lines (0 = none). Default: 10.
   size_t print_every;
-  // Send the tutorial's progress lines to `log` (false).
+  // Send the tutorial's progress lines to the log (the `Log` given to `train_logged`; in C,
+  // the options' `log` callback). Default: false.
   bool verbose;
-  // Seed of the trial shuffling (0).
+  // Seed of the trial shuffling. Default: 0.
   uint64_t seed;
   // `FPF_DTYPE_FLOAT32` (default, like the reference: an f32 copy of the model is trained
   // and written back) or `FPF_DTYPE_FLOAT64` (trained in double precision).
   fpf_dtype dtype;
-  // Receives the `verbose` lines (NULL: they are dropped).
+  // Receives the log lines (`verbose`, and the finder's `super_verbose`); NULL: they are
+  // dropped.
   fpf_log_fn log;
   // Passed to `log` unchanged.
   void *log_user;
-  // Threads (0 = all cores, the default); results are the same for every count.
+  // Threads (0 = all cores). The batch is split into fixed chunks of trials whose gradients
+  // are summed in a fixed order, so the result is the same for every count. Default: 0.
   size_t n_threads;
 } fpf_train_options;
 
@@ -690,28 +714,6 @@ fpf_status fpf_fixed_points_save(const fpf_fixed_points *fps, const char *path);
 // # Safety
 // `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
 fpf_status fpf_fixed_points_load(const char *path, fpf_fixed_points **out);
-
-// Fills `opts` with the defaults and `struct_size` = `sizeof(fpf_continuation_options)` of
-// this header. NULL is ignored.
-//
-// # Safety
-// `opts` must be NULL or point to a writable `fpf_continuation_options`.
-void fpf_continuation_options_default(fpf_continuation_options *opts);
-
-// Fills the caller's `struct_size`-byte options with the defaults this library knows,
-// zeroes any bytes past them and sets `struct_size` (for options compiled against another
-// version of this header). Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE`.
-//
-// # Safety
-// `opts` must be NULL or point to `struct_size` writable bytes.
-fpf_status fpf_continuation_options_init(fpf_continuation_options *opts, size_t struct_size);
-
-// Checks `opts` as the continuation would: `FPF_OK`, or `FPF_BAD_OPTION` naming the first
-// option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE` for a bad `struct_size`).
-//
-// # Safety
-// `opts` must be NULL or point to `opts->struct_size` readable bytes.
-fpf_status fpf_continuation_options_validate(const fpf_continuation_options *opts);
 
 // Follows the fixed points `seeds` (`n_seeds × state_dim`, fixed points at the input `u0`,
 // e.g. the `xstar` of an `fpf_find_fixed_points` at `u0`) along the line from `u0` to `u1`
@@ -1057,30 +1059,6 @@ fpf_status fpf_fixed_points_eigvecs(const fpf_fixed_points *fps,
                                     double *re,
                                     double *im,
                                     size_t len);
-
-// Fills `opts` with the defaults (those of the reference's API) and `struct_size` =
-// `sizeof(fpf_finder_options)` of this header. NULL is ignored.
-//
-// # Safety
-// `opts` must be NULL or point to a writable `fpf_finder_options`.
-void fpf_finder_options_default(fpf_finder_options *opts);
-
-// Fills the caller's `struct_size`-byte options with the defaults this library knows,
-// zeroes any bytes past them and sets `struct_size`: the way to fill options compiled
-// against another version of this header (`fpf_finder_options_init(&o, sizeof o)`).
-// Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
-//
-// # Safety
-// `opts` must be NULL or point to `struct_size` writable bytes.
-fpf_status fpf_finder_options_init(fpf_finder_options *opts, size_t struct_size);
-
-// Checks `opts` as `fpf_find_fixed_points` would, without searching: `FPF_OK`, or
-// `FPF_BAD_OPTION` with a message naming the first option out of range (`FPF_NULL_POINTER`,
-// `FPF_BAD_SIZE` for a bad `struct_size`).
-//
-// # Safety
-// `opts` must be NULL or point to `opts->struct_size` readable bytes.
-fpf_status fpf_finder_options_validate(const fpf_finder_options *opts);
 
 // Finds the fixed points of `rnn` from `n_inits` initial states `inits`
 // (`n_inits × state_dim`) at constant inputs (`n_input_rows` = 1 shared row, or `n_inits`
@@ -1482,30 +1460,6 @@ fpf_status fpf_flipflop_generate(size_t n_bits,
                                  double *inputs,
                                  double *targets);
 
-// Fills `opts` with the defaults (the reference's `train_flipflop_rnn`: learning rate 0.08,
-// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision) and
-// `struct_size` = `sizeof(fpf_train_options)` of this header. NULL is ignored.
-//
-// # Safety
-// `opts` must be NULL or point to a writable `fpf_train_options`.
-void fpf_train_options_default(fpf_train_options *opts);
-
-// Fills the caller's `struct_size`-byte options with the defaults this library knows,
-// zeroes any bytes past them and sets `struct_size` (as `fpf_finder_options_init`).
-//
-// # Safety
-// `opts` must be NULL or point to `struct_size` writable bytes.
-fpf_status fpf_train_options_init(fpf_train_options *opts, size_t struct_size);
-
-// Checks `opts` as `fpf_train` would, without training: `FPF_OK`, or `FPF_BAD_OPTION`
-// with a message naming the first option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE`
-// for a bad `struct_size`). Options that depend on the data (`batch_size` against the
-// number of trials) are checked by `fpf_train` only.
-//
-// # Safety
-// `opts` must be NULL or point to `opts->struct_size` readable bytes.
-fpf_status fpf_train_options_validate(const fpf_train_options *opts);
-
 // Trains `rnn` by backpropagation through time on the mean squared error of its readout
 // (the reference's `train_flipflop_rnn`): `inputs` is `n_trials × n_time × n_inputs` and
 // `targets` `n_trials × n_time × n_outputs`. Optional validation data (`valid_inputs`,
@@ -1540,6 +1494,71 @@ fpf_status fpf_train(fpf_rnn *rnn,
                      fpf_train_progress_fn progress,
                      void *user,
                      fpf_train_report *out_report);
+
+// Fills `opts` with the defaults (those of the reference's API) and `struct_size` =
+// `sizeof(fpf_finder_options)` of this header. NULL is ignored.
+//
+// # Safety `opts` must be NULL or point to a writable `fpf_finder_options`.
+void fpf_finder_options_default(fpf_finder_options *opts);
+
+// Fills the caller's `struct_size`-byte options with the defaults this library knows, zeroes
+// any bytes past them and sets `struct_size`: the way to fill options compiled against another
+// version of this header (`fpf_finder_options_init(&o, sizeof o)`). Errors:
+// `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
+//
+// # Safety `opts` must be NULL or point to `struct_size` writable bytes.
+fpf_status fpf_finder_options_init(fpf_finder_options *opts, size_t struct_size);
+
+// Checks `opts` as `fpf_find_fixed_points` would, without running: `FPF_OK`, or
+// `FPF_BAD_OPTION` with a message naming the first option out of range (`FPF_NULL_POINTER`,
+// `FPF_BAD_SIZE` for a bad `struct_size`).
+//
+// # Safety `opts` must be NULL or point to `opts->struct_size` readable bytes.
+fpf_status fpf_finder_options_validate(const fpf_finder_options *opts);
+
+// Fills `opts` with the defaults and `struct_size` = `sizeof(fpf_continuation_options)` of
+// this header. NULL is ignored.
+//
+// # Safety `opts` must be NULL or point to a writable `fpf_continuation_options`.
+void fpf_continuation_options_default(fpf_continuation_options *opts);
+
+// Fills the caller's `struct_size`-byte options with the defaults this library knows, zeroes
+// any bytes past them and sets `struct_size`: the way to fill options compiled against another
+// version of this header (`fpf_continuation_options_init(&o, sizeof o)`). Errors:
+// `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
+//
+// # Safety `opts` must be NULL or point to `struct_size` writable bytes.
+fpf_status fpf_continuation_options_init(fpf_continuation_options *opts, size_t struct_size);
+
+// Checks `opts` as `fpf_continue_line` and `fpf_continue_path` would, without running:
+// `FPF_OK`, or `FPF_BAD_OPTION` with a message naming the first option out of range
+// (`FPF_NULL_POINTER`, `FPF_BAD_SIZE` for a bad `struct_size`).
+//
+// # Safety `opts` must be NULL or point to `opts->struct_size` readable bytes.
+fpf_status fpf_continuation_options_validate(const fpf_continuation_options *opts);
+
+// Fills `opts` with the defaults (the reference's `train_flipflop_rnn`: learning rate 0.08,
+// batch 128, 1000 epochs, target loss 1e-4, print every 10, single precision) and
+// `struct_size` = `sizeof(fpf_train_options)` of this header. NULL is ignored.
+//
+// # Safety `opts` must be NULL or point to a writable `fpf_train_options`.
+void fpf_train_options_default(fpf_train_options *opts);
+
+// Fills the caller's `struct_size`-byte options with the defaults this library knows, zeroes
+// any bytes past them and sets `struct_size`: the way to fill options compiled against another
+// version of this header (`fpf_train_options_init(&o, sizeof o)`). Errors: `FPF_NULL_POINTER`,
+// `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
+//
+// # Safety `opts` must be NULL or point to `struct_size` writable bytes.
+fpf_status fpf_train_options_init(fpf_train_options *opts, size_t struct_size);
+
+// Checks `opts` as `fpf_train` would, without running: `FPF_OK`, or `FPF_BAD_OPTION` with a
+// message naming the first option out of range (`FPF_NULL_POINTER`, `FPF_BAD_SIZE` for a bad
+// `struct_size`). Options that depend on the data (`batch_size` against the number of trials)
+// are checked by `fpf_train` only.
+//
+// # Safety `opts` must be NULL or point to `opts->struct_size` readable bytes.
+fpf_status fpf_train_options_validate(const fpf_train_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -31,128 +31,16 @@ pub const FPF_DTYPE_FLOAT32: fpf_dtype = 0;
 /// Double precision throughout.
 pub const FPF_DTYPE_FLOAT64: fpf_dtype = 1;
 
-/// Finder options. Fill with `fpf_finder_options_default` (or `fpf_finder_options_init`),
-/// then edit. Field names, defaults and meanings follow the reference FixedPointFinder's
-/// `find_fixed_points` (the Rust docs of `fpf_core::find::FinderOptions` say what each one
-/// does).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct fpf_finder_options {
-    /// Bytes of this struct as the caller compiled it (set by `fpf_finder_options_default`
-    /// and `_init`): fields past it keep their defaults, and bytes past this library's struct
-    /// must be zero.
-    pub struct_size: usize,
-    /// `FPF_METHOD_JOINT` (default), `FPF_METHOD_SEQUENTIAL`, `FPF_METHOD_NEWTON`.
-    pub method: fpf_method,
-    /// Iteration cap of the q-minimization (5000).
-    pub max_iters: usize,
-    /// Stop a state when q < tol_q (1e-12) …
-    pub tol_q: f64,
-    /// … or when |Δq| < tol_dq · lr (1e-20).
-    pub tol_dq: f64,
-    /// Initial Adam learning rate (1.0).
-    pub lr_init: f64,
-    /// Plateau factor (0.95).
-    pub lr_factor: f64,
-    /// Plateau patience in iterations (5).
-    pub lr_patience: usize,
-    /// Plateau cooldown in iterations (0).
-    pub lr_cooldown: usize,
-    /// Fixed per-state gradient-norm clip, 0 = off (0).
-    pub max_grad_norm: f64,
-    /// Adaptive clip as a multiple of the running mean gradient norm, 0 = off (0).
-    pub adaptive_grad_clip: f64,
-    /// Polish every state with damped Newton in double precision (true).
-    pub newton_polish: bool,
-    /// Newton iteration cap (50).
-    pub newton_max_iters: usize,
-    /// Period k: find fixed points of F applied k times (1).
-    pub period: usize,
-    /// Compute dF/dx and dF/du at the unique points (true).
-    pub do_compute_jacobians: bool,
-    /// Eigen-decompose the Jacobians (true).
-    pub do_decompose_jacobians: bool,
-    /// Uniqueness distance on [x*, u] (1e-3).
-    pub tol_unique: f64,
-    /// Drop points far from the initial states (true).
-    pub do_exclude_distance_outliers: bool,
-    /// Distance-outlier threshold in mean initial distances (10).
-    pub outlier_distance_scale: f64,
-    /// Re-optimize q outliers sequentially (false).
-    pub do_rerun_q_outliers: bool,
-    /// q-outlier threshold as a multiple of the median q (10).
-    pub outlier_q_scale: f64,
-    /// Keep at most this many unique points, lowest q first (SIZE_MAX = unbounded).
-    pub max_n_unique: usize,
-    /// Final filter: keep points with q < final_q_threshold (1e-8).
-    pub final_q_threshold: f64,
-    /// `FPF_DTYPE_FLOAT32` (default) or `FPF_DTYPE_FLOAT64`.
-    pub dtype: fpf_dtype,
-    /// Send the pipeline's steps to `log` (false).
-    pub verbose: bool,
-    /// Print the optimizer every `n_iters_per_print_update` iterations (false).
-    pub super_verbose: bool,
-    /// Iterations between progress prints (100).
-    pub n_iters_per_print_update: usize,
-    /// Receives the `verbose` and `super_verbose` lines (NULL: they are dropped).
-    pub log: fpf_log_fn,
-    /// Passed to `log` unchanged.
-    pub log_user: *mut c_void,
-    /// Threads (0 = all cores, the default); results are the same for every count.
-    pub n_threads: usize,
-    /// A state that meets the stop rule stops iterating (true); false: the reference's
-    /// iteration, every state until all meet it at once.
-    pub freeze_converged: bool,
-    /// Adam iterations before states are first handed to Newton, then after twice as many,
-    /// and so on; those Newton converges from (locally) stop there. 0 (default): off, Adam
-    /// to the stop rule on every state before Newton. Faster; may return a different subset
-    /// of the fixed points of networks with many interleaved basins.
-    pub newton_handoff_iters: usize,
-}
-
-/// Builds `$ty { special fields…, every option both structs name alike… }` from `$src`: the
-/// one list of the options `FinderOptions` and `fpf_finder_options` share, for both
-/// conversions.
-macro_rules! finder_options {
-    ($ty:ident { $($special:tt)* } from $src:expr) => {{
-        let s = $src;
-        $ty {
-            $($special)*
-            max_iters: s.max_iters,
-            tol_q: s.tol_q,
-            tol_dq: s.tol_dq,
-            lr_init: s.lr_init,
-            lr_factor: s.lr_factor,
-            max_grad_norm: s.max_grad_norm,
-            adaptive_grad_clip: s.adaptive_grad_clip,
-            newton_polish: s.newton_polish,
-            newton_max_iters: s.newton_max_iters,
-            period: s.period,
-            do_compute_jacobians: s.do_compute_jacobians,
-            do_decompose_jacobians: s.do_decompose_jacobians,
-            tol_unique: s.tol_unique,
-            do_exclude_distance_outliers: s.do_exclude_distance_outliers,
-            outlier_distance_scale: s.outlier_distance_scale,
-            do_rerun_q_outliers: s.do_rerun_q_outliers,
-            outlier_q_scale: s.outlier_q_scale,
-            max_n_unique: s.max_n_unique,
-            final_q_threshold: s.final_q_threshold,
-            verbose: s.verbose,
-            super_verbose: s.super_verbose,
-            n_iters_per_print_update: s.n_iters_per_print_update,
-            n_threads: s.n_threads,
-            freeze_converged: s.freeze_converged,
-            newton_handoff_iters: s.newton_handoff_iters,
-        }
-    }};
-}
+// `fpf_finder_options` and `fpf_finder_options_shared!`, generated by build.rs from
+// `FinderOptions::FIELDS`.
+include!(concat!(env!("OUT_DIR"), "/fpf_finder_options.rs"));
 
 // SAFETY: #[repr(C)], `struct_size: usize` first.
 unsafe impl Versioned for fpf_finder_options {
     const NAME: &'static str = "fpf_finder_options";
     fn defaults() -> Self {
         let o = FinderOptions::default();
-        finder_options!(fpf_finder_options {
+        fpf_finder_options_shared!(fpf_finder_options {
             struct_size: size_of::<fpf_finder_options>(),
             method: match o.method {
                 Method::Joint => FPF_METHOD_JOINT,
@@ -193,7 +81,7 @@ impl fpf_finder_options {
         let small = |v: usize, name: &str| -> FfiResult<u32> {
             u32::try_from(v).map_err(|_| bad_option(name, "is too large"))
         };
-        let o = finder_options!(FinderOptions {
+        let o = fpf_finder_options_shared!(FinderOptions {
             method,
             lr_patience: small(self.lr_patience, "lr_patience")?,
             lr_cooldown: small(self.lr_cooldown, "lr_cooldown")?,
@@ -203,54 +91,6 @@ impl fpf_finder_options {
             .map_err(|e| FfiError::new(fpf_status::FPF_BAD_OPTION, e.to_string()))?;
         Ok(o)
     }
-}
-
-/// Fills `opts` with the defaults (those of the reference's API) and `struct_size` =
-/// `sizeof(fpf_finder_options)` of this header. NULL is ignored.
-///
-/// # Safety
-/// `opts` must be NULL or point to a writable `fpf_finder_options`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn fpf_finder_options_default(opts: *mut fpf_finder_options) {
-    guard_value((), || {
-        if !opts.is_null() {
-            // SAFETY: non-NULL, writable by the caller's contract.
-            unsafe { opts.write(fpf_finder_options::defaults()) };
-        }
-    })
-}
-
-/// Fills the caller's `struct_size`-byte options with the defaults this library knows,
-/// zeroes any bytes past them and sets `struct_size`: the way to fill options compiled
-/// against another version of this header (`fpf_finder_options_init(&o, sizeof o)`).
-/// Errors: `FPF_NULL_POINTER`, `FPF_BAD_SIZE` (`struct_size` smaller than a `size_t`).
-///
-/// # Safety
-/// `opts` must be NULL or point to `struct_size` writable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn fpf_finder_options_init(
-    opts: *mut fpf_finder_options,
-    struct_size: usize,
-) -> fpf_status {
-    // SAFETY: forwarded contract.
-    guard(|| unsafe { versioned::init(opts, struct_size) })
-}
-
-/// Checks `opts` as `fpf_find_fixed_points` would, without searching: `FPF_OK`, or
-/// `FPF_BAD_OPTION` with a message naming the first option out of range (`FPF_NULL_POINTER`,
-/// `FPF_BAD_SIZE` for a bad `struct_size`).
-///
-/// # Safety
-/// `opts` must be NULL or point to `opts->struct_size` readable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn fpf_finder_options_validate(
-    opts: *const fpf_finder_options,
-) -> fpf_status {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let opts = unsafe { versioned::read(opts, "opts")? };
-        opts.to_options().map(|_| ())
-    })
 }
 
 /// One iteration's statistics, passed to an `fpf_progress_fn`.

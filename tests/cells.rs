@@ -528,3 +528,112 @@ fn wrong_lengths_are_errors_not_panics() {
     );
     assert!(CellShape::new(CellKind::Tanh, 1, 0).validate().is_err());
 }
+
+/// Codes and names of the cell kinds are each other's inverses and reject everything else
+/// (checkpoints and the C ABI decode kinds with them).
+#[test]
+fn kind_codes_and_names_round_trip_and_reject_the_rest() {
+    for (i, k) in CellKind::ALL.into_iter().enumerate() {
+        assert_eq!(k.code(), i as u32);
+        assert_eq!(CellKind::from_code(k.code()), Some(k));
+        assert_eq!(CellKind::from_name(k.name()), Some(k));
+    }
+    for code in [4, 5, 255, u32::MAX] {
+        assert_eq!(CellKind::from_code(code), None, "code {code}");
+    }
+    for name in ["", "Tanh", "gru ", "lstm2", "rnn"] {
+        assert_eq!(CellKind::from_name(name), None, "name {name:?}");
+    }
+}
+
+/// The size limits are inclusive, and a shape error says which argument, what it must be
+/// and what it is.
+#[test]
+fn shape_limits_are_inclusive_and_errors_name_the_argument() {
+    let max_h = CellShape::new(CellKind::Tanh, 1, CellShape::MAX_HIDDEN);
+    assert!(max_h.validate().is_ok());
+    let e = CellShape::new(CellKind::Tanh, 1, CellShape::MAX_HIDDEN + 1)
+        .validate()
+        .unwrap_err();
+    assert_eq!(e.what, "n_hidden");
+    assert!(
+        CellShape::new(CellKind::Lstm, CellShape::MAX_INPUTS, 1)
+            .validate()
+            .is_ok()
+    );
+    let e = CellShape::new(CellKind::Lstm, CellShape::MAX_INPUTS + 1, 1)
+        .validate()
+        .unwrap_err();
+    assert_eq!(e.what, "n_inputs");
+    let s = CellShape::new(CellKind::Gru, 2, 4);
+    let p = vec![0.0; s.n_params()];
+    let cell = Cell::from_flat(s, &p).unwrap();
+    let mut out = vec![0.0; 4];
+    let mut cache = vec![0.0; s.cache_len()];
+    let e = cell
+        .step(&[0.0; 3], &[0.0; 4], &mut out, &mut cache)
+        .unwrap_err();
+    assert_eq!(e.to_string(), "`x` has length 3, expected 2");
+}
+
+/// `Cell::jacobian` and `Cell::input_jacobian` take exactly the scratch their docs give
+/// (`scratch_len + S`), `Cell::vjp` at least `scratch_len`, and all three refuse arguments
+/// of the wrong length instead of stopping early on them.
+#[test]
+fn jacobians_take_the_documented_scratch_and_check_their_arguments() {
+    for kind in CellKind::ALL {
+        for nh in [1, 3, 16] {
+            let c = case(kind, nh, 1.0, 5);
+            let s = c.shape;
+            let sd = s.state_dim();
+            let cell = Cell::from_flat(s, &c.p).unwrap();
+            let (_, cache) = step(s, &c.p, &c.x, &c.h);
+            let documented = s.scratch_len() + sd;
+            assert_eq!(cell.jacobian_scratch_len(), documented, "{kind:?} {nh}");
+            let mut scratch = vec![0.0; documented];
+            let (mut jac, mut ij) = (vec![0.0; sd * sd], vec![0.0; sd * N_IN]);
+            cell.jacobian(&c.x, &c.h, &cache, &mut jac, &mut scratch)
+                .unwrap();
+            cell.input_jacobian(&c.x, &c.h, &cache, &mut ij, &mut scratch)
+                .unwrap();
+            let short = &mut scratch[..documented - 1];
+            assert!(cell.jacobian(&c.x, &c.h, &cache, &mut jac, short).is_err());
+            assert!(
+                cell.input_jacobian(&c.x, &c.h, &cache, &mut ij, short)
+                    .is_err()
+            );
+            let (x, h) = (&c.x[..N_IN - 1], &c.h[..sd - 1]);
+            let bad_cache = &cache[..s.cache_len() - 1];
+            for (x, h, cache) in [(x, &c.h[..], &cache[..]), (&c.x[..], h, &cache[..])]
+                .into_iter()
+                .chain([(&c.x[..], &c.h[..], bad_cache)])
+            {
+                assert!(cell.jacobian(x, h, cache, &mut jac, &mut scratch).is_err());
+                assert!(
+                    cell.input_jacobian(x, h, cache, &mut ij, &mut scratch)
+                        .is_err()
+                );
+            }
+            assert!(
+                cell.jacobian(&c.x, &c.h, &cache, &mut jac[1..], &mut scratch)
+                    .is_err()
+            );
+            assert!(
+                cell.input_jacobian(&c.x, &c.h, &cache, &mut ij[1..], &mut scratch)
+                    .is_err()
+            );
+            // The VJP: at least `scratch_len` (more is fine), less is refused.
+            let (g, mut gh) = (vec![1.0; sd], vec![0.0; sd]);
+            for extra in [0, 1] {
+                let mut vs = vec![0.0; s.scratch_len() + extra];
+                cell.vjp(&c.x, &c.h, &cache, &g, &mut gh, None, None, &mut vs)
+                    .unwrap();
+            }
+            let mut vs = vec![0.0; s.scratch_len() - 1];
+            assert!(
+                cell.vjp(&c.x, &c.h, &cache, &g, &mut gh, None, None, &mut vs)
+                    .is_err()
+            );
+        }
+    }
+}

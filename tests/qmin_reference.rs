@@ -825,3 +825,126 @@ fn zero_tolerances_never_stop_early() {
         .collect();
     assert_eq!(drops, vec![3, 6, 9, 12, 15, 18, 21, 24], "{:?}", r.step_lrs);
 }
+
+/// `G(x)` (the cell's step applied `period` times), `q = ½‖x − G(x)‖²` and
+/// `∇q = r − J_Gᵀ r` from `period` steps forward and `period` VJPs backward, composed here
+/// from `Cell::step` and `Cell::vjp` (both checked against finite differences in
+/// tests/cells.rs).
+fn composed(
+    cell: &Cell<'_, f64>,
+    u: &[f64],
+    x: &[f64],
+    period: usize,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let s = cell.shape();
+    let mut states = vec![x.to_vec()];
+    let mut caches = Vec::new();
+    for t in 0..period {
+        let mut next = vec![0.0; s.state_dim()];
+        let mut cache = vec![0.0; s.cache_len()];
+        cell.step(u, &states[t], &mut next, &mut cache).unwrap();
+        states.push(next);
+        caches.push(cache);
+    }
+    let gx = states[period].clone();
+    let r: Vec<f64> = x.iter().zip(&gx).map(|(a, b)| a - b).collect();
+    let q = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+    let mut g = r.clone();
+    let mut scratch = vec![0.0; s.scratch_len()];
+    for t in (0..period).rev() {
+        let mut gh = vec![0.0; s.state_dim()];
+        cell.vjp(
+            u,
+            &states[t],
+            &caches[t],
+            &g,
+            &mut gh,
+            None,
+            None,
+            &mut scratch,
+        )
+        .unwrap();
+        g = gh;
+    }
+    let grad = r.iter().zip(&g).map(|(a, b)| a - b).collect();
+    (q, gx, grad)
+}
+
+/// The q-minimization of the k-fold map (period 2 and 3) for every cell kind, one state in a
+/// workspace of exactly `qmin::work_len`: the Adam trajectory (which mixes the gradients of
+/// successive iterates), q and `G(x)` where it stops, against Adam at a constant rate on the
+/// composition of single steps.
+#[test]
+fn period_k_minimization_of_every_cell_matches_composed_steps() {
+    for kind in CellKind::ALL {
+        for nh in [1, 4] {
+            for period in [2, 3] {
+                let label = format!("{kind:?} H={nh} period {period}");
+                let shape = CellShape::new(kind, 2, nh);
+                let mut rng = Rng(7 + nh as u64 + 10 * period as u64);
+                let p = rng.vec(shape.n_params(), 1.2 / (nh as f64).sqrt());
+                let cell = Cell::from_flat(shape, &p).unwrap();
+                let sd = shape.state_dim();
+                let u = rng.vec(2, 0.5);
+                let x0 = rng.vec(sd, 0.6);
+                let lr = 1e-3;
+                for iters in [1, 8] {
+                    let o = FinderOptions {
+                        period,
+                        lr_patience: 1000,
+                        ..opts(lr, iters)
+                    };
+                    let mut x = x0.clone();
+                    let (mut q, mut fx, mut dq, mut n_iters) =
+                        (vec![0.0], vec![0.0; sd], vec![0.0], vec![0]);
+                    let mut work = vec![0.0; qmin::work_len(&cell, 1, &o)];
+                    qmin::minimize(
+                        &cell,
+                        &o,
+                        &u,
+                        &mut x,
+                        QminOutput {
+                            q: &mut q,
+                            fx: &mut fx,
+                            dq: &mut dq,
+                            n_iters: &mut n_iters,
+                        },
+                        &mut work,
+                        None,
+                    )
+                    .unwrap_or_else(|e| panic!("{label}: {e:?}"));
+                    // Adam (Kingma & Ba, bias-corrected) on the composed q.
+                    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+                    let (mut xr, mut m, mut v) = (x0.clone(), vec![0.0; sd], vec![0.0; sd]);
+                    for t in 1..=iters as i32 {
+                        let (_, _, g) = composed(&cell, &u, &xr, period);
+                        for k in 0..sd {
+                            m[k] = b1 * m[k] + (1.0 - b1) * g[k];
+                            v[k] = b2 * v[k] + (1.0 - b2) * g[k] * g[k];
+                            let (m_hat, v_hat) =
+                                (m[k] / (1.0 - b1.powi(t)), v[k] / (1.0 - b2.powi(t)));
+                            xr[k] -= lr * m_hat / (v_hat.sqrt() + eps);
+                        }
+                    }
+                    for k in 0..sd {
+                        assert!(
+                            close(x[k], xr[k], 1e-10),
+                            "{label}, {iters} steps: x[{k}] {} vs {}",
+                            x[k],
+                            xr[k]
+                        );
+                    }
+                    let (want_q, want_gx, _) = composed(&cell, &u, &x, period);
+                    assert!(
+                        close(q[0], want_q, 1e-12),
+                        "{label}: q {} vs {want_q}",
+                        q[0]
+                    );
+                    for k in 0..sd {
+                        assert!(close(fx[k], want_gx[k], 1e-12), "{label}: G(x)[{k}]");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! - [`find`]: the q-minimization (Adam, plateau schedule, clipping), Newton polish, k-fold
 //!   maps for periodic orbits;
 //! - [`optim`]: Adam, the plateau schedule, gradient clipping;
+//! - [`options`]: option structs declared once, with the table their C mirrors come from;
 //! - [`linalg`]: dense kernels, LU, the eigen solver;
 //! - [`model_shape`]: a model's sizes and their rules;
 //! - [`checkpoint`]: the checkpoint wire format on caller buffers;
@@ -46,6 +47,7 @@ pub mod isa;
 pub mod linalg;
 pub mod model_shape;
 pub mod optim;
+pub mod options;
 pub mod random;
 pub mod scalar;
 mod split;

@@ -19,7 +19,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::needless_range_loop)]
 
-pub use fpf_core::{Real, cell, find, linalg, model_shape, optim, random, scalar};
+pub use fpf_core::{Real, cell, find, linalg, model_shape, optim, options, random, scalar};
 
 pub mod analysis;
 pub mod checkpoint;

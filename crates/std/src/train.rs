@@ -266,51 +266,37 @@ impl fmt::Display for TrainError {
 
 impl std::error::Error for TrainError {}
 
-/// Training options; the defaults are the reference's `train_flipflop_rnn`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TrainOptions {
-    /// Adam learning rate, 0.08.
-    pub learning_rate: f64,
-    /// Trials per minibatch, 128.
-    pub batch_size: usize,
-    /// Epoch cap, 1000.
-    pub max_epochs: usize,
-    /// Stop once an epoch's training loss is below this, 1e-4 (0 = never).
-    pub min_loss: f64,
-    /// Clip the 2-norm of the full gradient to this; 0 = off (default).
-    pub max_grad_norm: f64,
-    /// Plateau schedule on the epoch loss: multiply the rate by this after `lr_patience`
-    /// epochs without improvement; 1.0 = fixed rate (default).
-    pub lr_factor: f64,
-    /// Epochs without improvement before the rate drops, 10.
-    pub lr_patience: u32,
-    /// Epochs between printed lines (and validation losses); 10. 0 = none.
-    pub print_every: usize,
-    /// Send the tutorial's progress lines to the [`Log`] given to [`train_logged`].
-    pub verbose: bool,
-    /// Seed of the trial shuffling, 0.
-    pub seed: u64,
-    /// Threads (0 = all cores, the default). The batch is split into fixed chunks of
-    /// trials whose gradients are summed in a fixed order, so the result is the same for
-    /// every count.
-    pub n_threads: usize,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            learning_rate: 0.08,
-            batch_size: 128,
-            max_epochs: 1000,
-            min_loss: 1e-4,
-            max_grad_norm: 0.0,
-            lr_factor: 1.0,
-            lr_patience: 10,
-            print_every: 10,
-            verbose: false,
-            seed: 0,
-            n_threads: 0,
-        }
+fpf_core::options_struct! {
+    /// Training options; the defaults are the reference's `train_flipflop_rnn`. Its C
+    /// mirror, `fpf_train_options`, is generated from this list by the C library's build
+    /// script, so new fields go at the end.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct TrainOptions {
+        /// Adam learning rate.
+        learning_rate: f64 = 0.08,
+        /// Trials per minibatch; the remainder of an epoch is dropped.
+        batch_size: usize = 128,
+        /// Epoch cap.
+        max_epochs: usize = 1000,
+        /// Stop once an epoch's training loss is below this (0 = never).
+        min_loss: f64 = 1e-4,
+        /// Clip the 2-norm of the full gradient to this (0 = off).
+        max_grad_norm: f64 = 0.0,
+        /// Plateau schedule on the epoch loss: multiply the rate by this after `lr_patience`
+        /// epochs without improvement (1.0 = fixed rate).
+        lr_factor: f64 = 1.0,
+        /// Epochs without improvement before the rate drops.
+        lr_patience: u32 = 10,
+        /// Epochs between validation losses and logged lines (0 = none).
+        print_every: usize = 10,
+        /// Send the tutorial's progress lines to the log (the [`Log`] given to
+        /// [`train_logged`]; in C, the options' `log` callback).
+        verbose: bool = false,
+        /// Seed of the trial shuffling.
+        seed: u64 = 0,
+        /// Threads (0 = all cores). The batch is split into fixed chunks of trials whose
+        /// gradients are summed in a fixed order, so the result is the same for every count.
+        n_threads: usize = 0,
     }
 }
 

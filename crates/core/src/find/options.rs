@@ -22,118 +22,87 @@ impl Method {
     }
 }
 
-/// Every option of the finder. The core reads the optimization fields; the std pipeline
-/// (`analysis`) reads the rest.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FinderOptions {
-    /// Joint, sequential or Newton-only.
-    pub method: Method,
-    /// Iteration cap of the q-minimization (per state in sequential mode). At least 1.
-    pub max_iters: usize,
-    /// A state is done when `q < tol_q` …
-    pub tol_q: f64,
-    /// … or when `|Δq| < tol_dq · lr`.
-    pub tol_dq: f64,
-    /// Initial Adam learning rate.
-    pub lr_init: f64,
-    /// Plateau schedule: multiplier on a plateau, in (0, 1].
-    pub lr_factor: f64,
-    /// Plateau schedule: iterations without improvement of mean q before the rate drops.
-    pub lr_patience: u32,
-    /// Plateau schedule: iterations to wait after a drop.
-    pub lr_cooldown: u32,
-    /// Fixed gradient-norm clip per state (0 = off).
-    pub max_grad_norm: f64,
-    /// Adaptive clipping: clip each state's gradient to this multiple of the running mean of
-    /// its past gradient norms (0 = off).
-    pub adaptive_grad_clip: f64,
-    /// Polish every optimized state with damped Newton in f64.
-    pub newton_polish: bool,
-    /// Iteration cap of each Newton polish (and of the `newton` method).
-    pub newton_max_iters: usize,
-    /// Find fixed points of `F` applied `period` times (cycles of that period). At least 1.
-    pub period: usize,
-    /// Compute `dF/dx` and `dF/du` at the unique fixed points.
-    pub do_compute_jacobians: bool,
-    /// Eigen-decompose the Jacobians (stability).
-    pub do_decompose_jacobians: bool,
-    /// Points closer than this (on `[x*, u]`) are one fixed point.
-    pub tol_unique: f64,
-    /// Drop points far from the initial states' centroid.
-    pub do_exclude_distance_outliers: bool,
-    /// Distance-outlier threshold, in units of the initial states' mean distance.
-    pub outlier_distance_scale: f64,
-    /// Re-optimize points whose q exceeds `median · outlier_q_scale`, sequentially.
-    pub do_rerun_q_outliers: bool,
-    /// q-outlier threshold, as a multiple of the median q.
-    pub outlier_q_scale: f64,
-    /// Keep at most this many unique points, lowest q first.
-    pub max_n_unique: usize,
-    /// After analysis, drop points with `q ≥ final_q_threshold` (they stay available as
-    /// slow points).
-    pub final_q_threshold: f64,
-    /// Run in single precision (the Jacobians' eigenvalues are always computed in f64).
-    pub single_precision: bool,
-    /// Print progress and the pipeline's steps.
-    pub verbose: bool,
-    /// Print the optimizer's state every `n_iters_per_print_update` iterations.
-    pub super_verbose: bool,
-    /// Iterations between progress prints.
-    pub n_iters_per_print_update: usize,
-    /// Threads of the std layer's finder (0 = all cores). The kernel itself runs on its
-    /// caller's thread; results are the same for every count.
-    pub n_threads: usize,
-    /// A state that meets the stop rule (`q < tol_q` or `|Δq| < tol_dq · lr`) stops
-    /// iterating there, and the run ends when every state has (true, the default). False:
-    /// the reference's iteration, which steps every state until all meet the rule at the
-    /// same iteration.
-    pub freeze_converged: bool,
-    /// Hand states to Newton early (joint method with `newton_polish`, in the std layer's
-    /// finder; 0 = off, the default): after this many Adam iterations, then after twice as
-    /// many, and so on, every state still iterating gets a short Newton attempt that only
-    /// succeeds from inside a fixed point's region of quadratic convergence
-    /// (`newton::polish_local`), and those it converges from stop there. Several times
-    /// faster where Newton is cheap next to Adam's iterations; on the trained flip-flop
-    /// networks it returns the same fixed points, but on networks with dozens of fixed points
-    /// whose basins interleave it returns a different (often larger) subset of them than
-    /// running Adam to the stop rule, because Newton and Adam carry a state to different
-    /// fixed points. Try 50.
-    pub newton_handoff_iters: usize,
-}
-
-impl Default for FinderOptions {
-    fn default() -> Self {
-        FinderOptions {
-            method: Method::Joint,
-            max_iters: 5000,
-            tol_q: 1e-12,
-            tol_dq: 1e-20,
-            lr_init: 1.0,
-            lr_factor: 0.95,
-            lr_patience: 5,
-            lr_cooldown: 0,
-            max_grad_norm: 0.0,
-            adaptive_grad_clip: 0.0,
-            newton_polish: true,
-            newton_max_iters: 50,
-            period: 1,
-            do_compute_jacobians: true,
-            do_decompose_jacobians: true,
-            tol_unique: 1e-3,
-            do_exclude_distance_outliers: true,
-            outlier_distance_scale: 10.0,
-            do_rerun_q_outliers: false,
-            outlier_q_scale: 10.0,
-            max_n_unique: usize::MAX,
-            final_q_threshold: 1e-8,
-            single_precision: true,
-            verbose: false,
-            super_verbose: false,
-            n_iters_per_print_update: 100,
-            n_threads: 0,
-            freeze_converged: true,
-            newton_handoff_iters: 0,
-        }
+crate::options_struct! {
+    /// Every option of the finder. The core reads the optimization fields; the std pipeline
+    /// (`analysis`) reads the rest. Its C mirror, `fpf_finder_options`, is generated from this
+    /// list (`FinderOptions::FIELDS`) by the C library's build script, so new fields go at the
+    /// end.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct FinderOptions {
+        /// Joint, sequential or Newton-only.
+        method: Method = Method::Joint,
+        /// Iteration cap of the q-minimization (per state in sequential mode). At least 1.
+        max_iters: usize = 5000,
+        /// A state is done when `q < tol_q` …
+        tol_q: f64 = 1e-12,
+        /// … or when `|Δq| < tol_dq · lr`.
+        tol_dq: f64 = 1e-20,
+        /// Initial Adam learning rate.
+        lr_init: f64 = 1.0,
+        /// Plateau schedule: multiplier on a plateau, in (0, 1].
+        lr_factor: f64 = 0.95,
+        /// Plateau schedule: iterations without improvement of mean q before the rate drops.
+        lr_patience: u32 = 5,
+        /// Plateau schedule: iterations to wait after a drop.
+        lr_cooldown: u32 = 0,
+        /// Fixed gradient-norm clip per state (0 = off).
+        max_grad_norm: f64 = 0.0,
+        /// Adaptive clipping: clip each state's gradient to this multiple of the running mean of
+        /// its past gradient norms (0 = off).
+        adaptive_grad_clip: f64 = 0.0,
+        /// Polish every optimized state with damped Newton in f64.
+        newton_polish: bool = true,
+        /// Iteration cap of each Newton polish (and of the `newton` method).
+        newton_max_iters: usize = 50,
+        /// Find fixed points of `F` applied `period` times (cycles of that period). At least 1.
+        period: usize = 1,
+        /// Compute `dF/dx` and `dF/du` at the unique fixed points.
+        do_compute_jacobians: bool = true,
+        /// Eigen-decompose the Jacobians (stability).
+        do_decompose_jacobians: bool = true,
+        /// Points closer than this (on `[x*, u]`) are one fixed point.
+        tol_unique: f64 = 1e-3,
+        /// Drop points far from the initial states' centroid.
+        do_exclude_distance_outliers: bool = true,
+        /// Distance-outlier threshold, in units of the initial states' mean distance.
+        outlier_distance_scale: f64 = 10.0,
+        /// Re-optimize points whose q exceeds `median · outlier_q_scale`, sequentially.
+        do_rerun_q_outliers: bool = false,
+        /// q-outlier threshold, as a multiple of the median q.
+        outlier_q_scale: f64 = 10.0,
+        /// Keep at most this many unique points, lowest q first.
+        max_n_unique: usize = usize::MAX,
+        /// After analysis, drop points with `q ≥ final_q_threshold` (they stay available as
+        /// slow points).
+        final_q_threshold: f64 = 1e-8,
+        /// Run in single precision (the Jacobians' eigenvalues are always computed in f64).
+        single_precision: bool = true,
+        /// Send progress and the pipeline's steps to the log (the std layer's
+        /// `FixedPointFinder::with_log`; in C, the options' `log` callback).
+        verbose: bool = false,
+        /// Also log the optimizer's state every `n_iters_per_print_update` iterations.
+        super_verbose: bool = false,
+        /// Iterations between the optimizer's log lines.
+        n_iters_per_print_update: usize = 100,
+        /// Threads of the std layer's finder (0 = all cores). The kernel itself runs on its
+        /// caller's thread; results are the same for every count.
+        n_threads: usize = 0,
+        /// A state that meets the stop rule (`q < tol_q` or `|Δq| < tol_dq · lr`) stops
+        /// iterating there, and the run ends when every state has. False:
+        /// the reference's iteration, which steps every state until all meet the rule at the
+        /// same iteration.
+        freeze_converged: bool = true,
+        /// Hand states to Newton early (joint method with `newton_polish`, in the std layer's
+        /// finder; 0 = off): after this many Adam iterations, then after twice as
+        /// many, and so on, every state still iterating gets a short Newton attempt that only
+        /// succeeds from inside a fixed point's region of quadratic convergence
+        /// (`newton::polish_local`), and those it converges from stop there. Several times
+        /// faster where Newton is cheap next to Adam's iterations; on the trained flip-flop
+        /// networks it returns the same fixed points, but on networks with dozens of fixed points
+        /// whose basins interleave it returns a different (often larger) subset of them than
+        /// running Adam to the stop rule, because Newton and Adam carry a state to different
+        /// fixed points. Try 50.
+        newton_handoff_iters: usize = 0,
     }
 }
 

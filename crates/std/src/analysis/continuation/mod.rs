@@ -53,54 +53,39 @@ pub enum ContinuationMethod {
     Natural = 1,
 }
 
-/// Options of [`continue_fixed_points`]. Lengths are in the units of the path's arclength:
-/// `√(‖Δx‖² + ‖Δu‖²)` for pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ContinuationOptions {
-    /// Pseudo-arclength (default) or natural parameter.
-    pub method: ContinuationMethod,
-    /// Largest step; 0 (default): the smaller of the mean node spacing and 1/20 of the
-    /// path's length.
-    pub step_max: f64,
-    /// Smallest step before a branch is given up; 0 (default): `step_max · 1e-6`.
-    pub step_min: f64,
-    /// First step; 0 (default): `step_max / 4`.
-    pub step_init: f64,
-    /// Cap on the steps of one branch (10000).
-    pub max_steps: usize,
-    /// Newton iterations of one corrector (10).
-    pub corrector_max_iters: usize,
-    /// The corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (1e-24, as the finder's
-    /// Newton polish).
-    pub tol_q: f64,
-    /// Bisection of a bifurcation stops when its bracket is shorter than this (relative to
-    /// the bracketing step; 1e-12).
-    pub refine_tol: f64,
-    /// Two points closer than this (Euclidean, on x) are the same point: how seeds are
-    /// matched with branches that come back to `u0` (1e-6).
-    pub tol_same: f64,
-    /// Period k: follow fixed points of `F` applied k times (1).
-    pub period: usize,
-    /// Threads across branches (0 = all cores, the default); results are the same for every
-    /// count.
-    pub n_threads: usize,
-}
-
-impl Default for ContinuationOptions {
-    fn default() -> Self {
-        ContinuationOptions {
-            method: ContinuationMethod::PseudoArclength,
-            step_max: 0.0,
-            step_min: 0.0,
-            step_init: 0.0,
-            max_steps: 10_000,
-            corrector_max_iters: 10,
-            tol_q: 1e-24,
-            refine_tol: 1e-12,
-            tol_same: 1e-6,
-            period: 1,
-            n_threads: 0,
-        }
+fpf_core::options_struct! {
+    /// Options of [`continue_fixed_points`]. Lengths are in the units of the path's arclength:
+    /// `√(‖Δx‖² + ‖Δu‖²)` for pseudo-arclength steps, `‖Δu‖` for natural-parameter steps.
+    /// Its C mirror, `fpf_continuation_options`, is generated from this list by the C
+    /// library's build script, so new fields go at the end.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct ContinuationOptions {
+        /// Pseudo-arclength or natural parameter.
+        method: ContinuationMethod = ContinuationMethod::PseudoArclength,
+        /// Largest step; 0: the smaller of the mean node spacing and 1/20 of the path's
+        /// length.
+        step_max: f64 = 0.0,
+        /// Smallest step before a branch is given up; 0: `step_max · 1e-6`.
+        step_min: f64 = 0.0,
+        /// First step; 0: `step_max / 4`.
+        step_init: f64 = 0.0,
+        /// Cap on the steps (attempts) of one branch.
+        max_steps: usize = 10_000,
+        /// Newton iterations of one corrector.
+        corrector_max_iters: usize = 10,
+        /// The corrector has converged when `q = ½‖x − G(x)‖² < tol_q` (the default is the
+        /// finder's Newton polish's).
+        tol_q: f64 = 1e-24,
+        /// Bisection of a bifurcation stops when its bracket is shorter than this, relative
+        /// to the bracketing step.
+        refine_tol: f64 = 1e-12,
+        /// Two points closer than this (Euclidean, on x) are the same point: how seeds are
+        /// matched with branches that come back to `u0`.
+        tol_same: f64 = 1e-6,
+        /// Period k: follow fixed points of `F` applied k times.
+        period: usize = 1,
+        /// Threads across branches (0 = all cores); results are the same for every count.
+        n_threads: usize = 0,
     }
 }
 
