@@ -123,84 +123,83 @@ pub fn minimize_with<T: Real, F: Fork>(
     }
     super::check_finite("inputs", inputs)?;
     super::check_finite("initial states", x)?;
-    let shared = inputs.len() == ni;
     // The `newton` method takes no Adam step: evaluate q at the initial states only.
     let max_iters = if opts.method == Method::Newton {
         0
     } else {
         opts.max_iters
     };
-    match opts.method {
-        Method::Joint => {
-            let b = Block {
-                first: 0,
-                inputs,
-                shared,
-            };
-            let mut out = out;
-            let (stop, lr) = run_block(
-                fork,
-                cell,
-                opts,
-                max_iters,
-                &b,
-                x,
-                &mut out,
-                work,
-                &mut progress,
-            )?;
-            Ok(QminReport {
-                max_iters_used: out.n_iters.iter().copied().max().unwrap_or(0),
-                n_converged: if stop == Stop::Converged { n } else { 0 },
-                stop,
-                final_lr: lr,
-            })
-        }
-        Method::Sequential | Method::Newton => {
-            let mut report = QminReport {
-                max_iters_used: 0,
-                n_converged: 0,
-                stop: Stop::Converged,
-                final_lr: opts.lr_init,
-            };
-            for i in 0..n {
-                let u = if shared {
-                    inputs
-                } else {
-                    &inputs[i * ni..(i + 1) * ni]
-                };
-                let b = Block {
-                    first: i,
-                    inputs: u,
-                    shared: true,
-                };
-                let mut one = QminOutput {
-                    q: &mut out.q[i..i + 1],
-                    fx: &mut out.fx[i * sd..(i + 1) * sd],
-                    dq: &mut out.dq[i..i + 1],
-                    n_iters: &mut out.n_iters[i..i + 1],
-                };
-                let (stop, lr) = run_block(
-                    fork,
-                    cell,
-                    opts,
-                    max_iters,
-                    &b,
-                    &mut x[i * sd..(i + 1) * sd],
-                    &mut one,
-                    work,
-                    &mut progress,
-                )?;
-                report.final_lr = lr;
-                report.max_iters_used = report.max_iters_used.max(out.n_iters[i]);
-                match stop {
-                    Stop::Converged => report.n_converged += 1,
-                    Stop::MaxIters => report.stop = Stop::MaxIters,
-                }
-            }
-            Ok(report)
+    run_method(opts, n, sd, ni, inputs, x, out, |b, x, out| {
+        run_block(fork, cell, opts, max_iters, b, x, out, work, &mut progress)
+    })
+}
+
+/// The method's blocks: the whole batch at once (joint), or one state after the other
+/// (sequential, and the `newton` method's evaluation), each run by `run` on its block, its
+/// states and its outputs; the report of them all.
+#[allow(clippy::too_many_arguments)]
+fn run_method<T: Real>(
+    opts: &FinderOptions,
+    n: usize,
+    sd: usize,
+    ni: usize,
+    inputs: &[T],
+    x: &mut [T],
+    out: QminOutput<'_, T>,
+    mut run: impl FnMut(
+        &Block<'_, T>,
+        &mut [T],
+        &mut QminOutput<'_, T>,
+    ) -> Result<(Stop, f64), FindError>,
+) -> Result<QminReport, FindError> {
+    let shared = inputs.len() == ni;
+    let mut out = out;
+    if opts.method == Method::Joint {
+        let b = Block {
+            first: 0,
+            inputs,
+            shared,
+        };
+        let (stop, lr) = run(&b, x, &mut out)?;
+        return Ok(QminReport {
+            max_iters_used: out.n_iters.iter().copied().max().unwrap_or(0),
+            n_converged: if stop == Stop::Converged { n } else { 0 },
+            stop,
+            final_lr: lr,
+        });
+    }
+    let mut report = QminReport {
+        max_iters_used: 0,
+        n_converged: 0,
+        stop: Stop::Converged,
+        final_lr: opts.lr_init,
+    };
+    for i in 0..n {
+        let u = if shared {
+            inputs
+        } else {
+            &inputs[i * ni..(i + 1) * ni]
+        };
+        let b = Block {
+            first: i,
+            inputs: u,
+            shared: true,
+        };
+        let mut one = QminOutput {
+            q: &mut out.q[i..i + 1],
+            fx: &mut out.fx[i * sd..(i + 1) * sd],
+            dq: &mut out.dq[i..i + 1],
+            n_iters: &mut out.n_iters[i..i + 1],
+        };
+        let (stop, lr) = run(&b, &mut x[i * sd..(i + 1) * sd], &mut one)?;
+        report.final_lr = lr;
+        report.max_iters_used = report.max_iters_used.max(out.n_iters[i]);
+        match stop {
+            Stop::Converged => report.n_converged += 1,
+            Stop::MaxIters => report.stop = Stop::MaxIters,
         }
     }
+    Ok(report)
 }
 
 /// Scratch of the state-by-state evaluation (period k > 1): the map's, and one gradient.
@@ -956,7 +955,6 @@ pub fn minimize_map(
     }
     super::check_finite("inputs", inputs)?;
     super::check_finite("initial states", x)?;
-    let shared = inputs.len() == ni;
     let max_iters = if opts.method == Method::Newton {
         0
     } else {
@@ -966,13 +964,7 @@ pub fn minimize_map(
         Method::Joint => n,
         _ => 1,
     };
-    let mut run = |first: usize,
-                   u: &[f64],
-                   shared: bool,
-                   x: &mut [f64],
-                   out: &mut QminOutput<'_, f64>,
-                   progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>|
-     -> Result<(Stop, f64), FindError> {
+    run_method(opts, n, sd, ni, inputs, x, out, |b, x, out| {
         let (bf, rest) = bufs(&mut *work, block, sd);
         let (xg, rest) = rest.split_at_mut(block * sd);
         let (fg, rest) = rest.split_at_mut(block * sd);
@@ -982,66 +974,13 @@ pub fn minimize_map(
         let mut ev = MapEval {
             map,
             opts,
-            shared,
+            shared: b.shared,
             xg,
             fg,
             rg,
             vg,
             ug,
         };
-        let b = Block {
-            first,
-            inputs: u,
-            shared,
-        };
-        iterate(&mut ev, opts, max_iters, &b, x, out, bf, progress)
-    };
-    match opts.method {
-        Method::Joint => {
-            let mut out = out;
-            let (stop, lr) = run(0, inputs, shared, x, &mut out, &mut progress)?;
-            Ok(QminReport {
-                max_iters_used: out.n_iters.iter().copied().max().unwrap_or(0),
-                n_converged: if stop == Stop::Converged { n } else { 0 },
-                stop,
-                final_lr: lr,
-            })
-        }
-        Method::Sequential | Method::Newton => {
-            let mut report = QminReport {
-                max_iters_used: 0,
-                n_converged: 0,
-                stop: Stop::Converged,
-                final_lr: opts.lr_init,
-            };
-            for i in 0..n {
-                let u = if shared {
-                    inputs
-                } else {
-                    &inputs[i * ni..(i + 1) * ni]
-                };
-                let mut one = QminOutput {
-                    q: &mut out.q[i..i + 1],
-                    fx: &mut out.fx[i * sd..(i + 1) * sd],
-                    dq: &mut out.dq[i..i + 1],
-                    n_iters: &mut out.n_iters[i..i + 1],
-                };
-                let (stop, lr) = run(
-                    i,
-                    u,
-                    true,
-                    &mut x[i * sd..(i + 1) * sd],
-                    &mut one,
-                    &mut progress,
-                )?;
-                report.final_lr = lr;
-                report.max_iters_used = report.max_iters_used.max(out.n_iters[i]);
-                match stop {
-                    Stop::Converged => report.n_converged += 1,
-                    Stop::MaxIters => report.stop = Stop::MaxIters,
-                }
-            }
-            Ok(report)
-        }
-    }
+        iterate(&mut ev, opts, max_iters, b, x, out, bf, &mut progress)
+    })
 }
