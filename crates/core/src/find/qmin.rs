@@ -113,16 +113,7 @@ pub fn minimize_with<T: Real, F: Fork>(
     let sd = shape.state_dim();
     let ni = shape.n_inputs;
     let n = super::check_batch(shape, x, inputs)?;
-    super::check_len("q", n, out.q.len())?;
-    super::check_len("fx", n * sd, out.fx.len())?;
-    super::check_len("dq", n, out.dq.len())?;
-    super::check_len("n_iters", n, out.n_iters.len())?;
-    let need = work_len(cell, n, opts);
-    if work.len() < need {
-        return Err(FindError::Workspace { need });
-    }
-    super::check_finite("inputs", inputs)?;
-    super::check_finite("initial states", x)?;
+    check_run(n, sd, &out, work.len(), work_len(cell, n, opts), inputs, x)?;
     // The `newton` method takes no Adam step: evaluate q at the initial states only.
     let max_iters = if opts.method == Method::Newton {
         0
@@ -132,6 +123,28 @@ pub fn minimize_with<T: Real, F: Fork>(
     run_method(opts, n, sd, ni, inputs, x, out, |b, x, out| {
         run_block(fork, cell, opts, max_iters, b, x, out, work, &mut progress)
     })
+}
+
+/// The checks every minimization makes after the batch's sizes: the outputs' lengths for
+/// `n` states of size `sd`, the workspace (`need` elements), finite inputs and states.
+fn check_run<T: Real>(
+    n: usize,
+    sd: usize,
+    out: &QminOutput<'_, T>,
+    work: usize,
+    need: usize,
+    inputs: &[T],
+    x: &[T],
+) -> Result<(), FindError> {
+    super::check_len("q", n, out.q.len())?;
+    super::check_len("fx", n * sd, out.fx.len())?;
+    super::check_len("dq", n, out.dq.len())?;
+    super::check_len("n_iters", n, out.n_iters.len())?;
+    if work < need {
+        return Err(FindError::Workspace { need });
+    }
+    super::check_finite("inputs", inputs)?;
+    super::check_finite("initial states", x)
 }
 
 /// The method's blocks: the whole batch at once (joint), or one state after the other
@@ -945,16 +958,15 @@ pub fn minimize_map(
         super::check_len("model state size (at least 1)", 1, 0)?;
     }
     let n = super::check_batch_dims(sd, ni, x, inputs)?;
-    super::check_len("q", n, out.q.len())?;
-    super::check_len("fx", n * sd, out.fx.len())?;
-    super::check_len("dq", n, out.dq.len())?;
-    super::check_len("n_iters", n, out.n_iters.len())?;
-    let need = map_work_len(map, n, opts);
-    if work.len() < need {
-        return Err(FindError::Workspace { need });
-    }
-    super::check_finite("inputs", inputs)?;
-    super::check_finite("initial states", x)?;
+    check_run(
+        n,
+        sd,
+        &out,
+        work.len(),
+        map_work_len(map, n, opts),
+        inputs,
+        x,
+    )?;
     let max_iters = if opts.method == Method::Newton {
         0
     } else {
