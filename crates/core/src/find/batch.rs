@@ -144,13 +144,16 @@ fn input_part<T: Real>(cell: &Cell<'_, T>, u: &[T], c: &mut [T]) -> Option<()> {
 /// order: vectorizable, and the same on every instruction set and for every tiling.
 #[inline(always)]
 fn half_sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
+    // `as_chunks` (a chunk length known at compile time) rather than `chunks_exact(8)`:
+    // zipping two `ChunksExact` divides twice per call and, in the large dispatched tile
+    // kernels, was left out of line, which put the accumulator in memory.
+    let (ca, ra) = a.as_chunks::<8>();
+    let (cb, rb) = b.as_chunks::<8>();
     let mut acc = [T::ZERO; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for ((s, &p), &q) in acc.iter_mut().zip(x).zip(y) {
-            let d = p - q;
-            *s += d * d;
+    for (x, y) in ca.iter().zip(cb) {
+        for k in 0..8 {
+            let d = x[k] - y[k];
+            acc[k] += d * d;
         }
     }
     for ((s, &p), &q) in acc.iter_mut().zip(ra).zip(rb) {
