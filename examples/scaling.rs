@@ -57,11 +57,14 @@ fn main() {
         format!("{}-thread µs", many.count()),
         "speedup"
     );
-    // Optional: one size only (`scaling ITERS H N`), e.g. for a profiler.
+    // Optional: one size only (`scaling ITERS H N`), e.g. for a profiler; `scaling ITERS H N
+    // ours` runs only libfpf on one thread (for `perf stat` counts on a busy machine).
     let only: Vec<usize> = std::env::args()
         .skip(2)
+        .take(2)
         .map(|a| a.parse().expect("H and n"))
         .collect();
+    let ours_only = std::env::args().nth(4).as_deref() == Some("ours");
     for h in [16usize, 64, 128, 256, 512] {
         for n in [1024usize, 8192] {
             if only.len() == 2 && (only[0] != h || only[1] != n) {
@@ -78,7 +81,7 @@ fn main() {
             let w_hh = &p[3 * h..3 * h + h * h];
             let mut fl = Floor::<f32>::new(n, h);
             let mut x = x0.clone();
-            let floor_s = per_iter(iters, |k| {
+            let floor_s = per_iter(if ours_only { 0 } else { iters }, |k| {
                 for _ in 0..k {
                     fl.iteration(&mut x, w_hh);
                 }
@@ -116,6 +119,10 @@ fn main() {
                 })
             };
             let ours = run(&one);
+            if ours_only {
+                println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
+                continue;
+            }
             let ours_t = run(&many);
             let f = flops(n, h);
             println!(
