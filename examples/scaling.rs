@@ -109,12 +109,17 @@ fn main() {
                         dq: &mut dq,
                         n_iters: &mut it,
                     };
+                    // As the finder runs it: the loop on a pool thread, no progress calls.
                     threads
-                        .run(|fork| {
-                            qmin::minimize_with(
-                                fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None,
-                            )
-                        })
+                        .run_in_pool(
+                            &mut |_| true,
+                            |_| false,
+                            |fork, _| {
+                                qmin::minimize_with(
+                                    fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None,
+                                )
+                            },
+                        )
                         .unwrap();
                 })
             };

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use fpf_core::find::Progress;
 use fpf_core::fork::Fork;
 use rayon::ThreadPool;
 
@@ -75,6 +76,48 @@ impl Threads {
         })
     }
 
+    /// Runs `f` on a thread of the pool, so that its joins are the pool's own (from the
+    /// caller's thread every join would hand the work over and put the caller to sleep and
+    /// wake it again: at tens of µs per iteration that was a sixth of a 2-thread iteration).
+    /// `progress` still runs on the caller's thread (callbacks from C or Python expect it):
+    /// the stand-in `f` gets forwards the calls `wanted` accepts and answers `true` to the
+    /// others at once.
+    pub fn run_in_pool<R: Send>(
+        &self,
+        progress: &mut dyn FnMut(&Progress) -> bool,
+        wanted: impl Fn(&Progress) -> bool + Sync,
+        f: impl FnOnce(&Pooled<'_>, &mut dyn FnMut(&Progress) -> bool) -> R + Send,
+    ) -> R {
+        let Some(pool) = self.pool.as_deref() else {
+            return f(&Pooled { pool: None }, &mut |p: &Progress| {
+                !wanted(p) || progress(p)
+            });
+        };
+        let (to_caller, requests) = std::sync::mpsc::sync_channel::<Progress>(0);
+        let (to_job, replies) = std::sync::mpsc::sync_channel::<bool>(0);
+        let mut out = None;
+        pool.in_place_scope(|scope| {
+            let (out, wanted) = (&mut out, &wanted);
+            scope.spawn(move |_| {
+                let mut forward = |p: &Progress| -> bool {
+                    !wanted(p) || (to_caller.send(*p).is_ok() && replies.recv().unwrap_or(false))
+                };
+                *out = Some(f(&Pooled { pool: Some(pool) }, &mut forward));
+                // `to_caller` is dropped here: the caller's loop below ends.
+            });
+            for p in requests.iter() {
+                if to_job.send(progress(&p)).is_err() {
+                    break;
+                }
+            }
+        });
+        // The scope returns once the job has run; a panic in it resumes here instead.
+        match out {
+            Some(r) => r,
+            None => unreachable!("the pool's job ran to completion"),
+        }
+    }
+
     /// Calls `f(i, item)` for every item of `items`, on the threads; `init` makes each
     /// worker's scratch. The order of calls is unspecified; each item is visited once.
     pub fn for_each<I: Send, S>(
@@ -120,5 +163,68 @@ impl Fork for Pooled<'_> {
                 b();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(iter: usize) -> Progress {
+        Progress {
+            iter,
+            first_state: 0,
+            n_states: 1,
+            q_mean: 0.0,
+            q_std: 0.0,
+            dq_mean: 0.0,
+            dq_std: 0.0,
+            lr: 0.0,
+            done: false,
+        }
+    }
+
+    /// The job runs on a pool thread, the callback on the caller's, only for the calls
+    /// `wanted` accepts, and its answer reaches the job.
+    #[test]
+    fn run_in_pool_forwards_the_wanted_calls_to_the_callers_thread() {
+        for n in [1, 2] {
+            let threads = Threads::new(n).unwrap();
+            let caller = std::thread::current().id();
+            let mut seen = Vec::new();
+            let mut progress = |p: &Progress| {
+                assert_eq!(std::thread::current().id(), caller);
+                seen.push(p.iter);
+                p.iter < 5
+            };
+            let (stopped_at, in_pool) = threads.run_in_pool(
+                &mut progress,
+                |p| p.iter % 2 == 0,
+                |_, cb| {
+                    let in_pool = rayon::current_thread_index().is_some();
+                    ((0..10).find(|&i| !cb(&at(i))), in_pool)
+                },
+            );
+            assert_eq!(stopped_at, Some(6), "{n} threads");
+            assert_eq!(seen, [0, 2, 4, 6], "{n} threads");
+            assert_eq!(in_pool, n > 1);
+        }
+    }
+
+    /// A panic in the job reaches the caller (and nothing waits forever).
+    #[test]
+    fn run_in_pool_resumes_a_panic_of_the_job() {
+        let threads = Threads::new(2).unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            threads.run_in_pool(
+                &mut |_| true,
+                |_| true,
+                |_, cb| {
+                    cb(&at(0));
+                    panic!("job")
+                },
+            )
+        }));
+        assert!(r.is_err());
     }
 }

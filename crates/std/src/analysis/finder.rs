@@ -57,6 +57,13 @@ impl FindResult {
 /// fixed point's region of quadratic convergence Newton gets there in a few.
 const HANDOFF_NEWTON_ITERS: usize = 10;
 
+/// The search's progress callback (it runs on the caller's thread) and which of its calls
+/// need it (the others may be answered `true` without it).
+struct Tracker<'a> {
+    call: &'a mut dyn FnMut(&Progress) -> bool,
+    wanted: &'a (dyn Fn(&Progress) -> bool + Sync),
+}
+
 /// Every state's optimization fields while the stages run.
 struct States {
     x: Vec<f64>,
@@ -347,6 +354,7 @@ impl<'a> FixedPointFinder<'a> {
         };
 
         let start = Instant::now();
+        let user_given = progress.is_some();
         let mut user = progress;
         let every = opts.n_iters_per_print_update;
         let super_verbose = opts.super_verbose && opts.verbose;
@@ -395,7 +403,20 @@ impl<'a> FixedPointFinder<'a> {
                 ..opts
             };
             let t0 = Instant::now();
-            let r = self.minimize_subset(&threads, &stage, &active, rows, &mut st, &mut track)?;
+            // The calls of `track` that need the caller's thread (the others only record
+            // the statistics, which the block's last call repeats).
+            let at = offset.get();
+            let has_user = user_given;
+            let wanted = move |p: &Progress| {
+                has_user
+                    || p.done
+                    || (super_verbose && p.iter + at > 0 && (p.iter + at).is_multiple_of(every))
+            };
+            let tracker = Tracker {
+                call: &mut track,
+                wanted: &wanted,
+            };
+            let r = self.minimize_subset(&threads, &stage, &active, rows, &mut st, tracker)?;
             adam_secs += t0.elapsed().as_secs_f64();
             let used = offset.get() + r.max_iters_used;
             offset.set(stage_end);
@@ -506,8 +527,12 @@ impl<'a> FixedPointFinder<'a> {
         active: &[usize],
         rows: &[f64],
         st: &mut States,
-        track: &mut dyn FnMut(&Progress) -> bool,
+        tracker: Tracker<'_>,
     ) -> Result<qmin::QminReport, AnalysisError> {
+        let Tracker {
+            call: track,
+            wanted,
+        } = tracker;
         let (s, ni) = self.dims();
         let m = active.len();
         let mut x = with_capacity(m * s, "states")?;
@@ -552,7 +577,7 @@ impl<'a> FixedPointFinder<'a> {
                     dq: &mut dq32,
                     n_iters: &mut iters,
                 };
-                let r = threads.run(|fork| {
+                let r = threads.run_in_pool(track, wanted, |fork, track| {
                     qmin::minimize_with(
                         fork,
                         &cell32,
@@ -578,7 +603,7 @@ impl<'a> FixedPointFinder<'a> {
                     dq: &mut dq,
                     n_iters: &mut iters,
                 };
-                threads.run(|fork| {
+                threads.run_in_pool(track, wanted, |fork, track| {
                     qmin::minimize_with(fork, &cell, opts, &u, &mut x, out, &mut work, Some(track))
                 })?
             }
