@@ -753,6 +753,9 @@ fn iterate<T: Real, E: Evaluate<T>>(
     );
     let mut lr = opts.lr_init;
     let inv_n = T::from_f64(1.0 / n as f64);
+    // Σq, Σq², Σdq, Σdq² of the frozen states, added once when each froze (their q and dq
+    // no longer change): an iteration sums only the states still running.
+    let mut frozen_sums = [0.0f64; 4];
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
         let step = if iter > 0 {
@@ -773,7 +776,7 @@ fn iterate<T: Real, E: Evaluate<T>>(
             scratch: &mut [],
         };
         ev.pass(step, iter, stepping, inv_n, tiles)?;
-        let (mut sq, mut sq2, mut sdq, mut sdq2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
         let mut all_done = true;
         let states = out
             .q
@@ -782,21 +785,26 @@ fn iterate<T: Real, E: Evaluate<T>>(
             .zip(out.n_iters.iter_mut())
             .zip(frozen.iter_mut().zip(q_prev.iter()));
         for (i, (((&q, dq), its), (fr, &qp))) in states.enumerate() {
-            if *fr == T::ZERO {
-                if !q.is_finite() {
-                    return Err(FindError::Diverged { state: b.first + i });
-                }
-                *dq = if iter == 0 { T::ZERO } else { (q - qp).abs() };
-                *its = iter;
+            if *fr != T::ZERO {
+                // Frozen in an earlier iteration: done, and in `frozen_sums`.
+                continue;
             }
+            if !q.is_finite() {
+                return Err(FindError::Diverged { state: b.first + i });
+            }
+            *dq = if iter == 0 { T::ZERO } else { (q - qp).abs() };
+            *its = iter;
             let (qf, dqf) = (q.to_f64(), dq.to_f64());
             sq += qf;
             sq2 += qf * qf;
             sdq += dqf;
             sdq2 += dqf * dqf;
-            let done = *fr != T::ZERO || qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
+            let done = qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
             if done && opts.freeze_converged {
                 *fr = T::ONE;
+                for (acc, v) in frozen_sums.iter_mut().zip([qf, qf * qf, dqf, dqf * dqf]) {
+                    *acc += v;
+                }
             }
             all_done &= done;
         }
