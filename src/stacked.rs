@@ -22,8 +22,8 @@ use fpf_std::model::Model;
 /// `bias_hh_l2`, … for the names that end in `_l0`, `w_hh_l1`, `b_r_l1`, … for the others
 /// (see `fpf_rnn_param_len`); layer 0's keep their names. The finder (`fpf_find_fixed_points`
 /// and its variants) runs on a stacked model with its analytic block Jacobians (period 1
-/// only; every evaluation in double precision whatever `dtype` says; `n_kink` is not
-/// counted). `fpf_train`, the continuation and sweeps need a single cell: on a stacked
+/// only; every evaluation in double precision whatever `dtype` says; `n_kink` sums every
+/// leaky ReLU layer's units on a kink). `fpf_train`, the continuation and sweeps need a single cell: on a stacked
 /// model they fail with `FPF_UNSUPPORTED`.
 ///
 /// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`cell` or `init` out of range,

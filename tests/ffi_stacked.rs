@@ -271,7 +271,7 @@ fn training_continuation_and_sweeps_are_unsupported_on_a_stacked_model() {
     assert_eq!(st, fpf_status::FPF_UNSUPPORTED);
     assert!(last_error().contains("stacked"), "{}", last_error());
 
-    let seeds = vec![0.0; 16];
+    let seeds = [0.0; 16];
     let (u0, u1) = ([0.0; 3], [1.0, 0.0, 0.0]);
     let mut c = std::mem::MaybeUninit::<fpf_continuation_options>::uninit();
     unsafe { fpf_continuation_options_default(c.as_mut_ptr()) };

@@ -460,3 +460,37 @@ fn results_are_the_same_bits_for_every_thread_count() {
     assert_eq!(one, run(2));
     assert_eq!(one, run(3));
 }
+
+#[test]
+fn units_on_a_relu_kink_are_counted_in_every_layer() {
+    // Layer 0: leaky ReLU off its kink (bias 0.5, small weights); layer 1: leaky ReLU whose
+    // weights and bias are zero, so its pre-activation is 0 at its fixed point h = 0: all
+    // three of its units sit on the kink.
+    let s0 = CellShape::leaky(Activation::Relu, 1, 2, 0.5);
+    let p0 = vec![0.0, 0.0, 0.1, -0.05, 0.02, 0.1, 0.5, 0.5];
+    let s1 = CellShape::leaky(Activation::Relu, 2, 3, 0.5);
+    let p1 = vec![0.0; s1.n_params()];
+    let layers = vec![
+        Cell::from_flat(s0, &p0).unwrap(),
+        Cell::from_flat(s1, &p1).unwrap(),
+    ];
+    let map = StackedMap::from_layers(layers, 1).unwrap();
+    let inits = Rng(2).vec(16 * 5, 0.5);
+    let found = FixedPointFinder::for_map(&map, finder_opts())
+        .unwrap()
+        .find_fixed_points(&inits, &[0.0], None, None)
+        .unwrap()
+        .unique;
+    assert_eq!(found.n, 1);
+    assert_eq!(found.n_kink.as_deref(), Some(&[3usize][..]));
+    // A smooth stack has no kink field.
+    let shape = CellShape::leaky(Activation::Tanh, 1, 3, 0.5);
+    let model = Model::<f64>::init_scaled_stacked(shape, 2, 1, 1).unwrap();
+    let map = StackedMap::new(&model, 1).unwrap();
+    let found = FixedPointFinder::for_map(&map, finder_opts())
+        .unwrap()
+        .find_fixed_points(&Rng(3).vec(8 * 6, 0.3), &[0.0], None, None)
+        .unwrap()
+        .unique;
+    assert!(found.n >= 1 && found.n_kink.is_none());
+}

@@ -26,7 +26,7 @@
 //! ```
 
 use crate::analysis::AnalysisError;
-use crate::cell::{Cell, StackedCell};
+use crate::cell::{Cell, CellKind, StackedCell};
 use crate::find::batch_map::{BatchMap, ModelError};
 use crate::model::Model;
 use crate::threads::Threads;
@@ -34,6 +34,10 @@ use crate::threads::Threads;
 /// Rows per chunk of parallel work (fixed, so the work split does not depend on the
 /// thread count).
 const CHUNK: usize = 16;
+
+/// The per-row work of [`StackedMap::rows`]: `(row, its output, scratch)`, `None` when a
+/// slice is too short.
+type RowFn<'f> = dyn Fn(usize, &mut [f64], &mut [f64]) -> Option<()> + Sync + 'f;
 
 /// A stack of cells as a [`BatchMap`] for the finder (see the module docs).
 pub struct StackedMap<'m> {
@@ -92,13 +96,7 @@ impl<'m> StackedMap<'m> {
 
     /// Runs `f(r, out_row, scratch)` for every row `r` of `out` (rows of `width`), on the
     /// threads in chunks of [`CHUNK`] rows, each worker with a scratch of `scratch_len`.
-    fn rows(
-        &self,
-        out: &mut [f64],
-        width: usize,
-        scratch_len: usize,
-        f: &(dyn Fn(usize, &mut [f64], &mut [f64]) -> Option<()> + Sync),
-    ) {
+    fn rows(&self, out: &mut [f64], width: usize, scratch_len: usize, f: &RowFn<'_>) {
         if width == 0 {
             return;
         }
@@ -232,5 +230,31 @@ impl BatchMap for StackedMap<'_> {
 
     fn input_derivatives(&self) -> bool {
         true
+    }
+
+    /// Every layer's units on a kink (leaky ReLU layers), each at its own input.
+    fn kink_units(&self, x: &[f64], u: &[f64]) -> Option<usize> {
+        if !self
+            .layers
+            .iter()
+            .any(|c| c.shape().kind == CellKind::LeakyRelu)
+        {
+            return None;
+        }
+        let stack = self.stack()?;
+        let mut fx = vec![0.0; self.n_states];
+        let mut cache = vec![0.0; self.cache_len];
+        stack.step(u, x, &mut fx, &mut cache).ok()?;
+        let mut scratch = vec![0.0; self.layers.iter().map(|c| c.shape().n_hidden).max()?];
+        let (mut count, mut off) = (0, 0);
+        let mut input = u;
+        for cell in &self.layers {
+            let s = cell.shape();
+            let h = x.get(off..off + s.state_dim())?;
+            count += cell.kink_units(input, h, &mut scratch).ok()?;
+            input = fx.get(off..off + s.n_hidden)?;
+            off += s.state_dim();
+        }
+        Some(count)
     }
 }

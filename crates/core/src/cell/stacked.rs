@@ -178,39 +178,35 @@ impl<'a, T: Real> StackedCell<'a, T> {
         Some(())
     }
 
-    /// Splits `cache` into layer `l`'s input (`x` for layer 0, the kept `h'_{l−1}` above it)
-    /// and layer `l`'s own cache, for every layer in order.
-    fn layer_views<'c>(
+    /// Layer `l`'s cell and operands: its input (`x` for layer 0, the kept `h'_{l−1}` above
+    /// it), its slice of the state and its own cache, found by walking the layers below.
+    fn layer_view<'c>(
         &self,
+        l: usize,
         x: &'c [T],
         h: &'c [T],
         cache: &'c [T],
-        views: &mut dyn FnMut(usize, &Cell<'a, T>, LayerView<'c, T>) -> Option<()>,
-    ) -> Option<()> {
+    ) -> Option<(Cell<'a, T>, LayerView<'c, T>)> {
         let (mut h_rest, mut c_rest) = (h, cache);
         let mut input: &[T] = x;
         let mut offset = 0;
-        let top = self.layers.len() - 1;
-        for (l, cell) in self.layers.iter().enumerate() {
+        for (k, cell) in self.layers.iter().enumerate() {
             let s = cell.shape();
             let hl = take(&mut h_rest, s.state_dim())?;
             let cl = take(&mut c_rest, s.cache_len())?;
-            views(
-                l,
-                cell,
-                LayerView {
+            if k == l {
+                let view = LayerView {
                     input,
                     h: hl,
                     cache: cl,
                     offset,
-                },
-            )?;
-            offset += s.state_dim();
-            if l < top {
-                input = take(&mut c_rest, s.n_hidden)?;
+                };
+                return Some((*cell, view));
             }
+            offset += s.state_dim();
+            input = take(&mut c_rest, s.n_hidden)?;
         }
-        Some(())
+        None
     }
 
     /// Vector-Jacobian products at the point of the `step` that filled `cache`, for an
@@ -283,18 +279,11 @@ impl<'a, T: Real> StackedCell<'a, T> {
         let up = take_mut(&mut w, self.max_state)?;
         let g_in = take_mut(&mut w, self.max_upper_input)?;
         let cell_scratch = w;
-        // Each layer's input and cache, collected bottom up, then used top down.
+        // Top down: each layer's upstream gets the input gradient of the layer above.
         let n = self.layers.len();
         let mut from_above = false;
         for l in (0..n).rev() {
-            let mut view = None;
-            self.layer_views(x, h, cache, &mut |k, cell, v| {
-                if k == l {
-                    view = Some((*cell, v));
-                }
-                Some(())
-            })?;
-            let (cell, v) = view?;
+            let (cell, v) = self.layer_view(l, x, h, cache)?;
             let s = cell.shape();
             let (sd, nh) = (s.state_dim(), s.n_hidden);
             let up = up.get_mut(..sd)?;
@@ -375,7 +364,8 @@ impl<'a, T: Real> StackedCell<'a, T> {
         }
         // (offset, hidden size) of the layer below.
         let mut below: Option<(usize, usize)> = None;
-        self.layer_views(x, h, cache, &mut |_, cell, v| {
+        for l in 0..self.layers.len() {
+            let (cell, v) = self.layer_view(l, x, h, cache)?;
             let s = cell.shape();
             let (sl, off) = (s.state_dim(), v.offset);
             if let Some(j) = jac.as_deref_mut() {
@@ -412,8 +402,8 @@ impl<'a, T: Real> StackedCell<'a, T> {
                 }
             }
             below = Some((off, s.n_hidden));
-            Some(())
-        })
+        }
+        Some(())
     }
 }
 
