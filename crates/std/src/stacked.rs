@@ -20,7 +20,8 @@
 //! let model = Model::<f64>::init_scaled_stacked(shape, 2, 3, 42)?; // 2 layers, S = 32
 //! let map = StackedMap::new(&model, 0)?;
 //! let finder = FixedPointFinder::for_map(&map, FinderOptions::default())?;
-//! let found = finder.find_fixed_points(&vec![0.1; 8 * 32], &[0.0; 3], None, None)?;
+//! let inits: Vec<f64> = (0..64 * 32).map(|k| 0.3 * (k as f64).sin()).collect();
+//! let found = finder.find_fixed_points(&inits, &[0.0; 3], None, None)?;
 //! assert!(found.unique.n >= 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
