@@ -1284,7 +1284,8 @@ fpf_status fpf_rnn_new(fpf_cell cell,
 // it must not be used afterwards.
 void fpf_rnn_free(fpf_rnn *rnn);
 
-// State dimension `S`: `H`, or `2H` for the LSTM. 0 for NULL.
+// State dimension `S`: `H`, or `2H` for the LSTM (times the number of layers for a stacked
+// model). 0 for NULL.
 //
 // # Safety
 // `rnn` must be NULL or a live handle.
@@ -1296,7 +1297,7 @@ size_t fpf_rnn_state_dim(const fpf_rnn *rnn);
 // `rnn` must be NULL or a live handle.
 size_t fpf_rnn_n_inputs(const fpf_rnn *rnn);
 
-// Hidden size `H`. 0 for NULL.
+// Hidden size `H` (of each layer, for a stacked model). 0 for NULL.
 //
 // # Safety
 // `rnn` must be NULL or a live handle.
@@ -1330,6 +1331,11 @@ double fpf_rnn_alpha(const fpf_rnn *rnn);
 // - gru_torch, lstm: `weight_ih_l0` (G·H×I), `weight_hh_l0` (G·H×H), `bias_ih_l0`,
 //   `bias_hh_l0` (G·H), PyTorch's layout and gate order, G = 3 or 4;
 // - every cell: `w_out` (H×O), `b_out` (O), `h0` (state dimension).
+//
+// A stacked model (`fpf_rnn_new_stacked`) has these for layer 0 and, for each layer
+// `k ≥ 1`, the cell's names with the suffix `_l<k>` in place of `_l0` or appended
+// (`weight_ih_l1` (G·H×H), `bias_hh_l1`, `w_hh_l1`, `b_r_l2`, …); `w_out` reads the top
+// layer's `h`, and `h0` holds every layer's state.
 //
 // Errors: `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME` (unknown or not UTF-8; the message lists
 // the valid names). `*out_len` is written only on success.
