@@ -68,6 +68,9 @@ typedef enum {
   // A function of a callback model (`fpf_callback_model`) returned nonzero, which stopped
   // the call (the message names the function and carries the value it returned).
   FPF_CALLBACK_FAILED = 15,
+  // The call does not support this model: training, the continuation and sweeps on a
+  // stacked model (`fpf_rnn_new_stacked`); the message says which.
+  FPF_UNSUPPORTED = 16,
   // An internal error: a panic caught at the boundary (a bug; please report it).
   FPF_PANIC = 99,
 } fpf_status;
@@ -1281,7 +1284,8 @@ fpf_status fpf_rnn_new(fpf_cell cell,
 // it must not be used afterwards.
 void fpf_rnn_free(fpf_rnn *rnn);
 
-// State dimension `S`: `H`, or `2H` for the LSTM. 0 for NULL.
+// State dimension `S`: `H`, or `2H` for the LSTM (times the number of layers for a stacked
+// model). 0 for NULL.
 //
 // # Safety
 // `rnn` must be NULL or a live handle.
@@ -1293,7 +1297,7 @@ size_t fpf_rnn_state_dim(const fpf_rnn *rnn);
 // `rnn` must be NULL or a live handle.
 size_t fpf_rnn_n_inputs(const fpf_rnn *rnn);
 
-// Hidden size `H`. 0 for NULL.
+// Hidden size `H` (of each layer, for a stacked model). 0 for NULL.
 //
 // # Safety
 // `rnn` must be NULL or a live handle.
@@ -1327,6 +1331,11 @@ double fpf_rnn_alpha(const fpf_rnn *rnn);
 // - gru_torch, lstm: `weight_ih_l0` (G·H×I), `weight_hh_l0` (G·H×H), `bias_ih_l0`,
 //   `bias_hh_l0` (G·H), PyTorch's layout and gate order, G = 3 or 4;
 // - every cell: `w_out` (H×O), `b_out` (O), `h0` (state dimension).
+//
+// A stacked model (`fpf_rnn_new_stacked`) has these for layer 0 and, for each layer
+// `k ≥ 1`, the cell's names with the suffix `_l<k>` in place of `_l0` or appended
+// (`weight_ih_l1` (G·H×H), `bias_hh_l1`, `w_hh_l1`, `b_r_l2`, …); `w_out` reads the top
+// layer's `h`, and `h0` holds every layer's state.
 //
 // Errors: `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME` (unknown or not UTF-8; the message lists
 // the valid names). `*out_len` is written only on success.
@@ -1395,6 +1404,47 @@ fpf_status fpf_rnn_run(const fpf_rnn *rnn,
                        size_t n_time,
                        double *outputs,
                        double *states);
+
+// A model of `n_layers` stacked layers of one cell kind (PyTorch's `num_layers`): layer 0
+// reads the `n_inputs` inputs, each layer above reads the new hidden state of the layer
+// below at the same step (an LSTM layer passes up only `h`); all layers have `n_hidden`
+// units. The state is the layers' states back to back (`n_layers · H`, or `n_layers · 2H`
+// for the LSTM: `[h_0, c_0, h_1, c_1, …]`), the readout reads the top layer's `h`, and
+// `h0` holds every layer's initial state. `alpha` is a leaky kind's α in (0, 1], and must be
+// 1 for the others. Initialized as `init` says (the layers above layer 0 get input weights
+// of the recurrent weights' scale under `FPF_INIT_SCALED`, N(0, 0.1²) under
+// `FPF_INIT_TUTORIAL`), reproducible from `seed`. `n_layers = 1` is the single cell of
+// `fpf_rnn_new_init` (`fpf_rnn_new_leaky`), bit for bit.
+//
+// Layer `k ≥ 1`'s parameters are named with the suffix `_l<k>`: `weight_ih_l1`,
+// `bias_hh_l2`, … for the names that end in `_l0`, `w_hh_l1`, `b_r_l1`, … for the others
+// (see `fpf_rnn_param_len`); layer 0's keep their names. The finder (`fpf_find_fixed_points`
+// and its variants) runs on a stacked model with its analytic block Jacobians (period 1
+// only; every evaluation in double precision whatever `dtype` says; `n_kink` sums every
+// leaky ReLU layer's units on a kink). `fpf_train`, the continuation and sweeps need a single cell: on a stacked
+// model they fail with `FPF_UNSUPPORTED`.
+//
+// Errors: `FPF_NULL_POINTER` (`out`), `FPF_BAD_OPTION` (`cell` or `init` out of range,
+// `alpha` out of range for the kind), `FPF_BAD_SIZE` (`n_layers` 0 or above 256, and as
+// `fpf_rnn_new`). `*out` is written only on success.
+//
+// # Safety
+// `out` must be NULL or point to writable storage for one pointer.
+fpf_status fpf_rnn_new_stacked(fpf_cell cell,
+                               double alpha,
+                               size_t n_layers,
+                               size_t n_inputs,
+                               size_t n_hidden,
+                               size_t n_outputs,
+                               uint64_t seed,
+                               fpf_init init,
+                               fpf_rnn **out);
+
+// Number of stacked layers (1 for a single cell); 0 for NULL.
+//
+// # Safety
+// `rnn` must be NULL or a live handle.
+size_t fpf_rnn_n_layers(const fpf_rnn *rnn);
 
 // The ABI version this library was built with (`FPF_ABI_VERSION` of its header). A caller
 // compiled against a header with another value must not use the library.
@@ -1476,7 +1526,8 @@ fpf_status fpf_flipflop_generate(size_t n_bits,
 // `valid_*` arrays), `FPF_BAD_OPTION` (an option out of range), `FPF_BAD_SIZE` (no trials or
 // steps, fewer trials than `batch_size`, a size product overflows, `n_valid` > 0 without
 // validation arrays), `FPF_NOT_FINITE` (NaN or infinity in the data), `FPF_DIVERGED` (the
-// loss or gradient became NaN/infinite). On error the model and `*out_report` are unchanged.
+// loss or gradient became NaN/infinite), `FPF_UNSUPPORTED` (a stacked model: train it in
+// PyTorch and convert it). On error the model and `*out_report` are unchanged.
 //
 // # Safety
 // `rnn` must be NULL or a live handle not used by another thread during the call; `opts`

@@ -63,6 +63,9 @@ pub enum fpf_status {
     /// A function of a callback model (`fpf_callback_model`) returned nonzero, which stopped
     /// the call (the message names the function and carries the value it returned).
     FPF_CALLBACK_FAILED = 15,
+    /// The call does not support this model: training, the continuation and sweeps on a
+    /// stacked model (`fpf_rnn_new_stacked`); the message says which.
+    FPF_UNSUPPORTED = 16,
     /// An internal error: a panic caught at the boundary (a bug; please report it).
     FPF_PANIC = 99,
 }

@@ -121,7 +121,11 @@ pub unsafe extern "C" fn fpf_checkpoint_load_into(
         let m = unsafe { model_mut(rnn)? };
         let model = checkpoint::read_file(path)
             .and_then(|b| {
-                checkpoint::decode_header(&b)?.check_shape(m.shape(), m.n_outputs())?;
+                checkpoint::decode_header(&b)?.check_shape(
+                    m.shape(),
+                    m.n_layers(),
+                    m.n_outputs(),
+                )?;
                 Ok(checkpoint::decode_model_f64(&b)?)
             })
             .map_err(|e| checkpoint_error(e, path, false))?;

@@ -125,6 +125,7 @@ unsafe fn run(
     // SAFETY: the caller's contract: `struct_size` readable bytes.
     let o = unsafe { versioned::read(opts, "opts")? }.to_options()?;
     let model = &rnn.model;
+    crate::stacked::single_cell(model, "the continuation")?;
     let (s, ni) = (model.state_dim(), model.n_inputs());
     if ni == 0 {
         return Err(FfiError::new(
@@ -728,6 +729,7 @@ pub unsafe extern "C" fn fpf_find_fixed_points_sweep(
         let c_opts = unsafe { versioned::read(opts, "opts")? };
         let o = c_opts.to_options()?;
         let model = &rnn.model;
+        crate::stacked::single_cell(model, "a sweep")?;
         let (s, ni) = (model.state_dim(), model.n_inputs());
         if ni == 0 {
             return Err(FfiError::new(

@@ -244,8 +244,23 @@ pub unsafe extern "C" fn fpf_find_fixed_points_cond(
         let _hold = unsafe { InUse::hold(rnn) };
         let rnn = unsafe { &*rnn };
         let model = &rnn.model;
-        let make = |o| -> FfiResult<FixedPointFinder<'_>> {
-            FixedPointFinder::new(model.cell(), o).map_err(analysis_error)
+        // A stacked model runs as a map of its layers, built once the options (its thread
+        // count) are known, and kept here for the finder to borrow.
+        let stacked = std::cell::OnceCell::new();
+        let make = |o: FinderOptions| -> FfiResult<FixedPointFinder<'_>> {
+            if !model.is_stacked() {
+                return FixedPointFinder::new(model.cell(), o).map_err(analysis_error);
+            }
+            if o.period != 1 {
+                return Err(FfiError::new(
+                    fpf_status::FPF_BAD_OPTION,
+                    "`period` must be 1 for a stacked model",
+                ));
+            }
+            let map =
+                fpf_std::stacked::StackedMap::new(model, o.n_threads).map_err(analysis_error)?;
+            let map = stacked.get_or_init(|| map);
+            FixedPointFinder::for_map(map, o).map_err(analysis_error)
         };
         // SAFETY: forwarded contract.
         unsafe {

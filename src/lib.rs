@@ -28,6 +28,7 @@ mod layout;
 mod log;
 mod pca;
 mod rnn;
+mod stacked;
 mod train;
 mod versioned;
 
@@ -53,4 +54,5 @@ pub use rnn::{
     fpf_rnn_get_param, fpf_rnn_n_hidden, fpf_rnn_n_inputs, fpf_rnn_n_outputs, fpf_rnn_new,
     fpf_rnn_param_len, fpf_rnn_run, fpf_rnn_set_param, fpf_rnn_state_dim, fpf_rnn_step,
 };
+pub use stacked::{fpf_rnn_n_layers, fpf_rnn_new_stacked};
 pub use train::*;

@@ -304,7 +304,8 @@ unsafe fn accessor<R: Copy>(
     })
 }
 
-/// State dimension `S`: `H`, or `2H` for the LSTM. 0 for NULL.
+/// State dimension `S`: `H`, or `2H` for the LSTM (times the number of layers for a stacked
+/// model). 0 for NULL.
 ///
 /// # Safety
 /// `rnn` must be NULL or a live handle.
@@ -324,7 +325,7 @@ pub unsafe extern "C" fn fpf_rnn_n_inputs(rnn: *const fpf_rnn) -> usize {
     unsafe { accessor(rnn, 0, |m| m.n_inputs()) }
 }
 
-/// Hidden size `H`. 0 for NULL.
+/// Hidden size `H` (of each layer, for a stacked model). 0 for NULL.
 ///
 /// # Safety
 /// `rnn` must be NULL or a live handle.
@@ -374,6 +375,11 @@ pub unsafe extern "C" fn fpf_rnn_alpha(rnn: *const fpf_rnn) -> f64 {
 /// - gru_torch, lstm: `weight_ih_l0` (G·H×I), `weight_hh_l0` (G·H×H), `bias_ih_l0`,
 ///   `bias_hh_l0` (G·H), PyTorch's layout and gate order, G = 3 or 4;
 /// - every cell: `w_out` (H×O), `b_out` (O), `h0` (state dimension).
+///
+/// A stacked model (`fpf_rnn_new_stacked`) has these for layer 0 and, for each layer
+/// `k ≥ 1`, the cell's names with the suffix `_l<k>` in place of `_l0` or appended
+/// (`weight_ih_l1` (G·H×H), `bias_hh_l1`, `w_hh_l1`, `b_r_l2`, …); `w_out` reads the top
+/// layer's `h`, and `h0` holds every layer's state.
 ///
 /// Errors: `FPF_NULL_POINTER`, `FPF_UNKNOWN_NAME` (unknown or not UTF-8; the message lists
 /// the valid names). `*out_len` is written only on success.

@@ -64,7 +64,7 @@ pub unsafe extern "C" fn fpf_rnn_new_init(
         non_null(out, "out")?;
         let kind = cell_kind(cell)?;
         let shape = CellShape::new(kind, n_inputs, n_hidden);
-        let model = init_model(shape, n_outputs, seed, init)?;
+        let model = init_model(shape, 1, n_outputs, seed, init)?;
         // SAFETY: `out` is non-NULL and writable by the caller's contract.
         unsafe { *out = into_handle(model) };
         Ok(())
@@ -100,23 +100,24 @@ pub unsafe extern "C" fn fpf_rnn_new_leaky(
     guard(|| {
         non_null(out, "out")?;
         let shape = leaky_shape(activation, alpha, n_inputs, n_hidden)?;
-        let model = init_model(shape, n_outputs, seed, init)?;
+        let model = init_model(shape, 1, n_outputs, seed, init)?;
         // SAFETY: `out` is non-NULL and writable by the caller's contract.
         unsafe { *out = into_handle(model) };
         Ok(())
     })
 }
 
-/// A model of `shape` initialized as `init` says.
-fn init_model(
+/// A model of `n_layers` layers of `shape` initialized as `init` says.
+pub(crate) fn init_model(
     shape: CellShape,
+    n_layers: usize,
     n_outputs: usize,
     seed: u64,
     init: fpf_init,
 ) -> FfiResult<Model<f64>> {
     match init {
-        FPF_INIT_TUTORIAL => Model::init_random(shape, n_outputs, seed),
-        FPF_INIT_SCALED => Model::init_scaled(shape, n_outputs, seed),
+        FPF_INIT_TUTORIAL => Model::init_random_stacked(shape, n_layers, n_outputs, seed),
+        FPF_INIT_SCALED => Model::init_scaled_stacked(shape, n_layers, n_outputs, seed),
         i => {
             return Err(FfiError::new(
                 fpf_status::FPF_BAD_OPTION,
@@ -341,6 +342,7 @@ fn train_error(e: TrainError) -> FfiError {
         TrainError::NotFinite { .. } => fpf_status::FPF_NOT_FINITE,
         TrainError::Diverged { .. } => fpf_status::FPF_DIVERGED,
         TrainError::OutOfMemory(_) => fpf_status::FPF_OUT_OF_MEMORY,
+        TrainError::Stacked { .. } => fpf_status::FPF_UNSUPPORTED,
     };
     FfiError::new(status, e.to_string())
 }
@@ -361,7 +363,8 @@ fn train_error(e: TrainError) -> FfiError {
 /// `valid_*` arrays), `FPF_BAD_OPTION` (an option out of range), `FPF_BAD_SIZE` (no trials or
 /// steps, fewer trials than `batch_size`, a size product overflows, `n_valid` > 0 without
 /// validation arrays), `FPF_NOT_FINITE` (NaN or infinity in the data), `FPF_DIVERGED` (the
-/// loss or gradient became NaN/infinite). On error the model and `*out_report` are unchanged.
+/// loss or gradient became NaN/infinite), `FPF_UNSUPPORTED` (a stacked model: train it in
+/// PyTorch and convert it). On error the model and `*out_report` are unchanged.
 ///
 /// # Safety
 /// `rnn` must be NULL or a live handle not used by another thread during the call; `opts`

@@ -200,6 +200,7 @@ fn round_trip<T: Real>(dir: &TempDir) {
             let mut h0 = vec![T::ZERO; m.state_dim()];
             let out = ModelViewMut {
                 shape: *m.shape(),
+                n_layers: 1,
                 n_outputs: no,
                 params: &mut params,
                 w_out: &mut w_out,
@@ -399,6 +400,7 @@ fn decode_into_caller_slices_checks_first() {
     let (mut w, mut b, mut h) = (vec![9.0; 2], vec![9.0; 1], vec![9.0; 2]);
     let out = ModelViewMut {
         shape: CellShape::new(CellKind::Tanh, 1, 3),
+        n_layers: 1,
         n_outputs: 1,
         params: &mut p,
         w_out: &mut w,
@@ -589,7 +591,7 @@ fn leaky_checkpoints_keep_alpha_and_old_files_still_load() {
 #[test]
 fn future_version_and_other_header_errors() {
     let bytes = small_bytes();
-    for v in [3u32, 7, u32::MAX] {
+    for v in [4u32, 7, u32::MAX] {
         let mut b = bytes.clone();
         b[8..12].copy_from_slice(&v.to_le_bytes());
         fix_crc(&mut b);
@@ -598,7 +600,7 @@ fn future_version_and_other_header_errors() {
             e,
             E::FutureVersion {
                 found: v,
-                supported: 2
+                supported: 3
             }
         );
         assert!(e.to_string().contains(&v.to_string()));

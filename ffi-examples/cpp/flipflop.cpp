@@ -1,5 +1,6 @@
 // The seeds' flip-flop tutorial end to end through the C++17 wrapper fpf.hpp.
 // Exit status 0 iff every call succeeded and 2^3 = 8 stable fixed points were found.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -94,6 +95,24 @@ int main(int argc, char **argv) {
             fpf::Rnn::leaky(FPF_ACTIVATION_RELU, 1.5, bits, 8, bits);
             return 1;
         } catch (const fpf::Error &e) {
+            std::cout << "Expected error (status " << e.status() << "): " << e.what() << "\n";
+        }
+
+        // A two-layer GRU (PyTorch's num_layers = 2): the finder runs on it, training throws.
+        fpf::Rnn two = fpf::Rnn::stacked(FPF_CELL_GRU_TORCH, 2, bits, 8, bits, seed);
+        const std::size_t s2 = two.state_dim();
+        std::vector<double> two_inits(64 * s2);
+        for (std::size_t k = 0; k < two_inits.size(); ++k) two_inits[k] = 0.5 * std::sin(k);
+        auto two_fps = two.find_fixed_points(fopts, two_inits, std::vector<double>(bits, 0.0));
+        if (two.n_layers() != 2 || s2 != 16 || two_fps.size() == 0) {
+            std::cerr << "error: the stacked GRU's layers, state or fixed points are wrong\n";
+            return 1;
+        }
+        try {
+            two.train(topts, train, nullptr, [](const fpf_train_progress &) { return true; });
+            return 1;
+        } catch (const fpf::Error &e) {
+            if (e.status() != FPF_UNSUPPORTED) return 1;
             std::cout << "Expected error (status " << e.status() << "): " << e.what() << "\n";
         }
 

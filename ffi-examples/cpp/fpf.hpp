@@ -197,6 +197,19 @@ public:
               "fpf_rnn_new_leaky");
         return Rnn(p);
     }
+    /// `n_layers` stacked layers of one cell kind (PyTorch's `num_layers`): layer 0 reads
+    /// the input, each layer above the new h of the one below; the state is the layers'
+    /// states back to back. `alpha` for a leaky kind (1 for the others). The finder runs on
+    /// it; training throws (FPF_UNSUPPORTED).
+    static Rnn stacked(fpf_cell cell, std::size_t n_layers, std::size_t n_inputs,
+                       std::size_t n_hidden, std::size_t n_outputs, std::uint64_t seed = 0,
+                       fpf_init init = FPF_INIT_SCALED, double alpha = 1.0) {
+        fpf_rnn *p = nullptr;
+        check(fpf_rnn_new_stacked(cell, alpha, n_layers, n_inputs, n_hidden, n_outputs, seed,
+                                  init, &p),
+              "fpf_rnn_new_stacked");
+        return Rnn(p);
+    }
     /// Loads a checkpoint file into a new network.
     static Rnn load(const std::string &path) {
         fpf_rnn *p = nullptr;
@@ -215,6 +228,8 @@ public:
     fpf_cell cell() const noexcept { return fpf_rnn_cell(h_.get()); }
     /// A leaky cell's alpha (1 for the other cells).
     double alpha() const noexcept { return fpf_rnn_alpha(h_.get()); }
+    /// Number of stacked layers (1 for a single cell).
+    std::size_t n_layers() const noexcept { return fpf_rnn_n_layers(h_.get()); }
 
     std::vector<double> param(const std::string &name) const {
         std::size_t n = 0;

@@ -21,7 +21,7 @@ STATUS_NAMES = {
     4: "FPF_NOT_FINITE", 5: "FPF_BAD_OPTION", 6: "FPF_UNKNOWN_NAME", 7: "FPF_NO_CONVERGENCE",
     8: "FPF_DIVERGED", 9: "FPF_CANCELLED", 10: "FPF_IO", 11: "FPF_BAD_FORMAT",
     12: "FPF_MISMATCH", 13: "FPF_BUSY", 14: "FPF_OUT_OF_MEMORY",
-    15: "FPF_CALLBACK_FAILED", 99: "FPF_PANIC",
+    15: "FPF_CALLBACK_FAILED", 16: "FPF_UNSUPPORTED", 99: "FPF_PANIC",
 }
 STATUS = {v: k for k, v in STATUS_NAMES.items()}
 
@@ -143,6 +143,9 @@ _SIGS = {
                                    C.POINTER(_vp)]),
     "fpf_rnn_new_leaky": (C.c_int, [C.c_uint32, C.c_double, _sz, _sz, _sz, C.c_uint64,
                                     C.c_uint32, C.POINTER(_vp)]),
+    "fpf_rnn_new_stacked": (C.c_int, [C.c_uint32, C.c_double, _sz, _sz, _sz, _sz, C.c_uint64,
+                                      C.c_uint32, C.POINTER(_vp)]),
+    "fpf_rnn_n_layers": (_sz, [_vp]),
     "fpf_rnn_alpha": (C.c_double, [_vp]),
     "fpf_rnn_free": (None, [_vp]),
     "fpf_rnn_cell": (C.c_uint32, [_vp]),

@@ -18,14 +18,14 @@ def _arr(x, name):
     return a
 
 
-def _build(I, H, kind, params, readout_w, readout_b):
+def _build(I, H, kind, params, readout_w, readout_b, num_layers=1):
     if readout_w is None:
         readout_w, readout_b = np.eye(H), np.zeros(H)
     O = readout_w.shape[1]
     if readout_w.shape[0] != H:
         raise ValueError(f"the readout takes {readout_w.shape[0]} inputs, but the network has "
                          f"{H} hidden units")
-    rnn = FlipFlopRNN(I, H, O, rnn_type=kind)
+    rnn = FlipFlopRNN(I, H, O, rnn_type=kind, num_layers=num_layers)
     rnn.load_state_dict({**params, "w_out": readout_w,
                          "b_out": np.zeros(O) if readout_b is None else readout_b})
     return rnn
@@ -62,14 +62,17 @@ def _torch_param(module, sd, name):
 
 
 def from_torch(module, readout=None):
-    """A FlipFlopRNN with the weights of a one-layer, unidirectional ``torch.nn.RNN`` (tanh),
-    ``nn.GRU`` or ``nn.LSTM`` (without projections), or of an ``nn.RNNCell`` (tanh),
-    ``nn.GRUCell`` or ``nn.LSTMCell``, in any floating dtype (widened to double). Pruned or
-    parametrized weights are read as the module's forward uses them. ``readout``: an
-    ``nn.Linear`` (or its (weight, bias) arrays, weight [n_outputs, hidden]) applied to the
-    hidden state; without one the outputs are the hidden state itself. ``batch_first`` does
-    not matter: libfpf's arrays are always [batch, time, features]. The LSTM's state is
-    [h, c]."""
+    """A FlipFlopRNN with the weights of a unidirectional ``torch.nn.RNN`` (tanh),
+    ``nn.GRU`` or ``nn.LSTM`` (without projections) of any ``num_layers``, or of an
+    ``nn.RNNCell`` (tanh), ``nn.GRUCell`` or ``nn.LSTMCell``, in any floating dtype (widened
+    to double). Pruned or parametrized weights are read as the module's forward uses them.
+    ``readout``: an ``nn.Linear`` (or its (weight, bias) arrays, weight [n_outputs, hidden])
+    applied to the (top layer's) hidden state; without one the outputs are the hidden state
+    itself. ``batch_first`` does not matter: libfpf's arrays are always [batch, time,
+    features]. The LSTM's state is [h, c]; a stacked module's state is its layers' states
+    back to back, ``[h_0, h_1, …]`` (``[h_0, c_0, h_1, c_1, …]`` for the LSTM), as
+    ``CallbackModel.from_torch`` has it. Dropout between layers is a training-time
+    operation and is not part of the map (the module in ``eval()`` mode)."""
     mode = getattr(module, "mode", None) or type(module).__name__.upper()
     if mode == "RNN_RELU" or getattr(module, "nonlinearity", "tanh") != "tanh":
         raise ValueError("from_torch: only tanh RNNs are supported (nonlinearity='relu' is "
@@ -77,9 +80,7 @@ def from_torch(module, readout=None):
     if mode not in _TORCH_KINDS or not hasattr(module, "state_dict"):
         raise TypeError(f"from_torch takes a torch.nn.RNN, GRU or LSTM (or RNNCell, GRUCell, "
                         f"LSTMCell); got {type(module).__name__}")
-    if getattr(module, "num_layers", 1) != 1:
-        raise ValueError(f"from_torch: only one layer is supported; the module has "
-                         f"{module.num_layers}")
+    num_layers = int(getattr(module, "num_layers", 1))
     if getattr(module, "bidirectional", False):
         raise ValueError("from_torch: bidirectional modules are not supported")
     if getattr(module, "proj_size", 0):
@@ -100,8 +101,15 @@ def from_torch(module, readout=None):
     params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh,
               "bias_ih_l0": zeros if b_ih is None else b_ih,
               "bias_hh_l0": zeros if b_hh is None else b_hh}
+    for k in range(1, num_layers):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            v = _torch_param(module, sd, f"{name}_l{k}")
+            if v is None and name.startswith("weight"):
+                raise ValueError(f"from_torch: the {type(module).__name__} has no "
+                                 f"{name}_l{k} (state_dict keys: {', '.join(sd)})")
+            params[f"{name}_l{k}"] = zeros if v is None else v
     w, b = _torch_readout(readout, H)
-    return _build(I, H, kind, params, w, b)
+    return _build(I, H, kind, params, w, b, num_layers)
 
 
 _KERAS_KINDS = {"simplernn": "simple_rnn", "simple_rnn": "simple_rnn", "rnn": "simple_rnn",

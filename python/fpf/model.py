@@ -28,6 +28,12 @@ def _torch_names_for_tanh(I, H):
             "bias_hh_l0": (H,)}
 
 
+def _layer_names(names, k):
+    """Layer k's names (k ≥ 1) of a stacked network: ``_l0`` → ``_l<k>``, else ``_l<k>``
+    appended (the library's rule)."""
+    return {(n[:-3] if n.endswith("_l0") else n) + f"_l{k}": s for n, s in names.items()}
+
+
 class FlipFlopRNN:
     """A recurrent network held by libfpf, in double precision: a cell, the readout
     ``y = h W_out + b_out`` and the initial state ``h0``.
@@ -40,16 +46,25 @@ class FlipFlopRNN:
     parameters are named as tanh's). init: 'scaled' (default; trains fast) or 'tutorial'
     (the reference's N(0, 0.5²) recurrent weights).
 
+    num_layers: stacked layers of the cell, PyTorch's convention (layer 0 reads the input,
+    each layer above the new hidden state of the one below; an LSTM layer passes up only h).
+    The state is the layers' states back to back (``num_layers · n_hidden``, or
+    ``num_layers · 2·n_hidden`` for the LSTM), the readout reads the top layer's h, and layer
+    k ≥ 1's parameters are named with the suffix ``_l<k>`` (``weight_hh_l1``, ``w_hh_l1``).
+    The finder runs on a stacked network; training one raises FpfError (FPF_UNSUPPORTED):
+    train it in PyTorch and convert it with ``fpf.from_torch``.
+
     copy.copy, copy.deepcopy and pickle give an independent network with the same weights
     (through the library's checkpoint bytes, ``to_bytes``/``from_bytes``).
     """
 
     def __init__(self, n_inputs, n_hidden, n_outputs, rnn_type="tanh", seed=0, init="scaled",
-                 alpha=1.0):
+                 alpha=1.0, num_layers=1):
         kind = _check.choice(rnn_type, "rnn_type", CELLS)
         n_inputs = _check.count(n_inputs, "n_inputs", 0)
         n_hidden = _check.count(n_hidden, "n_hidden", 1)
         n_outputs = _check.count(n_outputs, "n_outputs", 1)
+        num_layers = _check.count(num_layers, "num_layers", 1)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
             raise TypeError(f"`alpha` must be a number; got {type(alpha).__name__}")
         alpha = float(alpha)
@@ -57,7 +72,13 @@ class FlipFlopRNN:
             raise ValueError(f"`alpha` must be in (0, 1]; got {alpha}")
         h = C.c_void_p()
         init = _check.choice(init, "init", INITS)
-        if rnn_type in LEAKY_ACTIVATIONS:
+        if num_layers > 1:
+            if rnn_type not in LEAKY_ACTIVATIONS and alpha != 1.0:
+                raise ValueError(f"`alpha` is a leaky cell's; a {rnn_type} cell takes none "
+                                 f"(got alpha={alpha})")
+            check(lib.fpf_rnn_new_stacked(kind, alpha, num_layers, n_inputs, n_hidden,
+                                          n_outputs, _check.seed(seed), init, C.byref(h)))
+        elif rnn_type in LEAKY_ACTIVATIONS:
             check(lib.fpf_rnn_new_leaky(LEAKY_ACTIVATIONS[rnn_type], alpha, n_inputs, n_hidden,
                                         n_outputs, _check.seed(seed), init, C.byref(h)))
         else:
@@ -77,12 +98,18 @@ class FlipFlopRNN:
         self.n_outputs = int(lib.fpf_rnn_n_outputs(v))
         self.state_dim = int(lib.fpf_rnn_state_dim(v))
         self.alpha = float(lib.fpf_rnn_alpha(v))
-        self._params = _cell_params(self.rnn_type, self.n_inputs, self.n_hidden)
-        self._params.update({"w_out": (self.n_hidden, self.n_outputs),
+        self.num_layers = int(lib.fpf_rnn_n_layers(v))
+        I, H = self.n_inputs, self.n_hidden
+        self._params = _cell_params(self.rnn_type, I, H)
+        for k in range(1, self.num_layers):
+            self._params.update(_layer_names(_cell_params(self.rnn_type, H, H), k))
+        self._params.update({"w_out": (H, self.n_outputs),
                              "b_out": (self.n_outputs,), "h0": (self.state_dim,)})
         self._settable = dict(self._params)
         if self.rnn_type == "tanh":
-            self._settable.update(_torch_names_for_tanh(self.n_inputs, self.n_hidden))
+            self._settable.update(_torch_names_for_tanh(I, H))
+            for k in range(1, self.num_layers):
+                self._settable.update(_layer_names(_torch_names_for_tanh(H, H), k))
 
     @property
     def handle(self):
@@ -91,16 +118,18 @@ class FlipFlopRNN:
 
     def __repr__(self):
         alpha = f", alpha={self.alpha!r}" if self.rnn_type in LEAKY_ACTIVATIONS else ""
+        layers = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
         return (f"FlipFlopRNN(n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, "
-                f"n_outputs={self.n_outputs}, rnn_type={self.rnn_type!r}{alpha})")
+                f"n_outputs={self.n_outputs}, rnn_type={self.rnn_type!r}{alpha}{layers})")
 
     @classmethod
-    def from_arrays(cls, params, rnn_type="tanh", alpha=1.0):
+    def from_arrays(cls, params, rnn_type="tanh", alpha=1.0, num_layers=None):
         """A network from its arrays: ``params`` maps every parameter name (as
         ``state_dict`` gives them; ``w_out`` [H, O] included, ``b_out`` and ``h0`` zero if
         absent) to an array; the sizes follow from ``w_out`` and the input weights (``w_ih``,
-        ``w_in`` or ``weight_ih_l0``). ``from_arrays(rnn.state_dict(), rnn.rnn_type,
-        rnn.alpha)`` rebuilds ``rnn``."""
+        ``w_in`` or ``weight_ih_l0``), the number of layers from the highest layer suffix
+        ``_l<k>`` among the names unless ``num_layers`` is given.
+        ``from_arrays(rnn.state_dict(), rnn.rnn_type, rnn.alpha)`` rebuilds ``rnn``."""
         _check.choice(rnn_type, "rnn_type", CELLS)
         if "w_out" not in params:
             raise ValueError("`params` needs `w_out` [n_hidden, n_outputs]")
@@ -111,7 +140,10 @@ class FlipFlopRNN:
             I = np.shape(params["weight_ih_l0"])[1]
         else:
             raise ValueError("`params` needs the input weights (w_ih, w_in or weight_ih_l0)")
-        rnn = cls(I, H, O, rnn_type=rnn_type, alpha=alpha)
+        if num_layers is None:
+            suffixes = [n.rsplit("_l", 1)[1] for n in params if "_l" in n]
+            num_layers = 1 + max([int(k) for k in suffixes if k.isdigit()], default=0)
+        rnn = cls(I, H, O, rnn_type=rnn_type, alpha=alpha, num_layers=num_layers)
         rnn.load_state_dict(params)
         return rnn
 
@@ -202,7 +234,9 @@ class FlipFlopRNN:
         return out[0] if one else out
 
     def _readout(self, h):
-        return h[..., : self.n_hidden] @ self.get_param("w_out") + self.get_param("b_out")
+        top = (self.num_layers - 1) * (self.state_dim // self.num_layers)  # the top layer's h
+        return (h[..., top: top + self.n_hidden] @ self.get_param("w_out")
+                + self.get_param("b_out"))
 
     def __call__(self, inputs, hidden=None):
         """inputs [batch, time, n_inputs] → (outputs [batch, time, n_outputs], states

@@ -186,9 +186,34 @@ def test_fixed_points_are_fixed_points_of_the_torch_module(kind):
         assert bool(unique.is_stable[k]) == (np.abs(np.linalg.eigvals(J)).max() < 1)
 
 
+@pytest.mark.parametrize("cls", [torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM])
+def test_stacked_modules_step_and_read_out_as_torch(cls):
+    # num_layers = 3: the state is [h_0, h_1, h_2] ([h, c] per layer for the LSTM), layer l
+    # reads layer l−1's new h, and the readout reads the top layer's h.
+    torch.manual_seed(1)
+    m, lin = cls(I, H, num_layers=3).double(), torch.nn.Linear(H, 2).double()
+    rnn = fpf.from_torch(m, readout=lin)
+    per = 2 * H if cls is torch.nn.LSTM else H
+    assert (rnn.num_layers, rnn.state_dim) == (3, 3 * per)
+    n = 5
+    x = np.random.default_rng(2).normal(size=(n, I))
+    h = np.random.default_rng(3).uniform(-1, 1, (n, 3 * per))
+    layers = torch.tensor(h).reshape(n, 3, per).transpose(0, 1)
+    with torch.no_grad():
+        if cls is torch.nn.LSTM:
+            out, (hn, cn) = m(torch.tensor(x)[None], (layers[..., :H].contiguous(),
+                                                       layers[..., H:].contiguous()))
+            want = torch.cat([hn, cn], -1)
+        else:
+            out, want = m(torch.tensor(x)[None], layers.contiguous())
+        y_want = lin(out[0]).numpy()
+    want = want.transpose(0, 1).reshape(n, 3 * per).numpy()
+    assert np.abs(rnn.step(x, h) - want).max() < 1e-13
+    y, _ = rnn(x[:, None, :], h)
+    assert np.abs(y[:, 0] - y_want).max() < 1e-13
+
+
 def test_what_from_torch_refuses():
-    with pytest.raises(ValueError, match="one layer"):
-        fpf.from_torch(torch.nn.GRU(I, H, num_layers=2))
     with pytest.raises(ValueError, match="bidirectional"):
         fpf.from_torch(torch.nn.LSTM(I, H, bidirectional=True))
     with pytest.raises(ValueError, match="relu"):

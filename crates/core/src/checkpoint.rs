@@ -30,11 +30,17 @@ pub const MODEL_MAGIC: [u8; 8] = *b"FPFMODEL";
 pub const FIXED_POINTS_MAGIC: [u8; 8] = *b"FPFFIXPT";
 /// The newest format version this library writes and reads. Version 2 adds the leaky cell
 /// kinds (codes 4–7, each model with an `alpha` array) and the fixed points' `n_kink` array;
-/// a file is written with the lowest version that can hold it ([`MODEL_ALPHA_VERSION`]), so
-/// everything version 1 describes is still written as version 1.
-pub const FORMAT_VERSION: u32 = 2;
+/// version 3 stacked layers (the number of layers in the `cell` field's upper 16 bits). A
+/// file is written with the lowest version that can hold it ([`MODEL_ALPHA_VERSION`],
+/// [`MODEL_LAYERS_VERSION`]), so everything version 1 describes is still written as
+/// version 1.
+pub const FORMAT_VERSION: u32 = 3;
 /// The version that introduced the leaky cells (and their `alpha` array) and `n_kink`.
 pub const MODEL_ALPHA_VERSION: u32 = 2;
+/// The version that introduced stacked layers: the model header's `cell` u32 holds the
+/// kind code in its low 16 bits and `n_layers − 1` in its high 16 bits (0 in every older
+/// file).
+pub const MODEL_LAYERS_VERSION: u32 = 3;
 /// The name of a leaky cell's `α` array (one f64, after `h0`).
 pub const ALPHA_ARRAY: &str = "alpha";
 /// Bytes of the header common to both kinds (magic, version, scalar, total length, arrays).
@@ -858,9 +864,12 @@ pub fn fill<T: Real>(data: &[u8], scalar: Scalar, out: &mut [T]) {
 pub struct ModelView<'a, T> {
     /// Cell kind and sizes.
     pub shape: CellShape,
+    /// Number of stacked layers (1 for a single cell; see [`ModelShape`]).
+    pub n_layers: usize,
     /// Output size `O`.
     pub n_outputs: usize,
-    /// Cell parameters, flat `[w_x | w_h | b]` (see [`crate::cell`]).
+    /// Cell parameters, flat `[w_x | w_h | b]` (see [`crate::cell`]; each block holds every
+    /// layer's, layer 0 first).
     pub params: &'a [T],
     /// Readout weights, `H × O` row-major.
     pub w_out: &'a [T],
@@ -875,6 +884,8 @@ pub struct ModelView<'a, T> {
 pub struct ModelViewMut<'a, T> {
     /// Cell kind and sizes the checkpoint must have.
     pub shape: CellShape,
+    /// Number of stacked layers the checkpoint must have.
+    pub n_layers: usize,
     /// Output size `O` the checkpoint must have.
     pub n_outputs: usize,
     /// Cell parameters, flat `[w_x | w_h | b]`.
@@ -892,6 +903,8 @@ pub struct ModelViewMut<'a, T> {
 pub struct ModelHeader {
     /// Cell kind and sizes.
     pub shape: CellShape,
+    /// Number of stacked layers (1 in every file older than [`MODEL_LAYERS_VERSION`]).
+    pub n_layers: usize,
     /// Output size `O`.
     pub n_outputs: usize,
     /// The stored value type.
@@ -899,9 +912,10 @@ pub struct ModelHeader {
 }
 
 impl ModelHeader {
-    /// Checks that the checkpoint fits a model of `shape` and `n_outputs`, naming the first
-    /// field that differs (cell kind, `alpha`, `n_inputs`, `n_hidden`, `n_outputs`).
-    pub fn check_shape(&self, shape: &CellShape, n_outputs: usize) -> Result<()> {
+    /// Checks that the checkpoint fits a model of `shape`, `n_layers` and `n_outputs`, naming
+    /// the first field that differs (cell kind, `alpha`, `n_inputs`, `n_hidden`,
+    /// `n_layers`, `n_outputs`).
+    pub fn check_shape(&self, shape: &CellShape, n_layers: usize, n_outputs: usize) -> Result<()> {
         let mismatch = |what, expected, found| {
             Err(CheckpointError::Mismatch {
                 what,
@@ -923,6 +937,7 @@ impl ModelHeader {
         for (what, e, g) in [
             ("n_inputs", m.n_inputs, f.n_inputs),
             ("n_hidden", m.n_hidden, f.n_hidden),
+            ("n_layers", n_layers, self.n_layers),
             ("n_outputs", n_outputs, self.n_outputs),
         ] {
             if e != g {
@@ -933,8 +948,13 @@ impl ModelHeader {
     }
 
     /// [`ModelHeader::check_shape`], then that the checkpoint stores `T`'s scalar type.
-    pub fn check<T: Real>(&self, shape: &CellShape, n_outputs: usize) -> Result<()> {
-        self.check_shape(shape, n_outputs)?;
+    pub fn check<T: Real>(
+        &self,
+        shape: &CellShape,
+        n_layers: usize,
+        n_outputs: usize,
+    ) -> Result<()> {
+        self.check_shape(shape, n_layers, n_outputs)?;
         let want = Scalar::of::<T>();
         if self.scalar != want {
             return Err(CheckpointError::Mismatch {
@@ -948,9 +968,10 @@ impl ModelHeader {
 }
 
 /// Lengths of the six model arrays (in [`MODEL_ARRAYS`] order), or why the sizes are invalid.
-fn model_lens(shape: &CellShape, n_outputs: usize) -> Result<[usize; 6]> {
+fn model_lens(shape: &CellShape, n_layers: usize, n_outputs: usize) -> Result<[usize; 6]> {
     ModelShape {
         cell: *shape,
+        n_layers,
         n_outputs,
     }
     .array_lens()
@@ -961,14 +982,17 @@ fn model_lens(shape: &CellShape, n_outputs: usize) -> Result<[usize; 6]> {
             }) => "`n_inputs` is out of range",
             SizeError::Shape(_) => "`n_hidden` is out of range",
             SizeError::Outputs(_) => "`n_outputs` is out of range",
+            SizeError::Layers(_) => "`n_layers` is out of range",
             SizeError::TooLarge => "the model holds more values than a model may",
         })
     })
 }
 
-fn model_specific(shape: &CellShape, n_outputs: usize) -> [u8; 28] {
+fn model_specific(shape: &CellShape, n_layers: usize, n_outputs: usize) -> [u8; 28] {
     let mut s = [0u8; 28];
-    s[0..4].copy_from_slice(&shape.kind.code().to_le_bytes());
+    // `n_layers` ≤ MAX_LAYERS (checked by `model_lens` first) fits the upper 16 bits.
+    let cell = shape.kind.code() | ((n_layers.saturating_sub(1) as u32 & 0xFFFF) << 16);
+    s[0..4].copy_from_slice(&cell.to_le_bytes());
     s[4..12].copy_from_slice(&(shape.n_inputs as u64).to_le_bytes());
     s[12..20].copy_from_slice(&(shape.n_hidden as u64).to_le_bytes());
     s[20..28].copy_from_slice(&(n_outputs as u64).to_le_bytes());
@@ -978,7 +1002,7 @@ fn model_specific(shape: &CellShape, n_outputs: usize) -> [u8; 28] {
 impl<'a, T: Real> ModelView<'a, T> {
     /// The six arrays, checked against the shape (lengths, finiteness).
     fn arrays(&self) -> Result<[(&'static str, ArrayData<'a, T>); 6]> {
-        let lens = model_lens(&self.shape, self.n_outputs)?;
+        let lens = model_lens(&self.shape, self.n_layers, self.n_outputs)?;
         let np = lens[0] + lens[1] + lens[2];
         let given = [
             self.params.len(),
@@ -1040,22 +1064,22 @@ pub fn encoded_len<T: Real>(m: &ModelView<'_, T>) -> usize {
 /// error the contents of `buf` are unspecified.
 pub fn encode_into<T: Real>(m: &ModelView<'_, T>, buf: &mut [u8]) -> Result<usize> {
     let [a0, a1, a2, a3, a4, a5] = m.arrays()?;
-    let specific = model_specific(&m.shape, m.n_outputs);
+    let specific = model_specific(&m.shape, m.n_layers, m.n_outputs);
     let scalar = Scalar::of::<T>();
+    let version = if m.n_layers > 1 {
+        MODEL_LAYERS_VERSION
+    } else if m.shape.kind.is_leaky() {
+        MODEL_ALPHA_VERSION
+    } else {
+        1
+    };
     if m.shape.kind.is_leaky() {
         let alpha = core::slice::from_ref(&m.shape.alpha);
         let arrays = [a0, a1, a2, a3, a4, a5, (ALPHA_ARRAY, ArrayData::F64(alpha))];
-        encode_raw(
-            buf,
-            FileKind::Model,
-            MODEL_ALPHA_VERSION,
-            scalar,
-            &specific,
-            &arrays,
-        )
+        encode_raw(buf, FileKind::Model, version, scalar, &specific, &arrays)
     } else {
         let arrays = [a0, a1, a2, a3, a4, a5];
-        encode_raw(buf, FileKind::Model, 1, scalar, &specific, &arrays)
+        encode_raw(buf, FileKind::Model, version, scalar, &specific, &arrays)
     }
 }
 
@@ -1068,7 +1092,12 @@ pub fn validate_model(buf: &[u8]) -> Result<(ModelHeader, [&[u8]; 6])> {
         n_arrays,
         mut r,
     } = open(buf, FileKind::Model)?;
-    let kind = CellKind::from_code(r.u32()?)
+    let cell = r.u32()?;
+    let n_layers = (cell >> 16) as usize + 1;
+    if n_layers > 1 && version < MODEL_LAYERS_VERSION {
+        return Err(CheckpointError::BadHeader("unknown cell kind code"));
+    }
+    let kind = CellKind::from_code(cell & 0xFFFF)
         .ok_or(CheckpointError::BadHeader("unknown cell kind code"))?;
     if kind.is_leaky() && version < MODEL_ALPHA_VERSION {
         return Err(CheckpointError::BadHeader(
@@ -1085,7 +1114,7 @@ pub fn validate_model(buf: &[u8]) -> Result<(ModelHeader, [&[u8]; 6])> {
     }
     let shape = CellShape::new(kind, sizes[0], sizes[1]);
     let n_outputs = sizes[2];
-    let lens = model_lens(&shape, n_outputs)?;
+    let lens = model_lens(&shape, n_layers, n_outputs)?;
     let elem = scalar.elem();
     let [s0, s1, s2, s3, s4, s5] = MODEL_ARRAYS.map(|name| Spec {
         name,
@@ -1140,6 +1169,7 @@ pub fn validate_model(buf: &[u8]) -> Result<(ModelHeader, [&[u8]; 6])> {
     Ok((
         ModelHeader {
             shape,
+            n_layers,
             n_outputs,
             scalar,
         },
@@ -1158,8 +1188,8 @@ pub fn decode_header(buf: &[u8]) -> Result<ModelHeader> {
 /// differs). Nothing is written unless everything is valid.
 pub fn decode_into<T: Real>(buf: &[u8], out: ModelViewMut<'_, T>) -> Result<ModelHeader> {
     let (header, data) = validate_model(buf)?;
-    header.check::<T>(&out.shape, out.n_outputs)?;
-    let lens = model_lens(&header.shape, header.n_outputs)?;
+    header.check::<T>(&out.shape, out.n_layers, out.n_outputs)?;
+    let lens = model_lens(&header.shape, header.n_layers, header.n_outputs)?;
     let np = lens[0] + lens[1] + lens[2];
     for (name, want, got) in [
         ("params", np, out.params.len()),

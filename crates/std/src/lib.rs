@@ -26,6 +26,7 @@ pub mod checkpoint;
 pub mod log;
 pub mod memory;
 pub mod model;
+pub mod stacked;
 pub mod task;
 pub mod threads;
 pub mod train;

@@ -97,6 +97,11 @@ impl Sequences<'_> {
         name: &'static str,
     ) -> Result<(), TrainError> {
         self.validate(name)?;
+        if model.is_stacked() {
+            return Err(TrainError::Stacked {
+                n_layers: model.n_layers(),
+            });
+        }
         if self.n_inputs != model.n_inputs() {
             return Err(TrainError::Mismatch {
                 what: name,
@@ -207,6 +212,11 @@ pub enum TrainError {
     },
     /// The training workspace could not be allocated.
     OutOfMemory(OutOfMemory),
+    /// The model stacks layers, which this training does not handle.
+    Stacked {
+        /// The model's number of layers.
+        n_layers: usize,
+    },
 }
 
 impl fmt::Display for TrainError {
@@ -260,6 +270,11 @@ impl fmt::Display for TrainError {
                  gradient is not finite (try a smaller learning_rate or max_grad_norm > 0)"
             ),
             TrainError::OutOfMemory(e) => e.fmt(f),
+            TrainError::Stacked { n_layers } => write!(
+                f,
+                "training a stacked model ({n_layers} layers) is not supported: train it \
+                 elsewhere (e.g. PyTorch) and convert it, or train a single layer"
+            ),
         }
     }
 }

@@ -23,9 +23,11 @@ mod gru_torch;
 mod leaky;
 mod lstm;
 pub mod names;
+mod stacked;
 mod tanh;
 
 pub use leaky::{Activation, KINK_TOL};
+pub use stacked::StackedCell;
 
 use crate::scalar::Real;
 

@@ -69,6 +69,12 @@ pub trait BatchMap {
     fn input_derivatives(&self) -> bool {
         false
     }
+    /// The number of units of the state `x` at input `u` whose pre-activation lies on a
+    /// kink of their activation (see [`crate::cell::Cell::kink_units`]), for the results'
+    /// `n_kink`; `None` (the default) for a model without kinks.
+    fn kink_units(&self, _x: &[f64], _u: &[f64]) -> Option<usize> {
+        None
+    }
 }
 
 /// Workspace [`jacobians`] needs for `n` states.

@@ -854,6 +854,7 @@ fn map_jacobians(map: &dyn BatchMap, fps: &mut FixedPoints) -> Result<(), Analys
     }
     fps.j_xstar = Some(j);
     fps.dfdu = if with_u { Some(d) } else { None };
+    fps.n_kink = (0..n).map(|i| map.kink_units(fps.x(i), fps.u(i))).collect();
     Ok(())
 }
 

@@ -36,8 +36,9 @@ fn decode_model_impl<T: Real>(buf: &[u8], widen: bool) -> Result<Model<T>> {
     let mut params = get(data[0]);
     params.extend(get(data[1]));
     params.extend(get(data[2]));
-    Model::from_parts(
+    Model::from_parts_stacked(
         h.shape,
+        h.n_layers,
         h.n_outputs,
         params,
         get(data[3]),
@@ -63,11 +64,11 @@ pub fn decode_model_f64(buf: &[u8]) -> Result<Model<f64>> {
 }
 
 /// Replaces `model` by the checkpoint in `buf`, which must have the same cell kind,
-/// sizes and scalar type ([`CheckpointError::Mismatch`] otherwise). On any error the
+/// sizes (the number of layers included) and scalar type ([`CheckpointError::Mismatch`] otherwise). On any error the
 /// model is unchanged.
 pub fn decode_model_into<T: Real>(model: &mut Model<T>, buf: &[u8]) -> Result<()> {
     let h = decode_header(buf)?;
-    h.check::<T>(model.shape(), model.n_outputs())?;
+    h.check::<T>(model.shape(), model.n_layers(), model.n_outputs())?;
     *model = decode_model(buf)?;
     Ok(())
 }
