@@ -88,11 +88,28 @@ impl Threads {
         wanted: impl Fn(&Progress) -> bool + Sync,
         f: impl FnOnce(&Pooled<'_>, &mut dyn FnMut(&Progress) -> bool) -> R + Send,
     ) -> R {
-        let Some(pool) = self.pool.as_deref() else {
-            return f(&Pooled { pool: None }, &mut |p: &Progress| {
-                !wanted(p) || progress(p)
-            });
+        let pool = match self.pool.as_deref() {
+            // Already on one of this pool's threads (a job of the pool searching): here, as
+            // a job of the same pool blocked on the channel could wait for itself.
+            Some(p) if p.current_thread_index().is_some() => Some(p),
+            Some(p) => {
+                return self.forwarded(p, progress, wanted, f);
+            }
+            None => None,
         };
+        f(&Pooled { pool }, &mut |p: &Progress| {
+            !wanted(p) || progress(p)
+        })
+    }
+
+    /// [`Threads::run_in_pool`] from outside `pool`.
+    fn forwarded<R: Send>(
+        &self,
+        pool: &ThreadPool,
+        progress: &mut dyn FnMut(&Progress) -> bool,
+        wanted: impl Fn(&Progress) -> bool + Sync,
+        f: impl FnOnce(&Pooled<'_>, &mut dyn FnMut(&Progress) -> bool) -> R + Send,
+    ) -> R {
         let (to_caller, requests) = std::sync::mpsc::sync_channel::<Progress>(0);
         let (to_job, replies) = std::sync::mpsc::sync_channel::<bool>(0);
         let mut out = None;
@@ -209,6 +226,30 @@ mod tests {
             assert_eq!(seen, [0, 2, 4, 6], "{n} threads");
             assert_eq!(in_pool, n > 1);
         }
+    }
+
+    /// From a thread of the same pool (a job of it searching) the job runs right there.
+    #[test]
+    fn run_in_pool_from_inside_the_pool_does_not_wait_for_itself() {
+        let threads = Threads::new(2).unwrap();
+        let mut items = [0usize; 4];
+        threads.for_each(
+            &mut items,
+            || (),
+            |_, i, item| {
+                let mut calls = 0;
+                *item = threads.run_in_pool(
+                    &mut |_| {
+                        calls += 1;
+                        true
+                    },
+                    |_| true,
+                    |_, cb| (0..3).filter(|&k| cb(&at(k))).count() + i,
+                );
+                assert_eq!(calls, 3);
+            },
+        );
+        assert_eq!(items, [3, 4, 5, 6]);
     }
 
     /// A panic in the job reaches the caller (and nothing waits forever).
