@@ -260,6 +260,9 @@ struct Pass<'a, 'c, T> {
     iter: usize,
     /// Whether to evaluate the gradient (not on the last iteration).
     grad: bool,
+    /// Whether to write `G(x)` into the outputs (otherwise it stays in the tile's
+    /// scratch: the iterations need only q and the gradient, and the final pass writes it).
+    fx_out: bool,
     inv_n: T,
 }
 
@@ -467,7 +470,8 @@ fn eval_whole<T: Real>(
     let rows = t.q.len();
     let sc = split_scratch(p, t.scratch, rows)?;
     let grad = if p.grad { Some(&mut *sc.g) } else { None };
-    batch::eval_tile(p.cell, packed, t.inputs, t.x, t.fx, t.q, grad, sc.eval)?;
+    let fx = if p.fx_out { &mut *t.fx } else { sc.fx };
+    batch::eval_tile(p.cell, packed, t.inputs, t.x, fx, t.q, grad, sc.eval)?;
     let clipping = p.opts.max_grad_norm > 0.0 || p.opts.adaptive_grad_clip > 0.0;
     if p.grad && !clipping {
         // The tile's rows are contiguous: the moments in one pass over all of it.
@@ -546,7 +550,9 @@ fn eval_gathered<T: Real>(
             );
     for ((fxi, (mi, vi)), (qi, (na, &fr))) in rows {
         if fr == T::ZERO {
-            fxi.copy_from_slice(sub(sc.fx, k * sd, sd)?);
+            if p.fx_out {
+                fxi.copy_from_slice(sub(sc.fx, k * sd, sd)?);
+            }
             if p.grad {
                 fold_gradient(
                     p.opts,
@@ -633,11 +639,16 @@ fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize) -> (Bufs<'_, T>, &mut [T])
 /// last gradient, when `step` is given), then its q, `G(x)` and, with `grad`, its gradient,
 /// folded into the moments at once (`iter` is the number of gradients before it).
 trait Evaluate<T> {
+    /// Whether [`Evaluate::pass`] without `fx_out` leaves `G(x)` out of the outputs (then
+    /// the loop ends with a pass that writes it).
+    const DEFERS_FX: bool;
+    #[allow(clippy::too_many_arguments)]
     fn pass(
         &mut self,
         step: Option<(u64, f64)>,
         iter: usize,
         grad: bool,
+        fx_out: bool,
         inv_n: T,
         t: Tiles<'_, T>,
     ) -> Result<(), FindError>;
@@ -656,12 +667,15 @@ struct CellEval<'a, 'c, F, T> {
 }
 
 impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
+    // Period k > 1 (no packed weights) evaluates state by state into the outputs.
+    const DEFERS_FX: bool = true;
     #[inline]
     fn pass(
         &mut self,
         step: Option<(u64, f64)>,
         iter: usize,
         grad: bool,
+        fx_out: bool,
         inv_n: T,
         t: Tiles<'_, T>,
     ) -> Result<(), FindError> {
@@ -674,6 +688,7 @@ impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
             step,
             iter,
             grad,
+            fx_out,
             inv_n,
         };
         let t = Tiles {
@@ -756,6 +771,7 @@ fn iterate<T: Real, E: Evaluate<T>>(
     // Σq, Σq², Σdq, Σdq² of the frozen states, added once when each froze (their q and dq
     // no longer change): an iteration sums only the states still running.
     let mut frozen_sums = [0.0f64; 4];
+    let mut stop = Stop::MaxIters;
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
         let step = if iter > 0 {
@@ -775,7 +791,7 @@ fn iterate<T: Real, E: Evaluate<T>>(
             inputs: b.inputs,
             scratch: &mut [],
         };
-        ev.pass(step, iter, stepping, inv_n, tiles)?;
+        ev.pass(step, iter, stepping, !E::DEFERS_FX, inv_n, tiles)?;
         let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
         let mut all_done = true;
         let states = out
@@ -828,14 +844,34 @@ fn iterate<T: Real, E: Evaluate<T>>(
             }
         }
         if all_done {
-            return Ok((Stop::Converged, lr));
+            stop = Stop::Converged;
+            break;
         }
         if !stepping {
             break;
         }
         lr = sched.observe(q_mean);
     }
-    Ok((Stop::MaxIters, lr))
+    if E::DEFERS_FX {
+        // G(x) of every state at its final x (a frozen state's x has not moved since it
+        // froze, and a state's evaluation does not depend on its tile-mates: the same bits
+        // as its last evaluation), written once instead of every iteration.
+        frozen.fill(T::ZERO);
+        let tiles = Tiles {
+            x: &mut *x,
+            fx: &mut *out.fx,
+            m: &mut *m,
+            v: &mut *v,
+            q: &mut *out.q,
+            q_prev: &mut *q_prev,
+            norm_avg: &mut *norm_avg,
+            frozen: &mut *frozen,
+            inputs: b.inputs,
+            scratch: &mut [],
+        };
+        ev.pass(None, max_iters, false, true, inv_n, tiles)?;
+    }
+    Ok((stop, lr))
 }
 
 /// A [`BatchMap`]'s iteration: the Adam step of the whole block, then one call of the
@@ -853,11 +889,13 @@ struct MapEval<'a> {
 }
 
 impl Evaluate<f64> for MapEval<'_> {
+    const DEFERS_FX: bool = false;
     fn pass(
         &mut self,
         step: Option<(u64, f64)>,
         iter: usize,
         grad: bool,
+        _fx_out: bool,
         inv_n: f64,
         mut t: Tiles<'_, f64>,
     ) -> Result<(), FindError> {
