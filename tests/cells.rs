@@ -290,6 +290,25 @@ fn alpha_out_of_range_is_a_shape_error() {
     }
 }
 
+/// The activations' names are the documented lower-case ones, `from_name` inverts `name`
+/// and refuses anything else; codes round trip in `ALL` order and refuse the rest.
+#[test]
+fn activation_names_and_codes_round_trip_and_reject_the_rest() {
+    let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+    assert_eq!(names, ["tanh", "relu", "softplus", "sigmoid"]);
+    for (k, act) in Activation::ALL.into_iter().enumerate() {
+        assert_eq!(Activation::from_name(act.name()), Some(act));
+        assert_eq!(act.code(), k as u32);
+        assert_eq!(Activation::from_code(k as u32), Some(act));
+    }
+    for bad in ["", "Tanh", "RELU", "leaky_relu", "sigmoid ", "xyzzy"] {
+        assert_eq!(Activation::from_name(bad), None, "{bad:?}");
+    }
+    for bad in [4, 5, u32::MAX] {
+        assert_eq!(Activation::from_code(bad), None, "{bad}");
+    }
+}
+
 #[test]
 fn saturated_cases_really_saturate() {
     // Guard for the test above: with gain 6 most tanh units sit in the flat tails.

@@ -14,13 +14,14 @@ FAMILY is any of (default: eig golub flipflop-points):
   flipflop-points  the true fixed points of the two trained networks as committed (weights
                    read from tests/data): Newton in f64 from every point the reference finder
                    reported (xstar), kept at q < 1e-26, deduplicated at 1e-6; and, independently,
-                   Adam + Newton from the committed initial states, each point certified
-                   q < 1e-20, which must find the same set. numpy only; under a minute.
+                   Adam + Newton from the committed initial states, each point certified (q <
+                   1e-26 at its f64 value, I − J nonsingular), which must find the same set.
+                   numpy only; 5-20 s.
   flipflop-train   the two networks themselves, trained by the JAX reference as the canns
                    example flipflop_fixed_points.py does (brainpy optimizer, seed 42), then the
                    reference finder (canns FixedPointFinder, the tutorial's settings) for
                    inits / xstar / qstar / is_stable, then the refinement above. Needs canns 1.5.0
-                   and its JAX (python -m pip install canns==1.5.0); minutes.
+                   and its JAX (python -m pip install canns==1.5.0); about 9 minutes on 2 cores.
 
 Without --check the files are written to --out (default: tests/data itself). With --check they
 are written to a temporary directory and compared with tests/data: bit for bit where the recipe
