@@ -548,6 +548,11 @@ def train_flipflop(name, cfg, log=print):
 def gen_flipflop_train(out):
     """Trains both networks and writes every file of their directories (the refinement from
     the freshly trained weights and reported points, as gen_flipflop_points does)."""
+    try:
+        import brainpy  # noqa: F401
+        import canns  # noqa: F401
+    except ImportError as e:
+        raise SystemExit(f"flipflop-train needs canns 1.5.0 and its JAX (pip install canns==1.5.0): {e}")
     for name, cfg in FLIPFLOP.items():
         t0 = time.time()
         res = train_flipflop(name, cfg)
