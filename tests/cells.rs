@@ -259,6 +259,37 @@ fn relu_kink_uses_the_left_derivative_and_is_counted() {
     assert_eq!(cell.kink_units(&x, &h, &mut a).unwrap(), 0);
 }
 
+/// `φ'(0) = 0` for ReLU also where it matters: with nonzero weights and `h = x = 0` (so every
+/// pre-activation is exactly 0) the Jacobian is `(1 − α) I`, not `(1 − α) I + α W_hᵀ`, and
+/// `eval` itself gives `(0, 0)` at 0 and `(a, 1)` just above it.
+#[test]
+fn relu_derivative_at_exactly_zero_is_zero_with_nonzero_weights() {
+    assert_eq!(Activation::Relu.eval(0.0f64), (0.0, 0.0));
+    assert_eq!(Activation::Relu.eval(-0.0f64), (0.0, 0.0));
+    assert_eq!(Activation::Relu.eval(1e-300f64), (1e-300, 1.0));
+    let nh = 3;
+    let shape = CellShape::leaky(Activation::Relu, 1, nh, 0.2);
+    let mut p = vec![0.0; shape.n_params()];
+    let wx = shape.len_w_x();
+    for (k, v) in p[wx..wx + shape.len_w_h()].iter_mut().enumerate() {
+        *v = 0.5 + k as f64;
+    }
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    let (x, h) = ([0.0; 1], [0.0; 3]);
+    let (f, cache) = step(shape, &p, &x, &h);
+    assert_eq!(f, vec![0.0; nh]);
+    let mut jac = vec![0.0; nh * nh];
+    let mut scratch = vec![0.0; cell.jacobian_scratch_len()];
+    cell.jacobian(&x, &h, &cache, &mut jac, &mut scratch)
+        .unwrap();
+    for i in 0..nh {
+        for j in 0..nh {
+            let want = if i == j { 0.8 } else { 0.0 };
+            assert!((jac[i * nh + j] - want).abs() < 1e-15, "J[{i}][{j}]");
+        }
+    }
+}
+
 /// `α` outside (0, 1] (or NaN) is a shape error; the other kinds need `α = 1`.
 #[test]
 fn alpha_out_of_range_is_a_shape_error() {
@@ -287,6 +318,25 @@ fn alpha_out_of_range_is_a_shape_error() {
             assert_eq!(CellKind::leaky(act), kind);
             assert_eq!(Activation::from_code(act.code()), Some(act));
         }
+    }
+}
+
+/// The activations' names are the documented lower-case ones, `from_name` inverts `name`
+/// and refuses anything else; codes round trip in `ALL` order and refuse the rest.
+#[test]
+fn activation_names_and_codes_round_trip_and_reject_the_rest() {
+    let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+    assert_eq!(names, ["tanh", "relu", "softplus", "sigmoid"]);
+    for (k, act) in Activation::ALL.into_iter().enumerate() {
+        assert_eq!(Activation::from_name(act.name()), Some(act));
+        assert_eq!(act.code(), k as u32);
+        assert_eq!(Activation::from_code(k as u32), Some(act));
+    }
+    for bad in ["", "Tanh", "RELU", "leaky_relu", "sigmoid ", "xyzzy"] {
+        assert_eq!(Activation::from_name(bad), None, "{bad:?}");
+    }
+    for bad in [4, 5, u32::MAX] {
+        assert_eq!(Activation::from_code(bad), None, "{bad}");
     }
 }
 
