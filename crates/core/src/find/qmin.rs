@@ -805,6 +805,23 @@ fn iterate<T: Real, E: Evaluate<T>>(
     // no longer change): an iteration sums only the states still running.
     let mut frozen_sums = [0.0f64; 4];
     let mut stop = Stop::MaxIters;
+    // The whole block as tiles (the evaluator brings the scratch).
+    macro_rules! block_tiles {
+        () => {
+            Tiles {
+                x: &mut *x,
+                fx: &mut *out.fx,
+                m: &mut *m,
+                v: &mut *v,
+                q: &mut *out.q,
+                q_prev: &mut *q_prev,
+                norm_avg: &mut *norm_avg,
+                frozen: &mut *frozen,
+                inputs: b.inputs,
+                scratch: &mut [],
+            }
+        };
+    }
     for iter in 0..=max_iters {
         let stepping = iter < max_iters;
         let step = if iter > 0 {
@@ -812,18 +829,7 @@ fn iterate<T: Real, E: Evaluate<T>>(
         } else {
             None
         };
-        let tiles = Tiles {
-            x: &mut *x,
-            fx: &mut *out.fx,
-            m: &mut *m,
-            v: &mut *v,
-            q: &mut *out.q,
-            q_prev: &mut *q_prev,
-            norm_avg: &mut *norm_avg,
-            frozen: &mut *frozen,
-            inputs: b.inputs,
-            scratch: &mut [],
-        };
+        let tiles = block_tiles!();
         ev.pass(step, iter, stepping, !E::DEFERS_FX, inv_n, tiles)?;
         let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
         let mut all_done = true;
@@ -890,18 +896,7 @@ fn iterate<T: Real, E: Evaluate<T>>(
         // froze, and a state's evaluation does not depend on its tile-mates: the same bits
         // as its last evaluation), written once instead of every iteration.
         frozen.fill(T::ZERO);
-        let tiles = Tiles {
-            x: &mut *x,
-            fx: &mut *out.fx,
-            m: &mut *m,
-            v: &mut *v,
-            q: &mut *out.q,
-            q_prev: &mut *q_prev,
-            norm_avg: &mut *norm_avg,
-            frozen: &mut *frozen,
-            inputs: b.inputs,
-            scratch: &mut [],
-        };
+        let tiles = block_tiles!();
         ev.pass(None, max_iters, false, true, inv_n, tiles)?;
     }
     Ok((stop, lr))

@@ -30,35 +30,7 @@ macro_rules! kernel {
         unsafe fn $drive(p: &Product<'_, $t>, c: &mut [$t]) {
             const NR: usize = $lanes * $v;
             let panel_len = p.k * NR;
-            for jp in 0..p.n.div_ceil(NR) {
-                let (j0, cols) = (jp * NR, NR.min(p.n - jp * NR));
-                // SAFETY: packed_len = ceil(n / NR) · k · NR was checked.
-                let b = unsafe { p.b.as_ptr().add(jp * panel_len) };
-                let mut i0 = 0;
-                while i0 < p.m {
-                    let rows = $mr.min(p.m - i0);
-                    // SAFETY: rows i0..i0 + rows < m exist (a.len() ≥ (m−1)·lda + k).
-                    let a = unsafe { p.a.as_ptr().add(i0 * p.lda) };
-                    macro_rules! go {
-                        ($r:literal) => {{
-                            if cols == NR {
-                                // SAFETY: as above, with R = rows; the panel's NR columns
-                                // j0..j0 + NR of rows i0..i0 + R are inside `c` (its length
-                                // was checked against (m − 1)·ldc + n).
-                                let dst = unsafe { c.as_mut_ptr().add(i0 * p.ldc + j0) };
-                                let full = Some((dst, p.ldc, p.accumulate));
-                                let _ = unsafe { $tile::<$r>(p.k, a, p.lda, b, full) };
-                            } else {
-                                // SAFETY: as above, with R = rows.
-                                let t = unsafe { $tile::<$r>(p.k, a, p.lda, b, None) };
-                                store(&t, $r, cols, c, p.ldc, i0, j0, p.accumulate);
-                            }
-                        }};
-                    }
-                    kernel!(@rows rows, go, $mr);
-                    i0 += rows;
-                }
-            }
+            kernel!(@panels $tile, $mr, p, c, NR, panel_len, 0);
         }
     };
     (@tile $tile:ident, $t:ty, $feat:literal, $lanes:literal, $v:literal, $zero:ident,
@@ -122,6 +94,39 @@ macro_rules! kernel {
                 }
             }
             out
+        }
+    };
+    // The single-panel kernel over panels `$from..`, every row block of each.
+    (@panels $tile:ident, $mr:tt, $p:ident, $c:ident, $nr:ident, $panel_len:ident,
+     $from:expr) => {
+        for jp in $from..$p.n.div_ceil($nr) {
+            let (j0, cols) = (jp * $nr, $nr.min($p.n - jp * $nr));
+            // SAFETY: packed_len = ceil(n / NR) · k · NR was checked.
+            let b = unsafe { $p.b.as_ptr().add(jp * $panel_len) };
+            let mut i0 = 0;
+            while i0 < $p.m {
+                let rows = $mr.min($p.m - i0);
+                // SAFETY: rows i0..i0 + rows < m exist (a.len() ≥ (m−1)·lda + k).
+                let a = unsafe { $p.a.as_ptr().add(i0 * $p.lda) };
+                macro_rules! go {
+                    ($r:literal) => {{
+                        if cols == $nr {
+                            // SAFETY: as above, with R = rows; the panel's NR columns
+                            // j0..j0 + NR of rows i0..i0 + R are inside `c` (its length
+                            // was checked against (m − 1)·ldc + n).
+                            let dst = unsafe { $c.as_mut_ptr().add(i0 * $p.ldc + j0) };
+                            let full = Some((dst, $p.ldc, $p.accumulate));
+                            let _ = unsafe { $tile::<$r>($p.k, a, $p.lda, b, full) };
+                        } else {
+                            // SAFETY: as above, with R = rows.
+                            let t = unsafe { $tile::<$r>($p.k, a, $p.lda, b, None) };
+                            store(&t, $r, cols, $c, $p.ldc, i0, j0, $p.accumulate);
+                        }
+                    }};
+                }
+                kernel!(@rows rows, go, $mr);
+                i0 += rows;
+            }
         }
     };
     (@rows $rows:ident, $go:ident, 6) => {
@@ -258,33 +263,7 @@ macro_rules! paired {
                 }
                 jp += 2;
             }
-            for jp in jp..p.n.div_ceil(NR) {
-                let (j0, cols) = (jp * NR, NR.min(p.n - jp * NR));
-                // SAFETY: packed_len = ceil(n / NR) · k · NR was checked.
-                let b = unsafe { p.b.as_ptr().add(jp * panel_len) };
-                let mut i0 = 0;
-                while i0 < p.m {
-                    let rows = $mr.min(p.m - i0);
-                    // SAFETY: rows i0..i0 + rows < m exist (a.len() ≥ (m−1)·lda + k).
-                    let a = unsafe { p.a.as_ptr().add(i0 * p.lda) };
-                    macro_rules! go {
-                        ($r:literal) => {{
-                            if cols == NR {
-                                // SAFETY: as above; the panel's NR columns are inside `c`.
-                                let dst = unsafe { c.as_mut_ptr().add(i0 * p.ldc + j0) };
-                                let full = Some((dst, p.ldc, p.accumulate));
-                                let _ = unsafe { $tile::<$r>(p.k, a, p.lda, b, full) };
-                            } else {
-                                // SAFETY: as above, with R = rows.
-                                let t = unsafe { $tile::<$r>(p.k, a, p.lda, b, None) };
-                                store(&t, $r, cols, c, p.ldc, i0, j0, p.accumulate);
-                            }
-                        }};
-                    }
-                    kernel!(@rows rows, go, $mr);
-                    i0 += rows;
-                }
-            }
+            kernel!(@panels $tile, $mr, p, c, NR, panel_len, jp);
         }
     };
 }
