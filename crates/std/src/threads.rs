@@ -92,47 +92,12 @@ impl Threads {
             // Already on one of this pool's threads (a job of the pool searching): here, as
             // a job of the same pool blocked on the channel could wait for itself.
             Some(p) if p.current_thread_index().is_some() => Some(p),
-            Some(p) => {
-                return self.forwarded(p, progress, wanted, f);
-            }
+            Some(p) => return forwarded(p, progress, wanted, f),
             None => None,
         };
         f(&Pooled { pool }, &mut |p: &Progress| {
             !wanted(p) || progress(p)
         })
-    }
-
-    /// [`Threads::run_in_pool`] from outside `pool`.
-    fn forwarded<R: Send>(
-        &self,
-        pool: &ThreadPool,
-        progress: &mut dyn FnMut(&Progress) -> bool,
-        wanted: impl Fn(&Progress) -> bool + Sync,
-        f: impl FnOnce(&Pooled<'_>, &mut dyn FnMut(&Progress) -> bool) -> R + Send,
-    ) -> R {
-        let (to_caller, requests) = std::sync::mpsc::sync_channel::<Progress>(0);
-        let (to_job, replies) = std::sync::mpsc::sync_channel::<bool>(0);
-        let mut out = None;
-        pool.in_place_scope(|scope| {
-            let (out, wanted) = (&mut out, &wanted);
-            scope.spawn(move |_| {
-                let mut forward = |p: &Progress| -> bool {
-                    !wanted(p) || (to_caller.send(*p).is_ok() && replies.recv().unwrap_or(false))
-                };
-                *out = Some(f(&Pooled { pool: Some(pool) }, &mut forward));
-                // `to_caller` is dropped here: the caller's loop below ends.
-            });
-            for p in requests.iter() {
-                if to_job.send(progress(&p)).is_err() {
-                    break;
-                }
-            }
-        });
-        // The scope returns once the job has run; a panic in it resumes here instead.
-        match out {
-            Some(r) => r,
-            None => unreachable!("the pool's job ran to completion"),
-        }
     }
 
     /// Calls `f(i, item)` for every item of `items`, on the threads; `init` makes each
@@ -158,6 +123,38 @@ impl Threads {
                 }
             }
         }
+    }
+}
+
+/// [`Threads::run_in_pool`] from outside `pool`.
+fn forwarded<R: Send>(
+    pool: &ThreadPool,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+    wanted: impl Fn(&Progress) -> bool + Sync,
+    f: impl FnOnce(&Pooled<'_>, &mut dyn FnMut(&Progress) -> bool) -> R + Send,
+) -> R {
+    let (to_caller, requests) = std::sync::mpsc::sync_channel::<Progress>(0);
+    let (to_job, replies) = std::sync::mpsc::sync_channel::<bool>(0);
+    let mut out = None;
+    pool.in_place_scope(|scope| {
+        let (out, wanted) = (&mut out, &wanted);
+        scope.spawn(move |_| {
+            let mut forward = |p: &Progress| -> bool {
+                !wanted(p) || (to_caller.send(*p).is_ok() && replies.recv().unwrap_or(false))
+            };
+            *out = Some(f(&Pooled { pool: Some(pool) }, &mut forward));
+            // `to_caller` is dropped here: the caller's loop below ends.
+        });
+        for p in requests.iter() {
+            if to_job.send(progress(&p)).is_err() {
+                break;
+            }
+        }
+    });
+    // The scope returns once the job has run; a panic in it resumes here instead.
+    match out {
+        Some(r) => r,
+        None => unreachable!("the pool's job ran to completion"),
     }
 }
 

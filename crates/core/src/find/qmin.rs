@@ -558,7 +558,8 @@ fn eval_gathered<T: Real>(
 ) -> Option<()> {
     let shape = p.cell.shape();
     let (sd, ni) = (shape.state_dim(), shape.n_inputs);
-    let sc = split_scratch(p, t.scratch, n_active)?;
+    // The scratch moves out of `t`, which the scatter below borrows whole.
+    let sc = split_scratch(p, core::mem::take(&mut t.scratch), n_active)?;
     let mut k = 0;
     for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
         if fr == T::ZERO {
@@ -572,6 +573,27 @@ fn eval_gathered<T: Real>(
     let inputs: &[T] = if p.shared { t.inputs } else { sc.u };
     let grad = if p.grad { Some(&mut *sc.g) } else { None };
     batch::eval_tile(p.cell, packed, inputs, sc.x, sc.fx, sc.q, grad, sc.eval)?;
+    let fx = if p.fx_out { Some(&*sc.fx) } else { None };
+    let g = if p.grad { Some(&mut *sc.g) } else { None };
+    let q = &*sc.q;
+    scatter_active(p.opts, p.inv_n, p.iter, sd, t, fx, g, |k| q.get(k).copied())
+}
+
+/// Back from the gathered rows (the tile's unfrozen states, in order) to the tile: `G(x)`
+/// from `fx` if given, the gradient in `g` folded into the moments if given, q from `q_of`.
+/// `None` if a gathered slice is too short.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scatter_active<T: Real>(
+    opts: &FinderOptions,
+    inv_n: T,
+    iter: usize,
+    sd: usize,
+    t: &mut Tiles<'_, T>,
+    fx: Option<&[T]>,
+    mut g: Option<&mut [T]>,
+    q_of: impl Fn(usize) -> Option<T>,
+) -> Option<()> {
     let mut k = 0;
     let rows =
         t.fx.chunks_exact_mut(sd)
@@ -581,24 +603,17 @@ fn eval_gathered<T: Real>(
                     .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
             );
     for ((fxi, (mi, vi)), (qi, (na, &fr))) in rows {
-        if fr == T::ZERO {
-            if p.fx_out {
-                fxi.copy_from_slice(sub(sc.fx, k * sd, sd)?);
-            }
-            if p.grad {
-                fold_gradient(
-                    p.opts,
-                    p.inv_n,
-                    p.iter,
-                    sub_mut(sc.g, k * sd, sd)?,
-                    mi,
-                    vi,
-                    na,
-                );
-            }
-            *qi = *sc.q.get(k)?;
-            k += 1;
+        if fr != T::ZERO {
+            continue;
         }
+        if let Some(fx) = fx {
+            fxi.copy_from_slice(sub(fx, k * sd, sd)?);
+        }
+        if let Some(g) = g.as_deref_mut() {
+            fold_gradient(opts, inv_n, iter, sub_mut(g, k * sd, sd)?, mi, vi, na);
+        }
+        *qi = q_of(k)?;
+        k += 1;
     }
     Some(())
 }
@@ -966,26 +981,11 @@ impl Evaluate<f64> for MapEval<'_> {
                 *vv = r - *vv;
             }
         }
-        let mut k = 0;
-        let rows =
-            t.fx.chunks_exact_mut(sd)
-                .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
-                .zip(
-                    t.q.iter_mut()
-                        .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
-                );
-        for ((fxi, (mi, vi)), (qi, (na, &fr))) in rows {
-            if fr == 0.0 {
-                fxi.copy_from_slice(sub(fg, k * sd, sd).ok_or(short)?);
-                if grad {
-                    let gi = sub_mut(vg, k * sd, sd).ok_or(short)?;
-                    fold_gradient(self.opts, inv_n, iter, gi, mi, vi, na);
-                }
-                let r = sub(rg, k * sd, sd).ok_or(short)?;
-                *qi = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
-                k += 1;
-            }
-        }
+        let g = if grad { Some(&mut *vg) } else { None };
+        let rg = &*rg;
+        let q_of =
+            |k: usize| sub(rg, k * sd, sd).map(|r| 0.5 * r.iter().map(|v| v * v).sum::<f64>());
+        scatter_active(self.opts, inv_n, iter, sd, &mut t, Some(&*fg), g, q_of).ok_or(short)?;
         Ok(())
     }
 }
