@@ -43,12 +43,12 @@ pub fn anchor_len(cell: &Cell<'_, f64>) -> usize {
 /// Workspace [`make_anchor`] needs (`piv` needs `S` more entries).
 pub fn anchor_work_len(cell: &Cell<'_, f64>) -> usize {
     let s = cell.shape().state_dim();
-    jacobian_work_len(cell, 1) + 2 * s * s + s
+    jacobian_work_len(cell, 1) + 2 * s * s
 }
 
 /// Builds the anchor at the fixed point `xstar` (input row `u`): `M = (I − J_G(x*))⁻¹`,
-/// transposed and packed into `anchor` ([`anchor_len`]). Cost: one Jacobian, one LU and `S`
-/// solves (`≈ 2⅔ S³` flops). `Err` if `I − J_G(x*)` is singular (or its inverse overflows,
+/// transposed and packed into `anchor` ([`anchor_len`]). Cost: one Jacobian, one LU and the
+/// inverse (`≈ 2⅔ S³` flops). `Err` if `I − J_G(x*)` is singular (or its inverse overflows,
 /// or a slice is too short: column 0).
 pub fn make_anchor(
     cell: &Cell<'_, f64>,
@@ -73,7 +73,6 @@ fn make_anchor_in(
     let mut w = work;
     let a = take_mut(&mut w, s * s)?;
     let inv = take_mut(&mut w, s * s)?;
-    let col = take_mut(&mut w, s)?;
     jacobian(cell, u, xstar.get(..s)?, 1, a, None, w);
     for v in a.iter_mut() {
         *v = -*v;
@@ -86,25 +85,12 @@ fn make_anchor_in(
     if let Err(e) = lu::factor(s, a, piv) {
         return Some(Err(e));
     }
-    // Column j of M is the solution of A m = e_j; it is row j of Mᵀ, stored row-major in
-    // `inv`, which is then packed as the right operand of `Δ = R Mᵀ`, read transposed.
-    if s > 0 {
-        for (j, row) in (0..s).zip(inv.chunks_exact_mut(s)) {
-            for (i, c) in col.iter_mut().enumerate() {
-                *c = if i == j { 1.0 } else { 0.0 };
-            }
-            lu::solve(s, a, piv, col);
-            for (d, &v) in row.iter_mut().zip(col.iter()) {
-                *d = v;
-            }
-        }
-    }
-    // Δ (rows × S) = R (rows × S) · Mᵀ: B = Mᵀ is S × S with B[k][j] = M[j][k] = inv[k][j]
-    // (inv's row k holds M's column k): no transposition on packing.
+    // Δ (rows × S) = R (rows × S) · Mᵀ: M is packed read transposed.
+    lu::inverse(s, a, piv, inv);
     if !inv.iter().all(|v| v.is_finite()) {
         return Some(Err(Singular { column: 0 }));
     }
-    pack(inv, s, s, s, false, anchor)?;
+    pack(inv, s, s, s, true, anchor)?;
     Some(Ok(()))
 }
 

@@ -188,6 +188,98 @@ pub fn solve<T: Real>(n: usize, lu: &[T], piv: &[usize], b: &mut [T]) {
     }
 }
 
+/// Writes `A⁻¹` (n × n, row-major) into `out`, given the output of [`factor`]: the `n`
+/// solves of [`solve`] on the columns of the identity, done row by row over all columns at
+/// once (each step a vectorized row update, `2 n³` flops in all), with the same operations in
+/// the same order as `n` calls of [`solve`], so the same bits. Slices shorter than `n²`, `n`,
+/// `n²` (or a pivot `≥ n`) leave `out` unspecified and panic in debug builds only.
+pub fn inverse<T: Real>(n: usize, lu: &[T], piv: &[usize], out: &mut [T]) {
+    isa::dispatch(Inverse { n, lu, piv, out })
+}
+
+/// [`inverse`] as an [`isa::Kernel`].
+struct Inverse<'a, T> {
+    n: usize,
+    lu: &'a [T],
+    piv: &'a [usize],
+    out: &'a mut [T],
+}
+
+impl<T: Real> isa::Kernel for Inverse<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        inverse_in(self.n, self.lu, self.piv, self.out)
+    }
+}
+
+#[inline(always)]
+fn inverse_in<T: Real>(n: usize, lu: &[T], piv: &[usize], out: &mut [T]) {
+    let nn = n.checked_mul(n);
+    let (Some(lu), Some(piv), Some(x)) = (
+        nn.and_then(|nn| lu.get(..nn)),
+        piv.get(..n),
+        nn.and_then(|nn| out.get_mut(..nn)),
+    ) else {
+        debug_assert!(false, "lu::inverse: a slice is shorter than n² or n");
+        return;
+    };
+    if n == 0 {
+        return;
+    }
+    for (i, row) in x.chunks_exact_mut(n).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = if i == j { T::ONE } else { T::ZERO };
+        }
+    }
+    // The row swaps `solve` applies to each column, applied to whole rows.
+    for (k, &p) in piv.iter().enumerate() {
+        debug_assert!(p < n, "lu::inverse: pivot out of range");
+        if p > k
+            && let Some((head, tail)) = x.split_at_mut_checked(p * n)
+            && let (Some(rk), Some(rp)) = (head.get_mut(k * n..(k + 1) * n), tail.get_mut(..n))
+        {
+            for (a, b) in rk.iter_mut().zip(rp.iter_mut()) {
+                core::mem::swap(a, b);
+            }
+        }
+    }
+    // Forward: row i -= L[i][j] · row j for j < i, in ascending j (`solve`'s order per column).
+    for (i, lrow) in lu.chunks_exact(n).enumerate() {
+        let Some((done, rest)) = x.split_at_mut_checked(i * n) else {
+            return;
+        };
+        let Some(xi) = rest.get_mut(..n) else {
+            return;
+        };
+        for (&l, xj) in lrow.iter().zip(done.chunks_exact(n)) {
+            for (a, &b) in xi.iter_mut().zip(xj) {
+                *a -= l * b;
+            }
+        }
+    }
+    // Backward: row i -= U[i][j] · row j for j > i, ascending, then row i /= U[i][i].
+    for (i, urow) in lu.chunks_exact(n).enumerate().rev() {
+        let Some((head, tail)) = x.split_at_mut_checked((i + 1) * n) else {
+            return;
+        };
+        let (Some(xi), Some((&d, upper))) = (
+            head.get_mut(i * n..),
+            urow.get(i..).and_then(|r| r.split_first()),
+        ) else {
+            return;
+        };
+        for (&u, xj) in upper.iter().zip(tail.chunks_exact(n)) {
+            for (a, &b) in xi.iter_mut().zip(xj) {
+                *a -= u * b;
+            }
+        }
+        for a in xi.iter_mut() {
+            *a = *a / d;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +301,29 @@ mod tests {
         }
         let mut s = [1.0, 2.0, 2.0, 4.0];
         assert_eq!(factor(2, &mut s, &mut [0; 2]), Err(Singular { column: 1 }));
+    }
+
+    /// `inverse` gives, bit for bit, the columns `solve` gives for the identity's columns,
+    /// on a matrix whose factorization swaps rows.
+    #[test]
+    fn inverse_is_solve_on_every_column() {
+        let n = 7;
+        let mut a: [f64; 49] = core::array::from_fn(|k| {
+            let (i, j) = (k / n, k % n);
+            ((i * 5 + j * 3) % 11) as f64 - 4.5 + if i == (j + 3) % n { 6.0 } else { 0.0 }
+        });
+        let mut piv = [0; 7];
+        factor(n, &mut a, &mut piv).unwrap();
+        assert!(piv.iter().enumerate().any(|(k, &p)| p != k), "no row swap to check");
+        let mut inv = [f64::NAN; 49];
+        inverse(n, &a, &piv, &mut inv);
+        for j in 0..n {
+            let mut e = [0.0; 7];
+            e[j] = 1.0;
+            solve(n, &a, &piv, &mut e);
+            for i in 0..n {
+                assert_eq!(inv[i * n + j].to_bits(), e[i].to_bits(), "({i}, {j})");
+            }
+        }
     }
 }
