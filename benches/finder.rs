@@ -78,7 +78,7 @@ fn joint<T: Real>(c: &mut Criterion, kind: CellKind, n: usize, h: usize, threads
         vec![0usize; n],
     );
     let zero = vec![T::ZERO; I];
-    let pool = Threads::new(threads).unwrap();
+    let pool = Threads::new(threads);
     let name = if threads == 1 {
         "qmin_joint".to_string()
     } else {
@@ -93,10 +93,8 @@ fn joint<T: Real>(c: &mut Criterion, kind: CellKind, n: usize, h: usize, threads
                 dq: &mut dq,
                 n_iters: &mut it,
             };
-            pool.run(|fork| {
-                qmin::minimize_with(fork, &cell, &opts, &zero, &mut x, out, &mut work, None)
-            })
-            .unwrap();
+            let fork = pool.fork();
+            qmin::minimize_with(fork, &cell, &opts, &zero, &mut x, out, &mut work, None).unwrap();
             black_box(&x);
         })
     });

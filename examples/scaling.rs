@@ -43,8 +43,8 @@ fn main() {
     println!(
         "joint q-minimization, tanh, f32; floor = 2 GEMMs (matrixmultiply, one thread) + 1 pass"
     );
-    let one = Threads::new(1).expect("threads");
-    let many = Threads::new(0).expect("threads");
+    let one = Threads::new(1);
+    let many = Threads::new(0);
     println!(
         "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7} {:>12} {:>8}",
         "H",
@@ -109,18 +109,12 @@ fn main() {
                         dq: &mut dq,
                         n_iters: &mut it,
                     };
-                    // As the finder runs it: the loop on a pool thread, no progress calls.
-                    threads
-                        .run_in_pool(
-                            &mut |_| true,
-                            |_| false,
-                            |fork, _| {
-                                qmin::minimize_with(
-                                    fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None,
-                                )
-                            },
-                        )
-                        .unwrap();
+                    // As the finder runs it: the loop on a team, no progress calls.
+                    let fork = threads.fork();
+                    qmin::minimize_with(
+                        fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None,
+                    )
+                    .unwrap();
                 })
             };
             let ours = run(&one);

@@ -81,7 +81,7 @@ impl<'m> StackedMap<'m> {
             cache_len,
             vjp_scratch,
             jac_scratch,
-            threads: Threads::new(n_threads)?,
+            threads: Threads::new(n_threads),
         })
     }
 

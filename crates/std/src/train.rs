@@ -462,22 +462,13 @@ fn split4<T>(
     (p, w, bo, h0)
 }
 
-/// `n` threads (0 = all cores).
-fn threads(n: usize) -> Result<Threads, TrainError> {
-    Threads::new(n).map_err(|_| TrainError::BadOption {
-        what: "n_threads",
-        got: n.to_string(),
-        requirement: "a number of threads the system can start",
-    })
-}
-
 /// The mean squared error of `model` on `data` (on all cores; the result does not depend
 /// on their number).
 pub fn loss<T: Real>(model: &Model<T>, data: &Sequences<'_>) -> Result<f64, TrainError> {
     data.validate_for(model, "data")?;
     let cap = data.n_trials.min(1024);
-    let mut ws =
-        Bptt::new(model, cap, data.n_time, false, threads(0)?).map_err(TrainError::OutOfMemory)?;
+    let mut ws = Bptt::new(model, cap, data.n_time, false, Threads::new(0))
+        .map_err(TrainError::OutOfMemory)?;
     Ok(ws.loss(model, data))
 }
 
@@ -499,7 +490,7 @@ pub fn loss_and_grad<T: Real>(
             got: grad.flat.len(),
         });
     }
-    let mut ws = Bptt::new(model, data.n_trials, data.n_time, true, threads(0)?)
+    let mut ws = Bptt::new(model, data.n_trials, data.n_time, true, Threads::new(0))
         .map_err(TrainError::OutOfMemory)?;
     grad.clear();
     let sse = ws.run(model, data, data.n_trials, &|k| k, Some(grad));
@@ -550,7 +541,7 @@ pub fn train_logged<T: Real>(
     let cap_time = valid.map_or(train.n_time, |v| v.n_time.max(train.n_time));
 
     // Every buffer, once.
-    let mut ws = Bptt::new(model, bs, cap_time, true, threads(opts.n_threads)?)
+    let mut ws = Bptt::new(model, bs, cap_time, true, Threads::new(opts.n_threads))
         .map_err(TrainError::OutOfMemory)?;
     let mut grad = Gradients::zeros(model);
     let mut m = vec![T::ZERO; grad.flat.len()];

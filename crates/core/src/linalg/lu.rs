@@ -275,7 +275,7 @@ fn inverse_in<T: Real>(n: usize, lu: &[T], piv: &[usize], out: &mut [T]) {
             }
         }
         for a in xi.iter_mut() {
-            *a = *a / d;
+            *a /= d;
         }
     }
 }
@@ -314,7 +314,10 @@ mod tests {
         });
         let mut piv = [0; 7];
         factor(n, &mut a, &mut piv).unwrap();
-        assert!(piv.iter().enumerate().any(|(k, &p)| p != k), "no row swap to check");
+        assert!(
+            piv.iter().enumerate().any(|(k, &p)| p != k),
+            "no row swap to check"
+        );
         let mut inv = [f64::NAN; 49];
         inverse(n, &a, &piv, &mut inv);
         for j in 0..n {

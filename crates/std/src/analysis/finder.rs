@@ -57,13 +57,6 @@ impl FindResult {
 /// fixed point's region of quadratic convergence Newton gets there in a few.
 const HANDOFF_NEWTON_ITERS: usize = 10;
 
-/// The search's progress callback (it runs on the caller's thread) and which of its calls
-/// need it (the others may be answered `true` without it).
-struct Tracker<'a> {
-    call: &'a mut dyn FnMut(&Progress) -> bool,
-    wanted: &'a (dyn Fn(&Progress) -> bool + Sync),
-}
-
 /// Every state's optimization fields while the stages run.
 struct States {
     x: Vec<f64>,
@@ -286,7 +279,7 @@ impl<'a> FixedPointFinder<'a> {
             self.jacobians(&mut unique)?;
             if self.opts.do_decompose_jacobians {
                 self.say(&format!("Decomposing {} Jacobians...", unique.n));
-                decompose(&mut unique, &Threads::new(self.opts.n_threads)?)?;
+                decompose(&mut unique, &Threads::new(self.opts.n_threads))?;
                 let st = unique.n_stable();
                 self.say(&format!(
                     "Found {} stable and {} unstable fixed points.",
@@ -337,7 +330,7 @@ impl<'a> FixedPointFinder<'a> {
         let n = inits.len() / s;
         let mut opts = self.opts;
         opts.method = method;
-        let threads = Threads::new(opts.n_threads)?;
+        let threads = Threads::new(opts.n_threads);
         if method != Method::Newton {
             self.say(&format!(
                 "Finding fixed points via {} optimization.",
@@ -354,7 +347,6 @@ impl<'a> FixedPointFinder<'a> {
         };
 
         let start = Instant::now();
-        let user_given = progress.is_some();
         let mut user = progress;
         let every = opts.n_iters_per_print_update;
         let super_verbose = opts.super_verbose && opts.verbose;
@@ -403,20 +395,7 @@ impl<'a> FixedPointFinder<'a> {
                 ..opts
             };
             let t0 = Instant::now();
-            // The calls of `track` that need the caller's thread (the others only record
-            // the statistics, which the block's last call repeats).
-            let at = offset.get();
-            let has_user = user_given;
-            let wanted = move |p: &Progress| {
-                has_user
-                    || p.done
-                    || (super_verbose && p.iter + at > 0 && (p.iter + at).is_multiple_of(every))
-            };
-            let tracker = Tracker {
-                call: &mut track,
-                wanted: &wanted,
-            };
-            let r = self.minimize_subset(&threads, &stage, &active, rows, &mut st, tracker)?;
+            let r = self.minimize_subset(&threads, &stage, &active, rows, &mut st, &mut track)?;
             adam_secs += t0.elapsed().as_secs_f64();
             let used = offset.get() + r.max_iters_used;
             offset.set(stage_end);
@@ -527,12 +506,8 @@ impl<'a> FixedPointFinder<'a> {
         active: &[usize],
         rows: &[f64],
         st: &mut States,
-        tracker: Tracker<'_>,
+        track: &mut dyn FnMut(&Progress) -> bool,
     ) -> Result<qmin::QminReport, AnalysisError> {
-        let Tracker {
-            call: track,
-            wanted,
-        } = tracker;
         let (s, ni) = self.dims();
         let m = active.len();
         let mut x = with_capacity(m * s, "states")?;
@@ -577,18 +552,16 @@ impl<'a> FixedPointFinder<'a> {
                     dq: &mut dq32,
                     n_iters: &mut iters,
                 };
-                let r = threads.run_in_pool(track, wanted, |fork, track| {
-                    qmin::minimize_with(
-                        fork,
-                        &cell32,
-                        opts,
-                        &u32_,
-                        &mut x32,
-                        out,
-                        &mut work,
-                        Some(track),
-                    )
-                })?;
+                let r = qmin::minimize_with(
+                    threads.fork(),
+                    &cell32,
+                    opts,
+                    &u32_,
+                    &mut x32,
+                    out,
+                    &mut work,
+                    Some(track),
+                )?;
                 widen(&x32, &mut x);
                 widen(&q32, &mut q);
                 widen(&fx32, &mut fx);
@@ -603,9 +576,8 @@ impl<'a> FixedPointFinder<'a> {
                     dq: &mut dq,
                     n_iters: &mut iters,
                 };
-                threads.run_in_pool(track, wanted, |fork, track| {
-                    qmin::minimize_with(fork, &cell, opts, &u, &mut x, out, &mut work, Some(track))
-                })?
+                let fork = threads.fork();
+                qmin::minimize_with(fork, &cell, opts, &u, &mut x, out, &mut work, Some(track))?
             }
         };
         for (k, &i) in active.iter().enumerate() {

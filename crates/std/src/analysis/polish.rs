@@ -299,7 +299,7 @@ mod tests {
                 q: &mut q,
                 outcome: &mut out,
             };
-            let t = Threads::new(threads).unwrap();
+            let t = Threads::new(threads);
             let full = polish_grouped(&cell, &t, &active, &rows, 50, states).unwrap();
             assert!(full < n / 2, "{full} full polishes of {n} states");
             runs.push((xs, fx, q, out));

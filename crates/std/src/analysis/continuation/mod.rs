@@ -532,7 +532,7 @@ pub fn continue_fixed_points(
     }
     let n = seeds.len() / s;
     let steps = track::Steps::of(path, opts);
-    let threads = Threads::new(opts.n_threads)?;
+    let threads = Threads::new(opts.n_threads);
     type Job = (usize, Result<Option<track::Traced>, AnalysisError>);
     let mut jobs: Vec<Job> = (0..n).map(|i| (i, Ok(None))).collect();
     let tracker = track::Tracker {

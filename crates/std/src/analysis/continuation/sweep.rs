@@ -64,7 +64,7 @@ impl FixedPointFinder<'_> {
         }
         let k = inputs.len() / ni;
         let opts = *self.options();
-        let threads = Threads::new(opts.n_threads)?;
+        let threads = Threads::new(opts.n_threads);
         let inner = FinderOptions {
             n_threads: 1,
             verbose: false,

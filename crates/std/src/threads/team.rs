@@ -1,0 +1,523 @@
+//! A team of helper threads that spin between jobs: the joins of the q-minimization loop and
+//! the loops over independent items.
+//!
+//! The loop joins once per run of tiles and iteration, thousands of times a second, with
+//! tens of µs of work in each half. A rayon worker waiting for work yields the processor
+//! and then sleeps; where other processes are runnable, every yield hands the core away for
+//! a time slice, and a sleeping thread never earns its share of the second core back: two
+//! threads ran no faster than one (1 CPU utilized) while another process compiled. A helper
+//! here spins between jobs instead, as OpenMP runtimes do, and parks only after
+//! [`IDLE_SPIN`] without one; a joiner waiting for its other half spins too, and yields only
+//! after [`WAIT_SPIN`]. A helper keeps off the core its joiner runs on ([`cpu`]): the
+//! scheduler would otherwise often leave both on one core for a hundred milliseconds.
+//!
+//! [`Team::join`] posts its second half to a free helper and runs the first itself; then,
+//! if the helper has not taken the second half yet, the joiner takes it back and runs it
+//! too (as rayon's `join` does), else it waits for it. So a helper that is not on a core
+//! delays nothing. With no helper free the joiner runs both: several callers may share a
+//! team. A panic in either half reaches the joiner after both halves are over.
+//!
+//! Helpers are started at the first join that has use for them and kept for the process
+//! (one team per size), parked while unused.
+//!
+//! The one module of this crate with `unsafe`: a join's second half borrows the joiner's
+//! stack, for less time than the helper threads live, so it is handed over as a pointer
+//! (as in rayon's `join`); each block says why the pointer is live.
+
+#![allow(unsafe_code)]
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::hint::spin_loop;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use fpf_core::fork::Fork;
+
+use super::cpu;
+
+/// A helper with nothing to do parks after spinning this long.
+pub const IDLE_SPIN: Duration = Duration::from_millis(2);
+
+/// A joiner waiting for the second half its helper runs yields between checks after this
+/// long (the helper is then most likely waiting for a core).
+pub const WAIT_SPIN: Duration = Duration::from_micros(200);
+
+/// A slot's word: a post count (above the low 8 bits) and its state. The count tells a
+/// joiner taking its job back from a later job posted to the same slot.
+const fn word(posts: u64, state: u8) -> u64 {
+    (posts << 8) | state as u64
+}
+
+/// The state of a slot's word.
+const fn state_of(w: u64) -> u8 {
+    w as u8
+}
+
+/// A slot's states.
+mod state {
+    /// No thread yet: a joiner claims the slot by starting one.
+    pub const UNSTARTED: u8 = 0;
+    /// Free, its thread spinning.
+    pub const SPINNING: u8 = 1;
+    /// Free, its thread parked (or about to park): the joiner unparks it.
+    pub const PARKED: u8 = 2;
+    /// A joiner is handing it a job.
+    pub const CLAIMED: u8 = 3;
+    /// A job to run, not yet taken: the helper or (taking it back) its joiner takes it.
+    pub const POSTED: u8 = 4;
+    /// The helper runs its job.
+    pub const RUNNING: u8 = 5;
+    /// The thread could not be started: the slot is never used.
+    pub const BROKEN: u8 = 6;
+}
+
+/// A job on its joiner's stack: the closure, its panic, and whether it is over.
+struct StackJob<B> {
+    f: UnsafeCell<Option<B>>,
+    panic: UnsafeCell<Option<Box<dyn Any + Send>>>,
+    done: AtomicBool,
+}
+
+/// A posted job: a pointer to a [`StackJob`] and the function that runs it.
+#[derive(Clone, Copy)]
+struct JobRef {
+    data: *const (),
+    run: unsafe fn(*const ()),
+}
+
+/// Runs the `StackJob<B>` at `data` and marks it done; the job's memory is not touched after.
+///
+/// # Safety
+/// `data` points to a live `StackJob<B>` that stays alive until its `done` is set, and no
+/// one else runs it.
+unsafe fn run_job<B: FnOnce()>(data: *const ()) {
+    // SAFETY: by the contract, `data` is a live `StackJob<B>` that only this call runs.
+    let job = unsafe { &*data.cast::<StackJob<B>>() };
+    // SAFETY: only this call touches `f` and `panic` until `done` is set.
+    if let Some(f) = unsafe { (*job.f.get()).take() }
+        && let Err(p) = panic::catch_unwind(AssertUnwindSafe(f))
+    {
+        // SAFETY: as above.
+        unsafe { *job.panic.get() = Some(p) };
+    }
+    job.done.store(true, Ordering::Release);
+}
+
+/// One helper: its state, the job handed to it, the core its joiner runs on, and its
+/// thread (to unpark).
+struct Slot {
+    state: AtomicU64,
+    job: UnsafeCell<Option<JobRef>>,
+    joiner_cpu: AtomicI32,
+    thread: OnceLock<Thread>,
+}
+
+// SAFETY: `job` is written only by the joiner that moved `state` to CLAIMED, before it
+// stores POSTED (release), and read only by the slot's thread after it moves POSTED to
+// RUNNING (acquire); the job it points to is `Send` (see `Team::join`).
+unsafe impl Sync for Slot {}
+
+/// The helper slots of a team, by team size, kept for the process.
+static TEAMS: Mutex<Vec<&'static [Slot]>> = Mutex::new(Vec::new());
+
+/// A team of `n` threads: the caller's and `n − 1` helpers. A [`Fork`].
+#[derive(Clone, Copy)]
+pub struct Team {
+    slots: &'static [Slot],
+}
+
+impl std::fmt::Debug for Team {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Team({} helpers)", self.slots.len())
+    }
+}
+
+impl Team {
+    /// The team of `n` threads (`n ≥ 1`): the caller's and `n − 1` helpers, shared by
+    /// every caller asking for that many.
+    pub fn new(n: usize) -> Team {
+        let helpers = n.max(1) - 1;
+        if helpers == 0 {
+            return Team { slots: &[] };
+        }
+        let mut teams = TEAMS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slots) = teams.iter().find(|s| s.len() == helpers) {
+            return Team { slots };
+        }
+        let slots: &'static [Slot] = Box::leak(
+            (0..helpers)
+                .map(|_| Slot {
+                    state: AtomicU64::new(word(0, state::UNSTARTED)),
+                    job: UnsafeCell::new(None),
+                    joiner_cpu: AtomicI32::new(-1),
+                    thread: OnceLock::new(),
+                })
+                .collect(),
+        );
+        teams.push(slots);
+        Team { slots }
+    }
+
+    /// Calls `f(i, item)` for every item, on the team; `init` makes each thread's scratch
+    /// (once, when it takes its first item). Items go to whichever thread is free next.
+    pub fn for_each<I: Send, S>(
+        &self,
+        items: &mut [I],
+        init: impl Fn() -> S + Sync,
+        f: impl Fn(&mut S, usize, &mut I) + Sync,
+    ) {
+        if self.slots.is_empty() || items.len() <= 1 {
+            let mut s = init();
+            for (i, item) in items.iter_mut().enumerate() {
+                f(&mut s, i, item);
+            }
+            return;
+        }
+        let helpers = self.slots.len().min(items.len() - 1);
+        let queue = Mutex::new(items.iter_mut().enumerate());
+        let drain = || {
+            let mut scratch = None;
+            loop {
+                // A panic in `f` on another thread poisons nothing that matters here.
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((i, item)) = next else { break };
+                f(scratch.get_or_insert_with(&init), i, item);
+            }
+        };
+        self.spread(helpers, &drain);
+    }
+
+    /// `work` on this thread and on up to `k` helpers.
+    fn spread(&self, k: usize, work: &(impl Fn() + Sync)) {
+        if k == 0 {
+            work();
+        } else {
+            self.join(work, || self.spread(k - 1, work));
+        }
+    }
+
+    /// Claims a free slot: `Some((slot, its state before, its post count))`.
+    fn claim(&self) -> Option<(&'static Slot, u8, u64)> {
+        self.slots.iter().find_map(|s| {
+            let w = s.state.load(Ordering::Relaxed);
+            let (was, posts) = (state_of(w), w >> 8);
+            let free = matches!(was, state::SPINNING | state::PARKED | state::UNSTARTED);
+            let claimed = word(posts, state::CLAIMED);
+            (free
+                && s.state
+                    .compare_exchange(w, claimed, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok())
+            .then_some((s, was, posts))
+        })
+    }
+}
+
+impl Fork for Team {
+    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
+        let Some((slot, was, posts)) = self.claim() else {
+            a();
+            b();
+            return;
+        };
+        slot.joiner_cpu.store(cpu::current(), Ordering::Relaxed);
+        if was == state::UNSTARTED {
+            let started = thread::Builder::new()
+                .name("fpf-helper".into())
+                .spawn(move || helper(slot));
+            if started.is_err() {
+                slot.state
+                    .store(word(posts, state::BROKEN), Ordering::Relaxed);
+                a();
+                b();
+                return;
+            }
+        }
+        let job = StackJob {
+            f: UnsafeCell::new(Some(b)),
+            panic: UnsafeCell::new(None),
+            done: AtomicBool::new(false),
+        };
+        // SAFETY: this joiner holds the claim, so nothing else reads or writes `job` now.
+        unsafe {
+            *slot.job.get() = Some(JobRef {
+                data: (&raw const job).cast(),
+                run: run_job::<B>,
+            });
+        }
+        let posted = word(posts + 1, state::POSTED);
+        slot.state.store(posted, Ordering::Release);
+        if was == state::PARKED
+            && let Some(t) = slot.thread.get()
+        {
+            t.unpark();
+        }
+        let ra = panic::catch_unwind(AssertUnwindSafe(a));
+        // Only this post: once the helper has run it, another joiner may have posted anew.
+        let taken_back = slot
+            .state
+            .compare_exchange(
+                posted,
+                word(posts + 1, state::SPINNING),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if taken_back {
+            // (The slot's stale `job` is never read: the next claimer overwrites it first.)
+            // SAFETY: the helper never took the job (the slot left POSTED here), so this
+            // is its only run, and `job` is alive on this stack.
+            unsafe { run_job::<B>((&raw const job).cast()) };
+        } else {
+            // `job` lives on this stack: wait for it whatever `a` did.
+            let t0 = Instant::now();
+            let mut checks = 0u32;
+            while !job.done.load(Ordering::Acquire) {
+                checks = checks.wrapping_add(1);
+                if checks.is_multiple_of(64) && t0.elapsed() > WAIT_SPIN {
+                    thread::yield_now();
+                } else {
+                    spin_loop();
+                }
+            }
+        }
+        if let Some(p) = job.panic.into_inner() {
+            panic::resume_unwind(p);
+        }
+        if let Err(p) = ra {
+            panic::resume_unwind(p);
+        }
+    }
+}
+
+/// A helper's loop: run what is posted, spin while free, park after [`IDLE_SPIN`] of it.
+fn helper(slot: &'static Slot) {
+    let _ = slot.thread.set(thread::current());
+    let mut avoided = -1;
+    let mut idle_since = Instant::now();
+    let mut spins = 0u32;
+    loop {
+        let w = slot.state.load(Ordering::Acquire);
+        let posts = w >> 8;
+        match state_of(w) {
+            state::POSTED => {
+                // Take the job, unless its joiner took it back first.
+                if slot
+                    .state
+                    .compare_exchange(
+                        w,
+                        word(posts, state::RUNNING),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+                {
+                    continue;
+                }
+                let c = slot.joiner_cpu.load(Ordering::Relaxed);
+                if c != avoided {
+                    cpu::avoid(c);
+                    avoided = c;
+                }
+                // SAFETY: POSTED (acquire) follows the joiner's write of `job`, and RUNNING
+                // keeps everyone else off it.
+                if let Some(j) = unsafe { (*slot.job.get()).take() } {
+                    // SAFETY: the joiner keeps the job alive until it is done, and only
+                    // this thread took it.
+                    unsafe { (j.run)(j.data) };
+                }
+                slot.state
+                    .store(word(posts, state::SPINNING), Ordering::Release);
+                idle_since = Instant::now();
+                spins = 0;
+            }
+            state::SPINNING => {
+                spins = spins.wrapping_add(1);
+                if spins.is_multiple_of(256) && idle_since.elapsed() > IDLE_SPIN {
+                    let _ = slot.state.compare_exchange(
+                        w,
+                        word(posts, state::PARKED),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                } else {
+                    spin_loop();
+                }
+            }
+            // Until a joiner posts (and unparks); a spurious wake-up, or one for a job its
+            // joiner took back meanwhile, parks again.
+            state::PARKED => {
+                thread::park();
+                idle_since = Instant::now();
+                spins = 0;
+            }
+            // CLAIMED: a job is on its way.
+            _ => spin_loop(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// The second half runs on a helper, the first on the caller; both run once.
+    #[test]
+    fn join_gives_the_second_half_to_a_helper() {
+        let team = Team::new(2);
+        let caller = thread::current().id();
+        // The helper may be busy with another test's join (the team is shared), or not
+        // on a core before the first half ends: try until it takes one.
+        let mut helped = false;
+        for _ in 0..1000 {
+            let (mut ta, mut tb) = (None, None);
+            team.join(
+                || {
+                    ta = Some(thread::current().id());
+                    thread::sleep(Duration::from_millis(1));
+                },
+                || tb = Some(thread::current().id()),
+            );
+            assert_eq!(ta, Some(caller));
+            helped |= tb.is_some_and(|t| t != caller);
+            if helped {
+                break;
+            }
+        }
+        assert!(helped, "the helper never ran a second half");
+    }
+
+    /// One thread: both halves in order on the caller's.
+    #[test]
+    fn a_team_of_one_runs_both_halves_in_order() {
+        let order = Mutex::new(Vec::new());
+        Team::new(1).join(
+            || order.lock().unwrap().push(1),
+            || order.lock().unwrap().push(2),
+        );
+        assert_eq!(*order.lock().unwrap(), [1, 2]);
+    }
+
+    /// Nested joins, many of them, from two callers at once, with the helpers parking in
+    /// between: every leaf runs exactly once.
+    #[test]
+    fn nested_joins_after_parking_run_every_leaf_once() {
+        fn tree(team: &Team, leaves: &[AtomicUsize]) {
+            if let [one] = leaves {
+                one.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let (a, b) = leaves.split_at(leaves.len() / 2);
+            team.join(|| tree(team, a), || tree(team, b));
+        }
+        for n in [2, 3, 4] {
+            let team = Team::new(n);
+            thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        let leaves: Vec<AtomicUsize> =
+                            (0..37).map(|_| AtomicUsize::new(0)).collect();
+                        for round in 0..200 {
+                            if round % 50 == 49 {
+                                // Long enough for the helpers to park.
+                                thread::sleep(IDLE_SPIN * 3);
+                            }
+                            tree(&team, &leaves);
+                        }
+                        assert!(
+                            leaves.iter().all(|l| l.load(Ordering::Relaxed) == 200),
+                            "{n} threads"
+                        );
+                    });
+                }
+            });
+        }
+    }
+
+    /// Two callers on one helper, their first halves of every length up to beyond the
+    /// helper's idle spin (so it parks in between and a post waits for its wake-up): no
+    /// second half is lost (a joiner taking back its job must not take a later one another
+    /// joiner posted to the same slot) and none runs twice.
+    #[test]
+    fn concurrent_joiners_never_lose_or_repeat_a_half() {
+        let team = Team::new(2);
+        let (tx, rx) = std::sync::mpsc::channel();
+        const JOINS: u64 = 400;
+        for caller in 0..2u64 {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let (mut ran, mut r) = (0u64, caller + 1);
+                for k in 0..JOINS {
+                    r = r
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let wait = Duration::from_micros((r >> 33) % 3000);
+                    let mut b_ran = 0;
+                    team.join(|| thread::sleep(wait), || b_ran += 1);
+                    assert_eq!(b_ran, 1, "join {k}");
+                    ran += b_ran;
+                }
+                let _ = tx.send(ran);
+            });
+        }
+        for _ in 0..2 {
+            let ran = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a join waits for a second half no one runs");
+            assert_eq!(ran, JOINS);
+        }
+    }
+
+    /// `for_each` visits every item once, with one scratch per thread.
+    #[test]
+    fn for_each_visits_every_item_once() {
+        for n in [1, 2, 3] {
+            let mut items = vec![0usize; 100];
+            let inits = AtomicUsize::new(0);
+            Team::new(n).for_each(
+                &mut items,
+                || inits.fetch_add(1, Ordering::Relaxed),
+                |_, i, item| *item += i + 1,
+            );
+            assert!(items.iter().enumerate().all(|(i, &v)| v == i + 1), "{n}");
+            assert!((1..=n).contains(&inits.load(Ordering::Relaxed)), "{n}");
+        }
+    }
+
+    /// A panic in either half reaches the caller once both halves are over, and the team
+    /// still works after.
+    #[test]
+    fn a_panic_in_either_half_reaches_the_caller() {
+        let team = Team::new(2);
+        for second in [false, true] {
+            let other_ran = AtomicBool::new(false);
+            let r = panic::catch_unwind(AssertUnwindSafe(|| {
+                team.join(
+                    || {
+                        if second {
+                            other_ran.store(true, Ordering::Relaxed);
+                        } else {
+                            panic!("first half");
+                        }
+                    },
+                    || {
+                        if second {
+                            panic!("second half");
+                        }
+                        thread::sleep(Duration::from_millis(5));
+                        other_ran.store(true, Ordering::Relaxed);
+                    },
+                )
+            }));
+            assert!(r.is_err(), "second = {second}");
+            assert!(other_ran.load(Ordering::Relaxed), "second = {second}");
+        }
+        let mut items = [0u8; 8];
+        team.for_each(&mut items, || (), |_, _, v| *v = 1);
+        assert_eq!(items, [1; 8]);
+    }
+}
