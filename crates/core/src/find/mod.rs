@@ -12,6 +12,10 @@
 
 mod batch;
 pub mod batch_map;
+#[cfg(test)]
+mod batch_map_tests;
+#[cfg(test)]
+mod batch_tests;
 pub mod chord;
 pub mod map;
 pub mod newton;
