@@ -13,10 +13,14 @@
 mod batch;
 pub mod batch_map;
 pub mod chord;
+#[cfg(test)]
+mod chord_tests;
 pub mod map;
 pub mod newton;
 pub mod options;
 pub mod qmin;
+#[cfg(test)]
+mod qmin_tests;
 
 pub use options::{FinderOptions, Method, OptionError};
 
