@@ -20,6 +20,8 @@ pub mod newton;
 pub mod options;
 pub mod qmin;
 #[cfg(test)]
+mod qmin_map_tests;
+#[cfg(test)]
 mod qmin_tests;
 
 pub use options::{FinderOptions, Method, OptionError};
