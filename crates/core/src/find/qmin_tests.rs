@@ -189,12 +189,35 @@ fn every_state_ends_the_same_in_any_order_and_through_any_fork() {
 }
 
 /// [`qmin::work_len`] elements are enough (every test above runs with exactly that many)
-/// and one fewer is refused, for every method, batch size and evaluation path.
+/// and one fewer is refused, for every method, batch size and evaluation path; a state
+/// more in a joint block costs its moments and optimizer state, `2·S + 3`, and a
+/// sequential run needs one state's workspace whatever the batch.
 #[test]
 fn the_workspace_is_exactly_work_len() {
     let shape = CellShape::new(CellKind::Tanh, 2, 3);
     let p = data(shape.n_params(), 1, 0.5);
     let cell = Cell::from_flat(shape, &p).unwrap();
+    for period in [1, 2] {
+        let joint = FinderOptions {
+            period,
+            ..FinderOptions::default()
+        };
+        // 69 and 70 states: two tiles, two runs of one tile, either way.
+        let extra = qmin::work_len(&cell, 70, &joint) - qmin::work_len(&cell, 69, &joint);
+        assert_eq!(extra, 2 * 3 + 3, "period {period}");
+        let seq = FinderOptions {
+            method: Method::Sequential,
+            ..joint
+        };
+        assert_eq!(
+            qmin::work_len(&cell, 1100, &seq),
+            qmin::work_len(&cell, 1, &seq)
+        );
+        assert_eq!(
+            qmin::work_len(&cell, 1, &seq),
+            qmin::work_len(&cell, 1, &joint)
+        );
+    }
     for method in [Method::Joint, Method::Sequential, Method::Newton] {
         for n in [1, 64, 65, 1100] {
             for period in [1, 2] {
