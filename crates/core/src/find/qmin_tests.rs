@@ -172,8 +172,8 @@ fn check_orderings<T: Real>(kind: CellKind, h: usize, n: usize, o: &FinderOption
 }
 
 /// More than 16 runs' worth of tiles (1100 states: 18 tiles, two per run, the last one
-/// partial; 2200: 35 tiles, three per run, so that a run has more states than are ever
-/// split), fewer (300), and one tile's worth that is split no further (100).
+/// partial; 2200: 35 tiles, three per run, more states in a run than a pass leaves
+/// unsplit), fewer (300: 5 tiles, one per run), and 100 (2 tiles, too few states to split).
 #[test]
 fn every_state_ends_the_same_in_any_order_and_through_any_fork() {
     check_orderings::<f64>(CellKind::Tanh, 2, 2200, &options(true, false, 1), false);
