@@ -24,6 +24,8 @@ mod leaky;
 mod lstm;
 pub mod names;
 mod stacked;
+#[cfg(test)]
+mod stacked_tests;
 mod tanh;
 
 pub use leaky::{Activation, KINK_TOL};

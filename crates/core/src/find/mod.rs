@@ -17,10 +17,16 @@ mod batch_map_tests;
 #[cfg(test)]
 mod batch_tests;
 pub mod chord;
+#[cfg(test)]
+mod chord_tests;
 pub mod map;
 pub mod newton;
 pub mod options;
 pub mod qmin;
+#[cfg(test)]
+mod qmin_map_tests;
+#[cfg(test)]
+mod qmin_tests;
 
 pub use options::{FinderOptions, Method, OptionError};
 

@@ -1,0 +1,255 @@
+//! Unit tests of [`super::qmin`] on batches of many tiles (the trajectories themselves are
+//! checked against an independent reference in tests/qmin_reference.rs, on small batches):
+//! at a constant rate every state's run depends on that state alone, so reordering the
+//! states, repeating one, splitting the tiles through a [`Fork`] in either order, or
+//! running them serially gives every state the same bits; and the workspace is exactly
+//! [`qmin::work_len`].
+
+use super::qmin::{self, QminOutput, QminReport};
+use super::{FindError, FinderOptions, Method};
+use crate::cell::{Cell, CellKind, CellShape};
+use crate::fork::{Fork, Serial};
+use crate::scalar::Real;
+
+/// A linear congruential sequence, uniform in `[−scale, scale)`.
+fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
+    let mut s = seed;
+    (0..len)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+/// Splits every time the kernel asks (as a thread pool would), running the halves in order.
+struct Split;
+impl Fork for Split {
+    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
+        a();
+        b();
+    }
+}
+
+/// Splits, running the second half first.
+struct SplitReversed;
+impl Fork for SplitReversed {
+    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
+        b();
+        a();
+    }
+}
+
+/// One state's results.
+#[derive(Debug, PartialEq)]
+struct StateOut<T> {
+    x: Vec<T>,
+    fx: Vec<T>,
+    q: T,
+    dq: T,
+    n_iters: usize,
+}
+
+/// Minimizes from `x0` (`n × S`) at `inputs` through `fork`, with a workspace of exactly
+/// [`qmin::work_len`]; per-state results and the report.
+fn run<T: Real, F: Fork>(
+    fork: &F,
+    cell: &Cell<'_, T>,
+    o: &FinderOptions,
+    x0: &[T],
+    inputs: &[T],
+) -> (Vec<StateOut<T>>, QminReport) {
+    let s = cell.shape().state_dim();
+    let n = x0.len() / s;
+    let mut x = x0.to_vec();
+    let (mut q, mut fx, mut dq) = (vec![T::ZERO; n], vec![T::ZERO; n * s], vec![T::ZERO; n]);
+    let mut n_iters = vec![0; n];
+    let mut work = vec![T::ZERO; qmin::work_len(cell, n, o)];
+    let out = QminOutput {
+        q: &mut q,
+        fx: &mut fx,
+        dq: &mut dq,
+        n_iters: &mut n_iters,
+    };
+    let report = qmin::minimize_with(fork, cell, o, inputs, &mut x, out, &mut work, None).unwrap();
+    let states = (0..n)
+        .map(|i| StateOut {
+            x: x[i * s..(i + 1) * s].to_vec(),
+            fx: fx[i * s..(i + 1) * s].to_vec(),
+            q: q[i],
+            dq: dq[i],
+            n_iters: n_iters[i],
+        })
+        .collect();
+    (states, report)
+}
+
+/// The options: joint, a constant rate (the schedule never sees a plateau), the stop rule
+/// on, freezing as given, clipping as given.
+fn options(freeze: bool, clip: bool, period: usize) -> FinderOptions {
+    FinderOptions {
+        method: Method::Joint,
+        max_iters: 200,
+        lr_init: 0.1,
+        lr_patience: 1_000_000,
+        tol_q: 1e-6,
+        tol_dq: 1e-9,
+        freeze_converged: freeze,
+        max_grad_norm: if clip { 1e-3 } else { 0.0 },
+        adaptive_grad_clip: if clip { 1.5 } else { 0.0 },
+        period,
+        ..FinderOptions::default()
+    }
+}
+
+/// Checks every ordering and fork on one cell, `n` states, shared or per-state inputs.
+fn check_orderings<T: Real>(kind: CellKind, h: usize, n: usize, o: &FinderOptions, shared: bool) {
+    let cast = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
+    let shape = CellShape::new(kind, 2, h);
+    let p = cast(data(
+        shape.n_params(),
+        3 + h as u64,
+        1.6 / (h as f64).sqrt(),
+    ));
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    let s = shape.state_dim();
+    let mut x0 = cast(data(n * s, 5, 1.0));
+    let mut inputs = cast(data(if shared { 2 } else { n * 2 }, 6, 0.5));
+    // State n − 2 (in the last, partial tile) repeats state 3 (in the first).
+    let (a, b) = (3, n - 2);
+    let row3 = x0[a * s..(a + 1) * s].to_vec();
+    x0[b * s..(b + 1) * s].copy_from_slice(&row3);
+    if !shared {
+        let u3 = inputs[a * 2..a * 2 + 2].to_vec();
+        inputs[b * 2..b * 2 + 2].copy_from_slice(&u3);
+    }
+    let what = format!(
+        "{kind:?} H = {h}, {n} states, shared {shared}, freeze {}, period {}",
+        o.freeze_converged, o.period
+    );
+    let (base, report) = run(&Serial, &cell, o, &x0, &inputs);
+    assert!(base.iter().all(|r| r.q.is_finite()), "{what}");
+    // Some states stop early, others run on (freezing leaves gaps in the tiles).
+    let its: Vec<usize> = base.iter().map(|r| r.n_iters).collect();
+    let (lo, hi) = (its.iter().min().unwrap(), its.iter().max().unwrap());
+    assert_eq!(report.max_iters_used, *hi, "{what}");
+    if o.freeze_converged {
+        assert!(lo < hi, "{what}: every state stopped at iteration {lo}");
+    }
+    assert_eq!(base[b], base[a], "{what}: a repeated state ends elsewhere");
+
+    for (name, (got, rep)) in [
+        ("split", run(&Split, &cell, o, &x0, &inputs)),
+        (
+            "split reversed",
+            run(&SplitReversed, &cell, o, &x0, &inputs),
+        ),
+    ] {
+        assert_eq!(rep, report, "{what}: {name}");
+        for (i, (g, w)) in got.iter().zip(&base).enumerate() {
+            assert_eq!(g, w, "{what}: {name}, state {i}");
+        }
+    }
+
+    // The states in reverse order (their input rows too).
+    let rev = |v: &[T], w: usize| -> Vec<T> { v.chunks(w).rev().flatten().copied().collect() };
+    let u_rev = if shared {
+        inputs.clone()
+    } else {
+        rev(&inputs, 2)
+    };
+    let (got, rep) = run(&Split, &cell, o, &rev(&x0, s), &u_rev);
+    assert_eq!(
+        rep.max_iters_used, report.max_iters_used,
+        "{what}: reversed"
+    );
+    assert_eq!(rep.stop, report.stop, "{what}: reversed");
+    for (i, (g, w)) in got.iter().rev().zip(&base).enumerate() {
+        assert_eq!(g, w, "{what}: reversed, state {i}");
+    }
+}
+
+/// More than 16 runs' worth of tiles (1100 states: 18 tiles, two per run, the last one
+/// partial; 2200: 35 tiles, three per run, more states in a run than a pass leaves
+/// unsplit), fewer (300: 5 tiles, one per run), and 100 (2 tiles, too few states to split).
+#[test]
+fn every_state_ends_the_same_in_any_order_and_through_any_fork() {
+    check_orderings::<f64>(CellKind::Tanh, 2, 2200, &options(true, false, 1), false);
+    for n in [1100, 300, 100] {
+        for shared in [true, false] {
+            check_orderings::<f64>(CellKind::Tanh, 4, n, &options(true, false, 1), shared);
+        }
+    }
+    check_orderings::<f64>(CellKind::Tanh, 4, 1100, &options(false, false, 1), false);
+    check_orderings::<f64>(CellKind::Tanh, 4, 300, &options(true, true, 1), false);
+    check_orderings::<f64>(CellKind::Gru, 3, 300, &options(true, false, 1), false);
+    check_orderings::<f32>(CellKind::Tanh, 4, 300, &options(true, false, 1), true);
+    // Period 2: the state-by-state evaluation (no batched kernel).
+    check_orderings::<f64>(CellKind::Tanh, 3, 300, &options(true, false, 2), false);
+}
+
+/// [`qmin::work_len`] elements are enough (every test above runs with exactly that many)
+/// and one fewer is refused, for every method, batch size and evaluation path; a state
+/// more in a joint block costs its moments and optimizer state, `2·S + 3`, and a
+/// sequential run needs one state's workspace whatever the batch.
+#[test]
+fn the_workspace_is_exactly_work_len() {
+    let shape = CellShape::new(CellKind::Tanh, 2, 3);
+    let p = data(shape.n_params(), 1, 0.5);
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    for period in [1, 2] {
+        let joint = FinderOptions {
+            period,
+            ..FinderOptions::default()
+        };
+        // 69 and 70 states: two tiles, two runs of one tile, either way.
+        let extra = qmin::work_len(&cell, 70, &joint) - qmin::work_len(&cell, 69, &joint);
+        assert_eq!(extra, 2 * 3 + 3, "period {period}");
+        let seq = FinderOptions {
+            method: Method::Sequential,
+            ..joint
+        };
+        assert_eq!(
+            qmin::work_len(&cell, 1100, &seq),
+            qmin::work_len(&cell, 1, &seq)
+        );
+        assert_eq!(
+            qmin::work_len(&cell, 1, &seq),
+            qmin::work_len(&cell, 1, &joint)
+        );
+    }
+    for method in [Method::Joint, Method::Sequential, Method::Newton] {
+        for n in [1, 64, 65, 1100] {
+            for period in [1, 2] {
+                let o = FinderOptions {
+                    method,
+                    max_iters: 3,
+                    period,
+                    ..FinderOptions::default()
+                };
+                let need = qmin::work_len(&cell, n, &o);
+                let x0 = data(n * 3, 2, 1.0);
+                let mut x = x0.clone();
+                let (mut q, mut fx, mut dq) = (vec![0.0; n], vec![0.0; n * 3], vec![0.0; n]);
+                let mut its = vec![0; n];
+                let mut go = |len: usize, x: &mut [f64]| {
+                    let mut work = vec![0.0; len];
+                    let out = QminOutput {
+                        q: &mut q,
+                        fx: &mut fx,
+                        dq: &mut dq,
+                        n_iters: &mut its,
+                    };
+                    qmin::minimize(&cell, &o, &[0.1, -0.2], x, out, &mut work, None)
+                };
+                let e = go(need - 1, &mut x).unwrap_err();
+                assert_eq!(e, FindError::Workspace { need }, "{method:?} n = {n}");
+                assert_eq!(x, x0);
+                go(need, &mut x).unwrap();
+                assert!(q.iter().all(|v| v.is_finite()), "{method:?} n = {n}");
+            }
+        }
+    }
+}
