@@ -51,5 +51,7 @@ pub mod options;
 pub mod random;
 pub mod scalar;
 mod split;
+#[cfg(test)]
+mod test_data;
 
 pub use scalar::Real;

@@ -4,19 +4,7 @@
 //! against finite differences in the integration tests (tests/stacked.rs).
 
 use super::{Activation, Cell, CellKind, CellShape, StackedCell};
-
-/// A linear congruential sequence, uniform in `[−scale, scale)`.
-fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
+use crate::test_data::data;
 
 fn params(shapes: &[CellShape], seed: u64) -> Vec<Vec<f64>> {
     shapes

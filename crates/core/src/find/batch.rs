@@ -482,18 +482,7 @@ mod tests {
     use super::*;
     use crate::cell::CellShape;
     use crate::find::map::{eval, eval_work_len};
-
-    fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
-            })
-            .collect()
-    }
+    use crate::test_data::data;
 
     /// The batched tile against the one-state evaluation, for every cell kind (the leaky
     /// cells at several α), shared and per-state inputs, with and without the gradient, in

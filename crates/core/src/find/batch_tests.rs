@@ -8,18 +8,7 @@ use super::map::{eval, eval_work_len};
 use super::qmin::{self, QminOutput};
 use super::{FinderOptions, Method};
 use crate::cell::{Cell, CellKind, CellShape};
-
-fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
+use crate::test_data::data;
 
 const KINDS: [(CellKind, f64); 6] = [
     (CellKind::Tanh, 1.0),

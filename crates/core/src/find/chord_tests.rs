@@ -7,19 +7,7 @@ use super::chord::{self, MAX_TILE, Operands};
 use super::map::{eval, eval_work_len};
 use super::newton::{self, NewtonOutcome, Q_TARGET};
 use crate::cell::{Cell, CellKind, CellShape};
-
-/// A linear congruential sequence, uniform in `[−scale, scale)`.
-fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
+use crate::test_data::data;
 
 /// A network, its input row and its fixed point there (Newton from 0, converged).
 struct Fixture {

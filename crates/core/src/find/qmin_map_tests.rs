@@ -8,20 +8,8 @@ use super::batch_map::{BatchMap, ModelError};
 use super::qmin::{self, QminOutput, QminReport};
 use super::{FindError, FinderOptions, Method, Progress};
 use crate::cell::{Cell, CellKind, CellShape};
+use crate::test_data::data;
 use core::cell::Cell as Counter;
-
-/// A linear congruential sequence, uniform in `[−scale, scale)`.
-fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 /// A cell as a batched map, one row at a time; counts the rows each function saw, and
 /// fails `forward` on call `fail_at` (if set).

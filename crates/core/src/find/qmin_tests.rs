@@ -10,19 +10,7 @@ use super::{FindError, FinderOptions, Method};
 use crate::cell::{Cell, CellKind, CellShape};
 use crate::fork::{Fork, Serial};
 use crate::scalar::Real;
-
-/// A linear congruential sequence, uniform in `[−scale, scale)`.
-fn data(len: usize, seed: u64, scale: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
+use crate::test_data::data;
 
 /// Splits every time the kernel asks (as a thread pool would), running the halves in order.
 struct Split;
