@@ -10,7 +10,7 @@
 mod cpu;
 mod team;
 
-pub use team::{IDLE_SPIN, Team, WAIT_SPIN};
+pub use team::Team;
 
 /// A number of threads to run on: the caller's and `n − 1` helpers.
 #[derive(Clone, Copy)]

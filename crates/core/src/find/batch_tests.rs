@@ -49,32 +49,23 @@ fn workspace_lengths_are_exactly_what_the_kernels_take() {
             let (mut fx, mut q, mut g) =
                 (vec![0.0; TILE * sd], vec![0.0; TILE], vec![0.0; TILE * sd]);
             let len = eval_scratch_len(&cell);
-            let mut short = vec![0.0; len - 1];
-            let r = eval_tile(
-                &cell,
-                &packed,
-                &u,
-                &x,
-                &mut fx,
-                &mut q,
-                Some(&mut g),
-                &mut short,
-            );
+            let mut run = |scratch: &mut [f64]| {
+                eval_tile(
+                    &cell,
+                    &packed,
+                    &u,
+                    &x,
+                    &mut fx,
+                    &mut q,
+                    Some(&mut g),
+                    scratch,
+                )
+            };
             assert!(
-                r.is_none(),
+                run(&mut vec![0.0; len - 1]).is_none(),
                 "{tag:?}: eval_tile ran in less than eval_scratch_len"
             );
-            let mut scratch = vec![0.0; len];
-            let r = eval_tile(
-                &cell,
-                &packed,
-                &u,
-                &x,
-                &mut fx,
-                &mut q,
-                Some(&mut g),
-                &mut scratch,
-            );
+            let r = run(&mut vec![0.0; len]);
             assert!(r.is_some(), "{tag:?}");
         }
     }

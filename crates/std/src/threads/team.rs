@@ -40,11 +40,11 @@ use fpf_core::fork::Fork;
 use super::cpu;
 
 /// A helper with nothing to do parks after spinning this long.
-pub const IDLE_SPIN: Duration = Duration::from_millis(2);
+const IDLE_SPIN: Duration = Duration::from_millis(2);
 
 /// A joiner waiting for the second half its helper runs yields between checks after this
 /// long (the helper is then most likely waiting for a core).
-pub const WAIT_SPIN: Duration = Duration::from_micros(200);
+const WAIT_SPIN: Duration = Duration::from_micros(200);
 
 /// A slot's word: a post count (above the low 8 bits) and its state. The count tells a
 /// joiner taking its job back from a later job posted to the same slot.
