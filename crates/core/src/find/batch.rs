@@ -214,17 +214,18 @@ pub(crate) fn eval_tile<T: Real>(
             // The state is the hidden state and G = 1: P, F, D and ∇q are all `rows × H`,
             // so everything but the input part and q runs over the whole tile at once.
             let hh = h.max(1);
-            gemm(rows, h, h, x, h, packed.b[0], pre, h, false)?;
-            // The input part row by row, then tanh over the whole tile in one pass (at a
-            // small H a row is less than one vector).
+            // P + c: the input part copied into every row, the product added to it (the
+            // same sum as adding c afterwards, without a pass over P).
             for (i, p) in pre.chunks_exact_mut(hh).enumerate() {
-                let c = c_of(i)?;
-                for (pv, &cv) in p.iter_mut().zip(c) {
-                    *pv += cv;
-                }
+                p.copy_from_slice(sub(c_of(i)?, 0, hh)?);
             }
-            for (fv, &pv) in fx.iter_mut().zip(pre.iter()) {
-                *fv = pv.tanh();
+            gemm(rows, h, h, x, h, packed.b[0], pre, h, true)?;
+            // F and D = r ∘ (1 − F²) (into `pre`) in one pass over the whole tile (at a
+            // small H a row is less than one vector), then q row by row.
+            for ((pv, fv), &xv) in pre.iter_mut().zip(fx.iter_mut()).zip(x) {
+                let f = pv.tanh();
+                *fv = f;
+                *pv = (xv - f) * (one - f * f);
             }
             for ((qi, xr), f) in q
                 .iter_mut()
@@ -236,9 +237,6 @@ pub(crate) fn eval_tile<T: Real>(
             if let Some(grad) = grad {
                 // ∇q = r − D W_hᵀ with D = r ∘ (1 − F²).
                 let grad = sub_mut(grad, 0, rows * h)?;
-                for ((d, &xv), &fv) in pre.iter_mut().zip(x).zip(fx.iter()) {
-                    *d = (xv - fv) * (one - fv * fv);
-                }
                 gemm(rows, h, h, pre, h, packed.b[1], grad, h, false)?;
                 for ((g, &xv), &fv) in grad.iter_mut().zip(x).zip(fx.iter()) {
                     *g = (xv - fv) - *g;

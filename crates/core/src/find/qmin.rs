@@ -335,16 +335,44 @@ fn run_len(n_tiles: usize) -> usize {
     n_tiles.div_ceil(MAX_RUNS).max(1)
 }
 
+/// The unfrozen states of `frozen`.
+fn count_active<T: Real>(frozen: &[T]) -> usize {
+    frozen.iter().filter(|&&f| f == T::ZERO).count()
+}
+
+/// The fewest leading rows of `frozen` that hold `k` unfrozen states (all of them if it
+/// holds fewer).
+fn rows_holding<T: Real>(frozen: &[T], k: usize) -> usize {
+    if k == 0 {
+        return 0;
+    }
+    let mut seen = 0;
+    for (i, &f) in frozen.iter().enumerate() {
+        if f == T::ZERO {
+            seen += 1;
+            if seen == k {
+                return i + 1;
+            }
+        }
+    }
+    frozen.len()
+}
+
 /// Runs `pass` on every tile of `t` (`run` tiles per run, `t.scratch` holding one tile's
 /// scratch per run), halving through `fork` at run boundaries.
+///
+/// A tile is [`TILE`] unfrozen states, not [`TILE`] rows: the rows from one tile's last
+/// unfrozen state to the next tile's last, frozen rows skipped (gathered, see
+/// [`eval_gathered`]). So the products stay [`TILE`] rows tall however the frozen states are
+/// scattered, and the halves split the work, not the rows. The partition depends only on
+/// which states are frozen, never on the threads.
 fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>, run: usize) {
-    let rows = t.q.len();
-    let n_active = t.frozen.iter().filter(|&&f| f == T::ZERO).count();
+    let n_active = count_active(t.frozen);
     if n_active == 0 {
         // Every state here has stopped: nothing to step or evaluate, no join to pay for.
         return;
     }
-    let n_tiles = rows.div_ceil(TILE);
+    let n_tiles = n_active.div_ceil(TILE);
     // One run, one thread: also when too little work is left here to pay for waking
     // another thread (the results do not depend on where a tile runs).
     if n_tiles <= run || F::SERIAL || n_active <= SERIAL_BELOW {
@@ -353,8 +381,9 @@ fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>
     }
     let shape = pass.cell.shape();
     let left_runs = n_tiles.div_ceil(run) / 2;
+    let rows = rows_holding(t.frozen, left_runs * run * TILE);
     let (a, b) = t.split(
-        left_runs * run * TILE,
+        rows,
         shape.state_dim(),
         shape.n_inputs,
         pass.shared,
@@ -382,7 +411,7 @@ impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
             ..t
         };
         while !rest.q.is_empty() {
-            let rows = TILE.min(rest.q.len());
+            let rows = rows_holding(rest.frozen, TILE);
             let (one, more) = rest.split(rows, sd, ni, p.shared, 0);
             tile_pass(
                 p,
@@ -403,7 +432,7 @@ impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
 #[inline(always)]
 fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
     let sd = p.cell.shape().state_dim();
-    let n_active = t.frozen.iter().filter(|&&f| f == T::ZERO).count();
+    let n_active = count_active(t.frozen);
     if n_active == 0 {
         return;
     }

@@ -25,6 +25,7 @@ const MAX_SWEEPS: usize = 200;
 /// eigenvalues already isolated on the diagonal. `scale[i]` receives, for `i` outside the
 /// range, the index (as `f64`) of the row/column interchanged with `i`, and inside the
 /// range, the scaling factor `d_i` (the balanced matrix is `D⁻¹ P A Pᵀ D`).
+#[inline(always)]
 pub(super) fn balance(n: usize, a: &mut [f64], scale: &mut [f64], permute: bool) -> (usize, usize) {
     // Indices stay below n by the algorithm; `at`, `set`, `swap` and `get` stand for `a[i]`,
     // which the compiler could not prove in range.
@@ -268,6 +269,7 @@ fn exchange(n: usize, a: &mut [f64], j: usize, m: usize, k: usize, l: usize) {
 
 /// Undoes the balancing on right eigenvectors stored as rows of `vt` (`vt[v * n + i]` is
 /// component `i` of vector `v`), as LAPACK's dgebak (job 'B', side 'R').
+#[inline(always)]
 pub(super) fn unbalance_vectors(n: usize, ilo: usize, ihi: usize, scale: &[f64], vt: &mut [f64]) {
     if n == 0 {
         return;

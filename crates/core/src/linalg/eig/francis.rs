@@ -43,6 +43,7 @@ pub(super) const fn default_cap(nh: usize) -> usize {
 /// Returns the number of sweeps done, or `Err(sweeps)` if some eigenvalue needed more than
 /// `cap` sweeps.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn hqr(
     wantt: bool,
     n: usize,
@@ -386,9 +387,9 @@ impl Refl3 {
         }
     }
 
-    /// The kernel of [`Refl3::rows`]. Not inlined on purpose: as a function of three
-    /// distinct `&mut` slices the compiler knows they do not alias, and vectorizes.
-    #[inline(never)]
+    /// The kernel of [`Refl3::rows`]: as a function of three distinct `&mut` slices (the
+    /// compiler keeps knowing they do not alias once it is inlined), it vectorizes.
+    #[inline(always)]
     fn rows3(&self, r0: &mut [f64], r1: &mut [f64], r2: &mut [f64]) {
         let len = r0.len().min(r1.len()).min(r2.len());
         let (r0, r1, r2) = (&mut r0[..len], &mut r1[..len], &mut r2[..len]);
@@ -446,8 +447,8 @@ impl Refl2 {
         }
     }
 
-    /// The kernel of [`Refl2::rows`] (not inlined, see [`Refl3::rows3`]).
-    #[inline(never)]
+    /// The kernel of [`Refl2::rows`] (see [`Refl3::rows3`]).
+    #[inline(always)]
     fn rows2(&self, r0: &mut [f64], r1: &mut [f64]) {
         let len = r0.len().min(r1.len());
         let (r0, r1) = (&mut r0[..len], &mut r1[..len]);

@@ -13,6 +13,7 @@ use crate::linalg::dense::dot;
 ///
 /// `tau` (length ≥ n) receives the reflector coefficients; `v` and `w` are scratch vectors of
 /// length ≥ n.
+#[inline(always)]
 pub(super) fn reduce(
     n: usize,
     ilo: usize,
@@ -79,6 +80,7 @@ pub(super) fn reduce(
 
 /// Forms `Q` from the reflectors left in `a` by [`reduce`], stored transposed:
 /// `qt[c * n + r] = Q[r][c]` (row `c` of `qt` is column `c` of `Q`). `v` is scratch (≥ n).
+#[inline(always)]
 pub(super) fn form_q(
     n: usize,
     ilo: usize,

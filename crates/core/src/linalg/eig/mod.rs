@@ -193,22 +193,56 @@ fn eig_impl<T: Real>(
     } else {
         (None, rest)
     };
-    run(
+    crate::isa::dispatch(Run {
         n,
-        &a[..nn],
+        a: &a[..nn],
         h,
         zt,
-        &mut scratch[..SCRATCH_VECS * n],
+        scratch: &mut scratch[..SCRATCH_VECS * n],
         re,
         im,
         vectors,
         cap,
-    )
+    })
+}
+
+/// [`run`]'s arguments, as an [`crate::isa::Kernel`]: the reflector and vector loops are
+/// vectorized as wide as the CPU allows (the same operations, so the same bits).
+struct Run<'a, 'v, T> {
+    n: usize,
+    a: &'a [T],
+    h: &'a mut [f64],
+    zt: Option<&'a mut [f64]>,
+    scratch: &'a mut [f64],
+    re: &'a mut [f64],
+    im: &'a mut [f64],
+    vectors: Option<(&'v mut [f64], &'v mut [f64])>,
+    cap: Option<usize>,
+}
+
+impl<T: Real> crate::isa::Kernel for Run<'_, '_, T> {
+    type Output = Result<(), EigError>;
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let Run {
+            n,
+            a,
+            h,
+            zt,
+            scratch,
+            re,
+            im,
+            vectors,
+            cap,
+        } = self;
+        run(n, a, h, zt, scratch, re, im, vectors, cap)
+    }
 }
 
 /// The solver proper on pre-split, length-checked memory: `h` (n²), `zt` (n², with vectors),
 /// `scratch` (6n).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn run<T: Real>(
     n: usize,
     a: &[T],

@@ -69,6 +69,7 @@ fn scal(a: f64, x: &mut [f64]) {
 
 /// Computes all right eigenvectors of the Schur form and back-transforms them in place in
 /// `zt` (see the module docs). `cn`, `xr`, `xi` are scratch vectors of length ≥ n.
+#[inline(always)]
 pub(super) fn right_vectors(
     n: usize,
     tt: &[f64],
@@ -272,6 +273,7 @@ pub(super) fn right_vectors(
 /// Gives every eigenvector (rows of `zt`, complex pairs as described in the module docs)
 /// unit 2-norm and a deterministic phase: the first component whose modulus is within a
 /// relative `1e-6` of the largest modulus is made real and positive.
+#[inline(always)]
 pub(super) fn normalize(n: usize, tt: &[f64], zt: &mut [f64]) {
     const TIE: f64 = 1.0 - 1.0e-6;
     let mut k = 0;
