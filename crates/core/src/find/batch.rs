@@ -66,11 +66,10 @@ pub(crate) fn eval_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
     TILE * (2 * s.gate_width() + 6 * s.n_hidden)
 }
 
-/// Scratch the q-minimization keeps per tile: [`eval_tile`]'s, and buffers to gather the
-/// tile's unfrozen states into (states, `G(x)`, gradients, q, input rows).
+/// Scratch the q-minimization keeps per tile: [`eval_tile`]'s, and the tile's `G(x)` and
+/// gradients.
 pub(crate) fn tile_scratch_len<T: Real>(cell: &Cell<'_, T>) -> usize {
-    let s = cell.shape();
-    eval_scratch_len(cell) + TILE * (3 * s.state_dim() + 1 + s.n_inputs)
+    eval_scratch_len(cell) + TILE * 2 * cell.shape().state_dim()
 }
 
 /// The run's constant operands: the packed weight blocks, and `c = u W_x + b` for a shared

@@ -71,12 +71,11 @@ fn workspace_lengths_are_exactly_what_the_kernels_take() {
     }
 }
 
-/// A tile's scratch in the q-minimization is, as documented, [`eval_tile`]'s and the gather
-/// buffers of up to [`TILE`] states: states, `G(x)` and gradients (`S` each), q (1) and the
-/// input row (`I`). (Too short a scratch is caught by the test below; this one catches an
-/// oversized one, which would only waste memory.)
+/// A tile's scratch in the q-minimization is, as documented, [`eval_tile`]'s and the tile's
+/// `G(x)` and gradients (`S` each per state). (Too short a scratch is caught by the test
+/// below; this one catches an oversized one, which would only waste memory.)
 #[test]
-fn tile_scratch_is_the_kernels_and_the_gather_buffers() {
+fn tile_scratch_is_the_kernels_and_the_tiles_outputs() {
     for (kind, alpha) in KINDS {
         for (ni, h) in [(0usize, 4usize), (1, 3), (2, 16), (5, 33)] {
             let shape = CellShape::new(kind, ni, h).with_alpha(alpha);
@@ -85,7 +84,7 @@ fn tile_scratch_is_the_kernels_and_the_gather_buffers() {
             let sd = shape.state_dim();
             assert_eq!(
                 tile_scratch_len(&cell),
-                eval_scratch_len(&cell) + TILE * (sd + sd + sd + 1 + ni),
+                eval_scratch_len(&cell) + TILE * (sd + sd),
                 "{:?}",
                 (kind.name(), ni, h)
             );

@@ -19,7 +19,7 @@ use crate::isa;
 use crate::optim::{Adam, Plateau, clip_grad_norm};
 use crate::scalar::Real;
 use crate::scalar::math;
-use crate::split::{sub, sub_mut, take_mut};
+use crate::split::{sub, take_mut};
 
 /// Per-state results of [`minimize`]; each slice has one entry (or row) per state.
 pub struct QminOutput<'a, T> {
@@ -56,7 +56,8 @@ pub struct QminReport {
 }
 
 /// Workspace length (in `T`) that [`minimize`] needs for `n_states` states: the Adam
-/// moments (`2·n·S + 3·n`), the packed weights of the batched kernels (about `2·H·G·H`),
+/// moments and per-state scalars (`2·n·S + 3·n`), the states' input rows (`n·I`, which move
+/// with the states, see [`Running`]), the packed weights of the batched kernels (about `2·H·G·H`),
 /// and the scratch of one tile of 64 states (which holds the tile's gradients: they never
 /// leave it, the moments are updated as soon as they are computed) for each run of tiles
 /// that may run on its own thread (at most 16: a run reuses its scratch tile after tile).
@@ -67,14 +68,13 @@ pub fn work_len<T: Real>(cell: &Cell<'_, T>, n_states: usize, opts: &FinderOptio
         Method::Joint => n_states,
         _ => 1,
     };
-    let tiles = block.div_ceil(TILE).max(1);
-    let runs = tiles.div_ceil(run_len(tiles));
+    let runs = runs_of(block);
     let (packed, per_tile) = if batch::supported(cell, opts.period) {
         (batch::packed_work_len(cell), batch::tile_scratch_len(cell))
     } else {
         (0, state_scratch_len(cell, opts.period))
     };
-    block * (2 * sd + 3) + packed + runs * per_tile
+    block * (2 * sd + 3 + s.n_inputs) + packed + runs * per_tile
 }
 
 /// With [`Method::Newton`] no step is taken: q, `G(x)` and dq are evaluated at the initial
@@ -241,8 +241,6 @@ struct Tiles<'a, T> {
     q: &'a mut [T],
     q_prev: &'a mut [T],
     norm_avg: &'a mut [T],
-    /// 1 for a state that met the stop rule and no longer iterates (`freeze_converged`).
-    frozen: &'a mut [T],
     /// One row per state, or the shared row.
     inputs: &'a [T],
     /// `per_tile` elements per run of tiles (see [`for_tiles`]).
@@ -286,7 +284,6 @@ impl<'a, T: Real> Tiles<'a, T> {
         let (q, q2) = self.q.split_at_mut(rows);
         let (qp, qp2) = self.q_prev.split_at_mut(rows);
         let (na, na2) = self.norm_avg.split_at_mut(rows);
-        let (fr, fr2) = self.frozen.split_at_mut(rows);
         let (inputs, inputs2) = if shared {
             (self.inputs, self.inputs)
         } else {
@@ -302,7 +299,6 @@ impl<'a, T: Real> Tiles<'a, T> {
                 q,
                 q_prev: qp,
                 norm_avg: na,
-                frozen: fr,
                 inputs,
                 scratch: sc,
             },
@@ -314,7 +310,6 @@ impl<'a, T: Real> Tiles<'a, T> {
                 q: q2,
                 q_prev: qp2,
                 norm_avg: na2,
-                frozen: fr2,
                 inputs: inputs2,
                 scratch: sc2,
             },
@@ -322,7 +317,7 @@ impl<'a, T: Real> Tiles<'a, T> {
     }
 }
 
-/// Below this many unfrozen states a run of tiles is not split between threads.
+/// Below this many states a run of tiles is not split between threads.
 const SERIAL_BELOW: usize = 2 * TILE;
 
 /// At most this many runs of tiles in a pass. A run is the unit a thread takes: its tiles go
@@ -330,60 +325,29 @@ const SERIAL_BELOW: usize = 2 * TILE;
 /// tile, 8192 states had 22 MB of it and every tile found its own cold).
 const MAX_RUNS: usize = 16;
 
-/// Tiles per run in a pass over `n_tiles` tiles.
-fn run_len(n_tiles: usize) -> usize {
-    n_tiles.div_ceil(MAX_RUNS).max(1)
-}
-
-/// The unfrozen states of `frozen`.
-fn count_active<T: Real>(frozen: &[T]) -> usize {
-    frozen.iter().filter(|&&f| f == T::ZERO).count()
-}
-
-/// The fewest leading rows of `frozen` that hold `k` unfrozen states (all of them if it
-/// holds fewer).
-fn rows_holding<T: Real>(frozen: &[T], k: usize) -> usize {
-    if k == 0 {
-        return 0;
-    }
-    let mut seen = 0;
-    for (i, &f) in frozen.iter().enumerate() {
-        if f == T::ZERO {
-            seen += 1;
-            if seen == k {
-                return i + 1;
-            }
-        }
-    }
-    frozen.len()
+/// Runs of tiles (each with its own tile scratch) in a pass over `n` states: at most
+/// [`MAX_RUNS`], each of a whole number of tiles.
+fn runs_of(n: usize) -> usize {
+    let tiles = n.div_ceil(TILE).max(1);
+    tiles.div_ceil(tiles.div_ceil(MAX_RUNS))
 }
 
 /// Runs `pass` on every tile of `t` (`run` tiles per run, `t.scratch` holding one tile's
-/// scratch per run), halving through `fork` at run boundaries.
-///
-/// A tile is [`TILE`] unfrozen states, not [`TILE`] rows: the rows from one tile's last
-/// unfrozen state to the next tile's last, frozen rows skipped (gathered, see
-/// [`eval_gathered`]). So the products stay [`TILE`] rows tall however the frozen states are
-/// scattered, and the halves split the work, not the rows. The partition depends only on
-/// which states are frozen, never on the threads.
+/// scratch per run), halving through `fork` at run boundaries. Every state of `t` iterates
+/// (the stopped ones were moved out of the block's running part, see [`Running`]).
 fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>, run: usize) {
-    let n_active = count_active(t.frozen);
-    if n_active == 0 {
-        // Every state here has stopped: nothing to step or evaluate, no join to pay for.
-        return;
-    }
-    let n_tiles = n_active.div_ceil(TILE);
+    let rows = t.q.len();
+    let n_tiles = rows.div_ceil(TILE);
     // One run, one thread: also when too little work is left here to pay for waking
     // another thread (the results do not depend on where a tile runs).
-    if n_tiles <= run || F::SERIAL || n_active <= SERIAL_BELOW {
+    if n_tiles <= run || F::SERIAL || rows <= SERIAL_BELOW {
         isa::dispatch(TileRun(pass, t));
         return;
     }
     let shape = pass.cell.shape();
     let left_runs = n_tiles.div_ceil(run) / 2;
-    let rows = rows_holding(t.frozen, left_runs * run * TILE);
     let (a, b) = t.split(
-        rows,
+        left_runs * run * TILE,
         shape.state_dim(),
         shape.n_inputs,
         pass.shared,
@@ -411,7 +375,7 @@ impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
             ..t
         };
         while !rest.q.is_empty() {
-            let rows = rows_holding(rest.frozen, TILE);
+            let rows = TILE.min(rest.q.len());
             let (one, more) = rest.split(rows, sd, ni, p.shared, 0);
             tile_pass(
                 p,
@@ -431,19 +395,11 @@ impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
 /// width.
 #[inline(always)]
 fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
-    let sd = p.cell.shape().state_dim();
-    let n_active = count_active(t.frozen);
-    if n_active == 0 {
-        return;
-    }
-    let all_active = n_active == t.q.len();
     if let Some((step, lr)) = p.step {
-        adam_step(sd, step, lr, all_active, &mut t);
+        adam_step(step, lr, &mut t);
     }
     let done = match p.packed {
-        Some(packed) if all_active => eval_whole(p, packed, &mut t),
-        // Gather the active states, evaluate them as one smaller tile, scatter back.
-        Some(packed) => eval_gathered(p, packed, &mut t, n_active),
+        Some(packed) => eval_whole(p, packed, &mut t),
         None => eval_each(p, &mut t),
     };
     if done.is_none() {
@@ -491,15 +447,12 @@ fn fold_gradient<T: Real>(
     adam.moments(g, T::ONE, m, v);
 }
 
-/// The split of a tile's scratch: the batched evaluation's, then room for `rows` gathered
-/// states, `G(x)`, gradients, q and input rows.
+/// The split of a tile's scratch: the batched evaluation's, then `G(x)` and the gradients
+/// of `rows` states.
 struct TileScratch<'s, T> {
     eval: &'s mut [T],
-    x: &'s mut [T],
     fx: &'s mut [T],
     g: &'s mut [T],
-    q: &'s mut [T],
-    u: &'s mut [T],
 }
 
 fn split_scratch<'s, T: Real>(
@@ -507,20 +460,16 @@ fn split_scratch<'s, T: Real>(
     scratch: &'s mut [T],
     rows: usize,
 ) -> Option<TileScratch<'s, T>> {
-    let shape = p.cell.shape();
-    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
+    let sd = p.cell.shape().state_dim();
     let mut rest = scratch;
     Some(TileScratch {
         eval: take_mut(&mut rest, batch::eval_scratch_len(p.cell))?,
-        x: take_mut(&mut rest, rows * sd)?,
         fx: take_mut(&mut rest, rows * sd)?,
         g: take_mut(&mut rest, rows * sd)?,
-        q: take_mut(&mut rest, rows)?,
-        u: take_mut(&mut rest, if p.shared { 0 } else { rows * ni })?,
     })
 }
 
-/// The batched evaluation of a whole tile (no state of it frozen).
+/// The batched evaluation of a tile.
 #[inline(always)]
 fn eval_whole<T: Real>(
     p: &Pass<'_, '_, T>,
@@ -549,102 +498,14 @@ fn eval_whole<T: Real>(
     Some(())
 }
 
-/// The Adam step of the unfrozen states of `t` from their moments (the last gradient is
-/// already in them), and their q saved as the previous q. `all_active`: no state of `t` is
-/// frozen. Inlined into [`tile_pass`], so its loops use the CPU's vector width.
+/// The Adam step of the states of `t` from their moments (the last gradient is already in
+/// them), and their q saved as the previous q. Inlined into [`tile_pass`], so its loops use
+/// the CPU's vector width.
 #[inline(always)]
-fn adam_step<T: Real>(sd: usize, step: u64, lr: f64, all_active: bool, t: &mut Tiles<'_, T>) {
-    let adam = Adam::default();
-    if all_active {
-        // The rows are contiguous: one pass over all of them.
-        adam.step_from_moments(step, lr, t.x, t.m, t.v);
-    } else {
-        let rows =
-            t.x.chunks_exact_mut(sd)
-                .zip(t.m.chunks_exact(sd).zip(t.v.chunks_exact(sd)))
-                .zip(t.frozen.iter());
-        for ((xi, (mi, vi)), &fr) in rows {
-            if fr == T::ZERO {
-                adam.step_from_moments(step, lr, xi, mi, vi);
-            }
-        }
-    }
-    for ((qp, &q), &fr) in t.q_prev.iter_mut().zip(t.q.iter()).zip(t.frozen.iter()) {
-        if fr == T::ZERO {
-            *qp = q;
-        }
-    }
-}
-
-/// The batched evaluation of the `n_active` unfrozen states of a tile: copied into the
-/// tile's gather buffers, evaluated together, copied back.
-#[inline(always)]
-fn eval_gathered<T: Real>(
-    p: &Pass<'_, '_, T>,
-    packed: &Packed<'_, T>,
-    t: &mut Tiles<'_, T>,
-    n_active: usize,
-) -> Option<()> {
-    let shape = p.cell.shape();
-    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
-    // The scratch moves out of `t`, which the scatter below borrows whole.
-    let sc = split_scratch(p, core::mem::take(&mut t.scratch), n_active)?;
-    let mut k = 0;
-    for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
-        if fr == T::ZERO {
-            sub_mut(sc.x, k * sd, sd)?.copy_from_slice(xi);
-            if !p.shared {
-                sub_mut(sc.u, k * ni, ni)?.copy_from_slice(sub(t.inputs, i * ni, ni)?);
-            }
-            k += 1;
-        }
-    }
-    let inputs: &[T] = if p.shared { t.inputs } else { sc.u };
-    let grad = if p.grad { Some(&mut *sc.g) } else { None };
-    batch::eval_tile(p.cell, packed, inputs, sc.x, sc.fx, sc.q, grad, sc.eval)?;
-    let fx = if p.fx_out { Some(&*sc.fx) } else { None };
-    let g = if p.grad { Some(&mut *sc.g) } else { None };
-    let q = &*sc.q;
-    scatter_active(p.opts, p.inv_n, p.iter, sd, t, fx, g, |k| q.get(k).copied())
-}
-
-/// Back from the gathered rows (the tile's unfrozen states, in order) to the tile: `G(x)`
-/// from `fx` if given, the gradient in `g` folded into the moments if given, q from `q_of`.
-/// `None` if a gathered slice is too short.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn scatter_active<T: Real>(
-    opts: &FinderOptions,
-    inv_n: T,
-    iter: usize,
-    sd: usize,
-    t: &mut Tiles<'_, T>,
-    fx: Option<&[T]>,
-    mut g: Option<&mut [T]>,
-    q_of: impl Fn(usize) -> Option<T>,
-) -> Option<()> {
-    let mut k = 0;
-    let rows =
-        t.fx.chunks_exact_mut(sd)
-            .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
-            .zip(
-                t.q.iter_mut()
-                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
-            );
-    for ((fxi, (mi, vi)), (qi, (na, &fr))) in rows {
-        if fr != T::ZERO {
-            continue;
-        }
-        if let Some(fx) = fx {
-            fxi.copy_from_slice(sub(fx, k * sd, sd)?);
-        }
-        if let Some(g) = g.as_deref_mut() {
-            fold_gradient(opts, inv_n, iter, sub_mut(g, k * sd, sd)?, mi, vi, na);
-        }
-        *qi = q_of(k)?;
-        k += 1;
-    }
-    Some(())
+fn adam_step<T: Real>(step: u64, lr: f64, t: &mut Tiles<'_, T>) {
+    // The rows are contiguous: one pass over all of them.
+    Adam::default().step_from_moments(step, lr, t.x, t.m, t.v);
+    t.q_prev.copy_from_slice(t.q);
 }
 
 /// State by state (period k > 1: k steps and k VJPs each).
@@ -657,15 +518,9 @@ fn eval_each<T: Real>(p: &Pass<'_, '_, T>, t: &mut Tiles<'_, T>) -> Option<()> {
         t.x.chunks_exact(sd)
             .zip(t.fx.chunks_exact_mut(sd))
             .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
-            .zip(
-                t.q.iter_mut()
-                    .zip(t.norm_avg.iter_mut().zip(t.frozen.iter())),
-            )
+            .zip(t.q.iter_mut().zip(t.norm_avg.iter_mut()))
             .enumerate();
-    for (i, (((xi, fxi), (mi, vi)), (qi, (na, &fr)))) in states {
-        if fr != T::ZERO {
-            continue;
-        }
+    for (i, (((xi, fxi), (mi, vi)), (qi, na))) in states {
         let u = if p.shared {
             t.inputs
         } else {
@@ -687,16 +542,19 @@ struct Bufs<'a, T> {
     q_prev: &'a mut [T],
     norm_avg: &'a mut [T],
     frozen: &'a mut [T],
+    /// The states' input rows (`n × I`), in the running order (see [`Running`]).
+    inputs: &'a mut [T],
 }
 
-/// Cuts the [`Bufs`] of `n` states of size `sd` off `work` (zeroing what must start at
-/// zero); returns them and the rest.
-fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize) -> (Bufs<'_, T>, &mut [T]) {
+/// Cuts the [`Bufs`] of `n` states of size `sd` with `ni` inputs off `work` (zeroing what
+/// must start at zero); returns them and the rest.
+fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize, ni: usize) -> (Bufs<'_, T>, &mut [T]) {
     let (m, rest) = work.split_at_mut(n * sd);
     let (v, rest) = rest.split_at_mut(n * sd);
     let (q_prev, rest) = rest.split_at_mut(n);
     let (norm_avg, rest) = rest.split_at_mut(n);
     let (frozen, rest) = rest.split_at_mut(n);
+    let (inputs, rest) = rest.split_at_mut(n * ni);
     m.fill(T::ZERO);
     v.fill(T::ZERO);
     norm_avg.fill(T::ZERO);
@@ -707,11 +565,12 @@ fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize) -> (Bufs<'_, T>, &mut [T])
         q_prev,
         norm_avg,
         frozen,
+        inputs,
     };
     (b, rest)
 }
 
-/// One iteration of a block: the Adam step of every unfrozen state (from the moments of its
+/// One iteration of a block: the Adam step of every state of the tiles (from the moments of its
 /// last gradient, when `step` is given), then its q, `G(x)` and, with `grad`, its gradient,
 /// folded into the moments at once (`iter` is the number of gradients before it).
 trait Evaluate<T> {
@@ -739,6 +598,8 @@ struct CellEval<'a, 'c, F, T> {
     packed: Option<Packed<'a, T>>,
     shared: bool,
     per_tile: usize,
+    /// Runs of tiles the scratch holds (one tile's scratch each).
+    runs: usize,
     scratch: &'a mut [T],
 }
 
@@ -771,7 +632,8 @@ impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
             scratch: &mut *self.scratch,
             ..t
         };
-        let run = run_len(t.q.len().div_ceil(TILE));
+        // As few tiles per run as the scratch allows (the running part shrinks).
+        let run = t.q.len().div_ceil(TILE).div_ceil(self.runs).max(1);
         for_tiles(self.fork, &pass, t, run);
         Ok(())
     }
@@ -792,7 +654,7 @@ fn run_block<T: Real, F: Fork>(
     let shape = cell.shape();
     let sd = shape.state_dim();
     let n = x.len() / sd;
-    let (bf, rest) = bufs(work, n, sd);
+    let (bf, rest) = bufs(work, n, sd, shape.n_inputs);
     let batched = batch::supported(cell, opts.period);
     let (packed, scratch, per_tile) = if batched {
         let (pw, scratch) = rest.split_at_mut(batch::packed_work_len(cell));
@@ -811,13 +673,144 @@ fn run_block<T: Real, F: Fork>(
         packed,
         shared: b.shared,
         per_tile,
+        runs: runs_of(n),
         scratch,
     };
     iterate(&mut ev, opts, max_iters, b, x, out, bf, progress)
 }
 
+/// The block's per-state arrays while it iterates. The states still iterating sit in slots
+/// `0..live` of every array, so that a pass runs over whole tiles of running states only;
+/// a state that stops swaps places with the last running one. `slot_state` (the caller's
+/// `n_iters`, borrowed for the run) holds the block index of the state in each slot; a
+/// stopped state's iteration count waits in its scalars that no longer change (see
+/// [`put_count`]). [`Running::restore`] puts every state back in its own place.
+struct Running<'a, T> {
+    x: &'a mut [T],
+    fx: &'a mut [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    q: &'a mut [T],
+    dq: &'a mut [T],
+    q_prev: &'a mut [T],
+    norm_avg: &'a mut [T],
+    /// Non-zero for a stopped state.
+    frozen: &'a mut [T],
+    /// The input rows in slot order (empty with a shared input).
+    inputs: &'a mut [T],
+    slot_state: &'a mut [usize],
+    sd: usize,
+    ni: usize,
+}
+
+/// Bits of a stopped state's iteration count in each of the three scalars that hold it:
+/// integers below 2²² are exact in f32, and three of them hold any `u64`.
+const COUNT_BITS: u32 = 22;
+
+/// Stores iteration count `it` in a stopped state's `q_prev`, `norm_avg` and frozen mark
+/// (which stays non-zero), none of which a stopped state uses again.
+fn put_count<T: Real>(it: usize, q_prev: &mut T, norm_avg: &mut T, frozen: &mut T) {
+    let (it, mask) = (it as u64, (1u64 << COUNT_BITS) - 1);
+    *q_prev = T::from_f64((it & mask) as f64);
+    *norm_avg = T::from_f64(((it >> COUNT_BITS) & mask) as f64);
+    *frozen = T::from_f64(((it >> (2 * COUNT_BITS)) + 1) as f64);
+}
+
+/// The iteration count [`put_count`] stored.
+fn get_count<T: Real>(q_prev: T, norm_avg: T, frozen: T) -> usize {
+    let lo = q_prev.to_f64() as u64;
+    let mid = norm_avg.to_f64() as u64;
+    let hi = (frozen.to_f64() as u64).saturating_sub(1);
+    (lo | (mid << COUNT_BITS) | (hi << (2 * COUNT_BITS))) as usize
+}
+
+/// Swaps rows `a` and `b` (of `len` elements) of `m`; nothing if one is out of range.
+fn swap_rows<E>(m: &mut [E], len: usize, a: usize, b: usize) {
+    let (lo, hi) = (a.min(b), a.max(b));
+    if lo == hi || len == 0 {
+        return;
+    }
+    let Some((head, tail)) = m.split_at_mut_checked(hi * len) else {
+        return;
+    };
+    if let (Some(r0), Some(r1)) = (head.get_mut(lo * len..(lo + 1) * len), tail.get_mut(..len)) {
+        r0.swap_with_slice(r1);
+    }
+}
+
+impl<T: Real> Running<'_, T> {
+    /// Swaps the states in slots `a` and `b`.
+    fn swap(&mut self, a: usize, b: usize) {
+        let (sd, ni) = (self.sd, self.ni);
+        for rows in [&mut *self.x, &mut *self.fx, &mut *self.m, &mut *self.v] {
+            swap_rows(rows, sd, a, b);
+        }
+        swap_rows(self.inputs, ni, a, b);
+        let scalars = [
+            &mut *self.q,
+            &mut *self.dq,
+            &mut *self.q_prev,
+            &mut *self.norm_avg,
+            &mut *self.frozen,
+        ];
+        for one in scalars {
+            swap_rows(one, 1, a, b);
+        }
+        swap_rows(self.slot_state, 1, a, b);
+    }
+
+    /// Slots `0..live` as tiles (the evaluator brings the scratch), with input rows
+    /// `inputs` if given (the shared row, or all rows in the states' own order), else
+    /// their own.
+    fn tiles<'t>(&'t mut self, live: usize, inputs: Option<&'t [T]>) -> Tiles<'t, T> {
+        let (rows, u) = (live * self.sd, live * self.ni);
+        Tiles {
+            x: &mut self.x[..rows],
+            fx: &mut self.fx[..rows],
+            m: &mut self.m[..rows],
+            v: &mut self.v[..rows],
+            q: &mut self.q[..live],
+            q_prev: &mut self.q_prev[..live],
+            norm_avg: &mut self.norm_avg[..live],
+            inputs: match inputs {
+                Some(u) => u,
+                None => &self.inputs[..u],
+            },
+            scratch: &mut [],
+        }
+    }
+
+    /// Puts every state back in its own slot (following each cycle of the permutation),
+    /// then writes each state's iteration count over `slot_state`: `last` for the states
+    /// still running.
+    fn restore(&mut self, last: usize) {
+        let n = self.slot_state.len();
+        for k in 0..n {
+            while let Some(&home) = self.slot_state.get(k) {
+                if home == k || home >= n {
+                    break;
+                }
+                self.swap(k, home);
+            }
+        }
+        let states = self
+            .slot_state
+            .iter_mut()
+            .zip(self.frozen.iter())
+            .zip(self.q_prev.iter().zip(self.norm_avg.iter()));
+        for ((its, &fr), (&qp, &na)) in states {
+            *its = if fr == T::ZERO {
+                last
+            } else {
+                get_count(qp, na, fr)
+            };
+        }
+    }
+}
+
 /// The iterations of one block: passes of `ev`, the stop rule (and freezing), the
-/// statistics and progress, the plateau schedule.
+/// statistics and progress, the plateau schedule. The states are in their own places again
+/// when it returns, also with an error.
 #[allow(clippy::too_many_arguments)]
 fn iterate<T: Real, E: Evaluate<T>>(
     ev: &mut E,
@@ -830,13 +823,65 @@ fn iterate<T: Real, E: Evaluate<T>>(
     progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>,
 ) -> Result<(Stop, f64), FindError> {
     let n = out.q.len();
-    let Bufs {
-        m,
-        v,
-        q_prev,
-        norm_avg,
-        frozen,
-    } = bf;
+    let sd = x.len() / n.max(1);
+    let ni = if b.shared {
+        0
+    } else {
+        b.inputs.len() / n.max(1)
+    };
+    let inputs = &mut bf.inputs[..n * ni];
+    inputs.copy_from_slice(&b.inputs[..n * ni]);
+    for (k, slot) in out.n_iters.iter_mut().enumerate() {
+        *slot = k;
+    }
+    let mut r = Running {
+        x,
+        fx: &mut *out.fx,
+        m: bf.m,
+        v: bf.v,
+        q: &mut *out.q,
+        dq: &mut *out.dq,
+        q_prev: bf.q_prev,
+        norm_avg: bf.norm_avg,
+        frozen: bf.frozen,
+        inputs,
+        slot_state: &mut *out.n_iters,
+        sd,
+        ni,
+    };
+    let mut last = 0;
+    let result = iterations(ev, opts, max_iters, b, &mut r, progress, &mut last);
+    r.restore(last);
+    let (stop, lr) = result?;
+    if E::DEFERS_FX {
+        // G(x) of every state at its final x (a frozen state's x has not moved since it
+        // froze, and a state's evaluation does not depend on its tile-mates: the same bits
+        // as its last evaluation), written once instead of every iteration.
+        let inv_n = T::from_f64(1.0 / n as f64);
+        ev.pass(
+            None,
+            max_iters,
+            false,
+            true,
+            inv_n,
+            r.tiles(n, Some(b.inputs)),
+        )?;
+    }
+    Ok((stop, lr))
+}
+
+/// The loop of [`iterate`] on the states of `r`; `last` is the last iteration begun.
+#[allow(clippy::too_many_arguments)]
+fn iterations<T: Real, E: Evaluate<T>>(
+    ev: &mut E,
+    opts: &FinderOptions,
+    max_iters: usize,
+    b: &Block<'_, T>,
+    r: &mut Running<'_, T>,
+    progress: &mut Option<&mut dyn FnMut(&Progress) -> bool>,
+    last: &mut usize,
+) -> Result<(Stop, f64), FindError> {
+    let n = r.q.len();
     let mut sched = Plateau::new(
         opts.lr_init,
         opts.lr_factor,
@@ -848,51 +893,38 @@ fn iterate<T: Real, E: Evaluate<T>>(
     // Σq, Σq², Σdq, Σdq² of the frozen states, added once when each froze (their q and dq
     // no longer change): an iteration sums only the states still running.
     let mut frozen_sums = [0.0f64; 4];
-    let mut stop = Stop::MaxIters;
-    // The whole block as tiles (the evaluator brings the scratch).
-    macro_rules! block_tiles {
-        () => {
-            Tiles {
-                x: &mut *x,
-                fx: &mut *out.fx,
-                m: &mut *m,
-                v: &mut *v,
-                q: &mut *out.q,
-                q_prev: &mut *q_prev,
-                norm_avg: &mut *norm_avg,
-                frozen: &mut *frozen,
-                inputs: b.inputs,
-                scratch: &mut [],
-            }
-        };
-    }
+    let mut live = n;
     for iter in 0..=max_iters {
+        *last = iter;
         let stepping = iter < max_iters;
         let step = if iter > 0 {
             Some((iter as u64, lr))
         } else {
             None
         };
-        let tiles = block_tiles!();
-        ev.pass(step, iter, stepping, !E::DEFERS_FX, inv_n, tiles)?;
+        let shared = if b.shared { Some(b.inputs) } else { None };
+        ev.pass(
+            step,
+            iter,
+            stepping,
+            !E::DEFERS_FX,
+            inv_n,
+            r.tiles(live, shared),
+        )?;
         let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
         let mut all_done = true;
-        let states = out
-            .q
+        let states = r.q[..live]
             .iter()
-            .zip(out.dq.iter_mut())
-            .zip(out.n_iters.iter_mut())
-            .zip(frozen.iter_mut().zip(q_prev.iter()));
-        for (i, (((&q, dq), its), (fr, &qp))) in states.enumerate() {
-            if *fr != T::ZERO {
-                // Frozen in an earlier iteration: done, and in `frozen_sums`.
-                continue;
-            }
+            .zip(r.dq[..live].iter_mut())
+            .zip(r.frozen[..live].iter_mut().zip(r.q_prev[..live].iter()))
+            .zip(r.slot_state[..live].iter());
+        for (((&q, dq), (fr, &qp)), &state) in states {
             if !q.is_finite() {
-                return Err(FindError::Diverged { state: b.first + i });
+                return Err(FindError::Diverged {
+                    state: b.first + state,
+                });
             }
             *dq = if iter == 0 { T::ZERO } else { (q - qp).abs() };
-            *its = iter;
             let (qf, dqf) = (q.to_f64(), dq.to_f64());
             sq += qf;
             sq2 += qf * qf;
@@ -906,6 +938,22 @@ fn iterate<T: Real, E: Evaluate<T>>(
                 }
             }
             all_done &= done;
+        }
+        // The states that stopped leave the running slots, each for the last one's.
+        let mut k = 0;
+        while k < live {
+            if r.frozen[k] == T::ZERO {
+                k += 1;
+                continue;
+            }
+            live -= 1;
+            r.swap(k, live);
+            put_count(
+                iter,
+                &mut r.q_prev[live],
+                &mut r.norm_avg[live],
+                &mut r.frozen[live],
+            );
         }
         let nf = n as f64;
         let (q_mean, dq_mean) = (sq / nf, sdq / nf);
@@ -927,33 +975,24 @@ fn iterate<T: Real, E: Evaluate<T>>(
             }
         }
         if all_done {
-            stop = Stop::Converged;
-            break;
+            return Ok((Stop::Converged, lr));
         }
         if !stepping {
             break;
         }
         lr = sched.observe(q_mean);
     }
-    if E::DEFERS_FX {
-        // G(x) of every state at its final x (a frozen state's x has not moved since it
-        // froze, and a state's evaluation does not depend on its tile-mates: the same bits
-        // as its last evaluation), written once instead of every iteration.
-        frozen.fill(T::ZERO);
-        let tiles = block_tiles!();
-        ev.pass(None, max_iters, false, true, inv_n, tiles)?;
-    }
-    Ok((stop, lr))
+    Ok((Stop::MaxIters, lr))
 }
 
-/// A [`BatchMap`]'s iteration: the Adam step of the whole block, then one call of the
-/// model's `forward` and one of its `vjp` on the unfrozen states, gathered.
+/// A [`BatchMap`]'s iteration: the Adam step of the running states, then one call of the
+/// model's `forward` and one of its `vjp` on them.
 struct MapEval<'a> {
     map: &'a dyn BatchMap,
     opts: &'a FinderOptions,
     shared: bool,
-    /// Gathered states, `F(x)`, residuals, VJPs (`n × S` each) and input rows (`n × I`).
-    xg: &'a mut [f64],
+    /// `F(x)`, residuals, VJPs (`n × S` each) and, with a shared input, its row repeated
+    /// (`n × I`).
     fg: &'a mut [f64],
     rg: &'a mut [f64],
     vg: &'a mut [f64],
@@ -972,55 +1011,58 @@ impl Evaluate<f64> for MapEval<'_> {
         mut t: Tiles<'_, f64>,
     ) -> Result<(), FindError> {
         let (sd, ni) = (self.map.n_states(), self.map.n_inputs());
-        let n_active = t.frozen.iter().filter(|&&f| f == 0.0).count();
-        if n_active == 0 {
+        let n = t.q.len();
+        if n == 0 {
             return Ok(());
         }
-        let all_active = n_active == t.q.len();
         if let Some((step, lr)) = step {
-            adam_step(sd, step, lr, all_active, &mut t);
+            adam_step(step, lr, &mut t);
         }
         let short = FindError::Workspace { need: 0 };
-        let (na, nu) = (n_active * sd, n_active * ni);
-        let xg = self.xg.get_mut(..na).ok_or(short)?;
+        let (na, nu) = (n * sd, n * ni);
         let fg = self.fg.get_mut(..na).ok_or(short)?;
         let rg = self.rg.get_mut(..na).ok_or(short)?;
         let vg = self.vg.get_mut(..na).ok_or(short)?;
-        let ug = self.ug.get_mut(..nu).ok_or(short)?;
-        let mut k = 0;
-        for (i, (xi, &fr)) in t.x.chunks_exact(sd).zip(t.frozen.iter()).enumerate() {
-            if fr == 0.0 {
-                sub_mut(xg, k * sd, sd).ok_or(short)?.copy_from_slice(xi);
-                let ui = if self.shared {
-                    t.inputs
-                } else {
-                    sub(t.inputs, i * ni, ni).ok_or(short)?
-                };
-                sub_mut(ug, k * ni, ni).ok_or(short)?.copy_from_slice(ui);
-                k += 1;
+        let u: &[f64] = if self.shared {
+            let ug = self.ug.get_mut(..nu).ok_or(short)?;
+            if ni > 0 {
+                for row in ug.chunks_exact_mut(ni) {
+                    row.copy_from_slice(sub(t.inputs, 0, ni).ok_or(short)?);
+                }
             }
-        }
-        self.map.forward(xg, ug, fg)?;
-        for ((r, &xv), &fv) in rg.iter_mut().zip(xg.iter()).zip(fg.iter()) {
+            ug
+        } else {
+            sub(t.inputs, 0, nu).ok_or(short)?
+        };
+        self.map.forward(t.x, u, fg)?;
+        for ((r, &xv), &fv) in rg.iter_mut().zip(t.x.iter()).zip(fg.iter()) {
             *r = xv - fv;
         }
+        t.fx.copy_from_slice(fg);
+        for (qi, r) in t.q.iter_mut().zip(rg.chunks_exact(sd)) {
+            *qi = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+        }
         if grad {
-            self.map.vjp(xg, ug, rg, vg, None)?;
-            for (vv, &r) in vg.iter_mut().zip(rg.iter()) {
-                *vv = r - *vv;
+            self.map.vjp(t.x, u, rg, vg, None)?;
+            let rows = vg
+                .chunks_exact_mut(sd)
+                .zip(rg.chunks_exact(sd))
+                .zip(t.m.chunks_exact_mut(sd).zip(t.v.chunks_exact_mut(sd)))
+                .zip(t.norm_avg.iter_mut());
+            for (((g, r), (m, v)), na) in rows {
+                for (gv, &rv) in g.iter_mut().zip(r) {
+                    *gv = rv - *gv;
+                }
+                fold_gradient(self.opts, inv_n, iter, g, m, v, na);
             }
         }
-        let g = if grad { Some(&mut *vg) } else { None };
-        let rg = &*rg;
-        let q_of =
-            |k: usize| sub(rg, k * sd, sd).map(|r| 0.5 * r.iter().map(|v| v * v).sum::<f64>());
-        scatter_active(self.opts, inv_n, iter, sd, &mut t, Some(&*fg), g, q_of).ok_or(short)?;
         Ok(())
     }
 }
 
 /// Workspace length that [`minimize_map`] needs for `n_states` states of `map`: the Adam
-/// moments (`2·n·S + 3·n`) and the gathered batch (`4·n·S + n·I`).
+/// moments and per-state scalars (`2·n·S + 3·n`), the input rows (`n·I`), and the model's
+/// outputs, residuals, VJPs and input rows of a pass (`3·n·S + n·I`).
 pub fn map_work_len(map: &dyn BatchMap, n_states: usize, opts: &FinderOptions) -> usize {
     let (sd, ni) = (map.n_states(), map.n_inputs());
     let block = match opts.method {
@@ -1028,9 +1070,9 @@ pub fn map_work_len(map: &dyn BatchMap, n_states: usize, opts: &FinderOptions) -
         _ => 1,
     };
     block.saturating_mul(
-        6usize
+        5usize
             .saturating_mul(sd)
-            .saturating_add(ni)
+            .saturating_add(ni.saturating_mul(2))
             .saturating_add(3),
     )
 }
@@ -1080,8 +1122,7 @@ pub fn minimize_map(
         _ => 1,
     };
     run_method(opts, n, sd, ni, inputs, x, out, |b, x, out| {
-        let (bf, rest) = bufs(&mut *work, block, sd);
-        let (xg, rest) = rest.split_at_mut(block * sd);
+        let (bf, rest) = bufs(&mut *work, block, sd, ni);
         let (fg, rest) = rest.split_at_mut(block * sd);
         let (rg, rest) = rest.split_at_mut(block * sd);
         let (vg, rest) = rest.split_at_mut(block * sd);
@@ -1090,7 +1131,6 @@ pub fn minimize_map(
             map,
             opts,
             shared: b.shared,
-            xg,
             fg,
             rg,
             vg,

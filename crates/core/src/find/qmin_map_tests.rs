@@ -205,7 +205,7 @@ fn a_map_follows_the_cells_own_minimization() {
         ..FinderOptions::default()
     };
     let configs = [
-        ("joint, frozen states gathered", base),
+        ("joint, stopped states moved out", base),
         (
             "joint, no freezing",
             FinderOptions {

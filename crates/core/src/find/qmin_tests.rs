@@ -180,7 +180,8 @@ fn every_state_ends_the_same_in_any_order_and_through_any_fork() {
 
 /// [`qmin::work_len`] elements are enough (every test above runs with exactly that many)
 /// and one fewer is refused, for every method, batch size and evaluation path; a state
-/// more in a joint block costs its moments and optimizer state, `2·S + 3`, and a
+/// more in a joint block costs its moments, optimizer state and input row, `2·S + 3 + I`,
+/// and a
 /// sequential run needs one state's workspace whatever the batch.
 #[test]
 fn the_workspace_is_exactly_work_len() {
@@ -194,7 +195,7 @@ fn the_workspace_is_exactly_work_len() {
         };
         // 69 and 70 states: two tiles, two runs of one tile, either way.
         let extra = qmin::work_len(&cell, 70, &joint) - qmin::work_len(&cell, 69, &joint);
-        assert_eq!(extra, 2 * 3 + 3, "period {period}");
+        assert_eq!(extra, 2 * 3 + 3 + 2, "period {period}");
         let seq = FinderOptions {
             method: Method::Sequential,
             ..joint
