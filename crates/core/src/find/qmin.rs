@@ -709,7 +709,7 @@ const COUNT_BITS: u32 = 22;
 
 /// Stores iteration count `it` in a stopped state's `q_prev`, `norm_avg` and frozen mark
 /// (which stays non-zero), none of which a stopped state uses again.
-fn put_count<T: Real>(it: usize, q_prev: &mut T, norm_avg: &mut T, frozen: &mut T) {
+pub(super) fn put_count<T: Real>(it: usize, q_prev: &mut T, norm_avg: &mut T, frozen: &mut T) {
     let (it, mask) = (it as u64, (1u64 << COUNT_BITS) - 1);
     *q_prev = T::from_f64((it & mask) as f64);
     *norm_avg = T::from_f64(((it >> COUNT_BITS) & mask) as f64);
@@ -717,7 +717,7 @@ fn put_count<T: Real>(it: usize, q_prev: &mut T, norm_avg: &mut T, frozen: &mut 
 }
 
 /// The iteration count [`put_count`] stored.
-fn get_count<T: Real>(q_prev: T, norm_avg: T, frozen: T) -> usize {
+pub(super) fn get_count<T: Real>(q_prev: T, norm_avg: T, frozen: T) -> usize {
     let lo = q_prev.to_f64() as u64;
     let mid = norm_avg.to_f64() as u64;
     let hi = (frozen.to_f64() as u64).saturating_sub(1);

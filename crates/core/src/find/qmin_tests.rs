@@ -242,3 +242,89 @@ fn the_workspace_is_exactly_work_len() {
         }
     }
 }
+
+/// A stopped state's iteration count survives its three scalars exactly, in f32 and f64,
+/// from 0 to the largest count, and its frozen mark stays non-zero.
+#[test]
+fn a_stopped_states_count_is_kept_exactly() {
+    fn check<T: Real>() {
+        let counts = [
+            0usize,
+            1,
+            (1 << 22) - 1,
+            1 << 22,
+            (1 << 22) + 1,
+            0x2a5_5a5a_5a5a,
+            usize::MAX >> 1,
+            usize::MAX,
+        ];
+        for it in counts {
+            let (mut qp, mut na, mut fr) = (T::ONE, T::ONE, T::ZERO);
+            qmin::put_count(it, &mut qp, &mut na, &mut fr);
+            assert!(fr != T::ZERO, "{it}");
+            assert_eq!(qmin::get_count(qp, na, fr), it, "{it}");
+        }
+    }
+    check::<f32>();
+    check::<f64>();
+}
+
+/// A run stopped by its progress callback leaves every state in its own place: the states
+/// (some stopped early, some still running, shuffled among the slots meanwhile) are those
+/// of a run that ends at that iteration, state by state.
+#[test]
+fn a_cancelled_run_leaves_every_state_in_place() {
+    let shape = CellShape::new(CellKind::Tanh, 2, 4);
+    let p = data(shape.n_params(), 7, 0.8);
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    let n = 300;
+    let x0 = data(n * 4, 8, 1.0);
+    let u = [0.1, -0.2];
+    let o = options(true, false, 1);
+    let stop_at = 150;
+    let (want, _) = run(
+        &Split,
+        &cell,
+        &FinderOptions {
+            max_iters: stop_at,
+            ..o
+        },
+        &x0,
+        &u,
+    );
+    let its: Vec<usize> = want.iter().map(|r| r.n_iters).collect();
+    assert!(
+        its.iter().any(|&i| i < stop_at) && its.contains(&stop_at),
+        "{its:?}"
+    );
+    let mut x = x0.clone();
+    let (mut q, mut fx, mut dq) = (vec![0.0; n], vec![0.0; n * 4], vec![0.0; n]);
+    let mut n_iters = vec![0; n];
+    let mut work = vec![0.0; qmin::work_len(&cell, n, &o)];
+    let out = QminOutput {
+        q: &mut q,
+        fx: &mut fx,
+        dq: &mut dq,
+        n_iters: &mut n_iters,
+    };
+    let mut cancel = |p: &super::Progress| p.iter < stop_at;
+    let e = qmin::minimize_with(
+        &Split,
+        &cell,
+        &o,
+        &u,
+        &mut x,
+        out,
+        &mut work,
+        Some(&mut cancel),
+    );
+    assert_eq!(e.unwrap_err(), FindError::Cancelled);
+    for (i, w) in want.iter().enumerate() {
+        assert_eq!(x[i * 4..(i + 1) * 4], w.x[..], "state {i}");
+        assert_eq!(
+            (q[i], dq[i], n_iters[i]),
+            (w.q, w.dq, w.n_iters),
+            "state {i}"
+        );
+    }
+}
