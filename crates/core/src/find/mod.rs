@@ -27,6 +27,8 @@ pub mod qmin;
 mod qmin_map_tests;
 #[cfg(test)]
 mod qmin_tests;
+#[cfg(test)]
+mod validation_tests;
 
 pub use options::{FinderOptions, Method, OptionError};
 
