@@ -9,7 +9,9 @@
 //! here spins between jobs instead, as OpenMP runtimes do, and parks only after
 //! [`IDLE_SPIN`] without one; a joiner waiting for its other half spins too, and yields only
 //! after [`WAIT_SPIN`]. A helper keeps off the core its joiner runs on ([`cpu`]): the
-//! scheduler would otherwise often leave both on one core for a hundred milliseconds.
+//! scheduler would otherwise often leave both on one core for a hundred milliseconds. The
+//! joiner moves it off when it finds itself on the helper's core (it may have been moved
+//! there while the helper was parked).
 //!
 //! [`Team::join`] posts its second half to a free helper and runs the first itself; then,
 //! if the helper has not taken the second half yet, the joiner takes it back and runs it
@@ -107,12 +109,14 @@ unsafe fn run_job<B: FnOnce()>(data: *const ()) {
     job.done.store(true, Ordering::Release);
 }
 
-/// One helper: its state, the job handed to it, the core its joiner runs on, and its
-/// thread (to unpark).
+/// One helper: its state, the job handed to it, the core its joiner runs on, the core the
+/// helper is kept off, its thread id (for [`cpu::keep_off`]) and its thread (to unpark).
 struct Slot {
     state: AtomicU64,
     job: UnsafeCell<Option<JobRef>>,
     joiner_cpu: AtomicI32,
+    avoided: AtomicI32,
+    tid: AtomicI32,
     thread: OnceLock<Thread>,
 }
 
@@ -154,6 +158,8 @@ impl Team {
                     state: AtomicU64::new(word(0, state::UNSTARTED)),
                     job: UnsafeCell::new(None),
                     joiner_cpu: AtomicI32::new(-1),
+                    avoided: AtomicI32::new(-1),
+                    tid: AtomicI32::new(0),
                     thread: OnceLock::new(),
                 })
                 .collect(),
@@ -223,7 +229,16 @@ impl Fork for Team {
             b();
             return;
         };
-        slot.joiner_cpu.store(cpu::current(), Ordering::Relaxed);
+        let here = cpu::current();
+        slot.joiner_cpu.store(here, Ordering::Relaxed);
+        // A helper kept off another core than this one may be kept on this one: the
+        // scheduler moved the joiner (while the helper was parked, or between joins) onto the
+        // one core left to the helper, which would then wait for the joiner's core, never
+        // take its half, and two threads would run as one. Move it off here first.
+        let tid = slot.tid.load(Ordering::Relaxed);
+        if tid > 0 && here >= 0 && slot.avoided.swap(here, Ordering::Relaxed) != here {
+            cpu::keep_off(tid, here);
+        }
         if was == state::UNSTARTED {
             let started = thread::Builder::new()
                 .name("fpf-helper".into())
@@ -296,7 +311,7 @@ impl Fork for Team {
 /// A helper's loop: run what is posted, spin while free, park after [`IDLE_SPIN`] of it.
 fn helper(slot: &'static Slot) {
     let _ = slot.thread.set(thread::current());
-    let mut avoided = -1;
+    slot.tid.store(cpu::thread_id(), Ordering::Relaxed);
     let mut idle_since = Instant::now();
     let mut spins = 0u32;
     loop {
@@ -318,9 +333,8 @@ fn helper(slot: &'static Slot) {
                     continue;
                 }
                 let c = slot.joiner_cpu.load(Ordering::Relaxed);
-                if c != avoided {
-                    cpu::avoid(c);
-                    avoided = c;
+                if slot.avoided.swap(c, Ordering::Relaxed) != c {
+                    cpu::keep_off(0, c);
                 }
                 // SAFETY: POSTED (acquire) follows the joiner's write of `job`, and RUNNING
                 // keeps everyone else off it.
@@ -389,6 +403,43 @@ mod tests {
             }
         }
         assert!(helped, "the helper never ran a second half");
+    }
+
+    /// A helper left on the one core its joiner has since moved to (the scheduler moved the
+    /// joiner while the helper was parked) is moved off it before the joiner's first half
+    /// runs: without that, confined to a core the joiner keeps busy, it could not take its
+    /// half and two threads would run as one. (With one core allowed nothing changes.)
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_joiner_moves_its_helper_off_its_core() {
+        use super::cpu::mask;
+        // A team size no other test uses: its first slot is free for this test alone.
+        let team = Team::new(7);
+        let allowed = mask::get(0);
+        let cores = mask::cores(&allowed);
+        let (a, b) = (cores[0], *cores.last().unwrap());
+        mask::set(0, &mask::only(a));
+        // Start the helper of the first slot and learn its thread id.
+        let slot = &team.slots[0];
+        while slot.tid.load(Ordering::Relaxed) == 0 {
+            team.join(|| thread::sleep(Duration::from_millis(1)), || {});
+        }
+        let tid = slot.tid.load(Ordering::Relaxed);
+        // The stale state: the helper kept off a, so on b only, and the joiner now on b.
+        if a != b {
+            mask::set(tid, &mask::without(&allowed, a));
+        }
+        slot.avoided.store(a as i32, Ordering::Relaxed);
+        mask::set(0, &mask::only(b));
+        let mut seen = None;
+        team.join(|| seen = Some(mask::get(tid)), || {});
+        mask::set(0, &allowed);
+        let want = if a == b {
+            allowed
+        } else {
+            mask::without(&allowed, b)
+        };
+        assert_eq!(seen, Some(want), "cores {cores:?}, joiner on {b}");
     }
 
     /// One thread: both halves in order on the caller's.
