@@ -35,7 +35,7 @@ pub(super) fn reduce(
             return out_of_range();
         };
         for (vt, row) in v.iter_mut().zip(a.chunks_exact(n).skip(i + 1)).skip(1) {
-            *vt = row[i];
+            *vt = at(row, i);
         }
         let alpha = at(a, (i + 1) * n + i);
         let (beta, t) = match v.split_first_mut() {
@@ -46,7 +46,7 @@ pub(super) fn reduce(
         set(tau, i, t);
         set(a, (i + 1) * n + i, beta);
         for (&vt, row) in v.iter().zip(a.chunks_exact_mut(n).skip(i + 1)).skip(1) {
-            row[i] = vt;
+            set(row, i, vt);
         }
         if t == 0.0 {
             continue;
@@ -62,16 +62,18 @@ pub(super) fn reduce(
             }
         }
         // From the left: A[i+1..=ihi, i+1..n] -= τ v (vᵀ A).
-        let w = &mut w[i + 1..n];
+        let Some(w) = w.get_mut(i + 1..n) else {
+            return out_of_range();
+        };
         w.fill(0.0);
         for (&vk, row) in v.iter().zip(a.chunks_exact(n).skip(i + 1)) {
-            for (wj, &x) in w.iter_mut().zip(&row[i + 1..]) {
+            for (wj, &x) in w.iter_mut().zip(row.iter().skip(i + 1)) {
                 *wj += vk * x;
             }
         }
         for (&vk, row) in v.iter().zip(a.chunks_exact_mut(n).skip(i + 1)) {
             let s = t * vk;
-            for (x, &wj) in row[i + 1..].iter_mut().zip(w.iter()) {
+            for (x, &wj) in row.iter_mut().skip(i + 1).zip(w.iter()) {
                 *x -= s * wj;
             }
         }
