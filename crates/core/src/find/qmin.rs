@@ -916,15 +916,19 @@ fn iterations<T: Real, E: Evaluate<T>>(
         let states = r.q[..live]
             .iter()
             .zip(r.dq[..live].iter_mut())
-            .zip(r.frozen[..live].iter_mut().zip(r.q_prev[..live].iter()))
-            .zip(r.slot_state[..live].iter());
-        for (((&q, dq), (fr, &qp)), &state) in states {
+            .zip(r.frozen[..live].iter_mut().zip(r.q_prev[..live].iter_mut()))
+            .zip(
+                r.norm_avg[..live]
+                    .iter_mut()
+                    .zip(r.slot_state[..live].iter()),
+            );
+        for (((&q, dq), (fr, qp)), (na, &state)) in states {
             if !q.is_finite() {
                 return Err(FindError::Diverged {
                     state: b.first + state,
                 });
             }
-            *dq = if iter == 0 { T::ZERO } else { (q - qp).abs() };
+            *dq = if iter == 0 { T::ZERO } else { (q - *qp).abs() };
             let (qf, dqf) = (q.to_f64(), dq.to_f64());
             sq += qf;
             sq2 += qf * qf;
@@ -932,7 +936,8 @@ fn iterations<T: Real, E: Evaluate<T>>(
             sdq2 += dqf * dqf;
             let done = qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
             if done && opts.freeze_converged {
-                *fr = T::ONE;
+                // Its count at once (also kept if a later state's q is not finite).
+                put_count(iter, qp, na, fr);
                 for (acc, v) in frozen_sums.iter_mut().zip([qf, qf * qf, dqf, dqf * dqf]) {
                     *acc += v;
                 }
@@ -948,12 +953,6 @@ fn iterations<T: Real, E: Evaluate<T>>(
             }
             live -= 1;
             r.swap(k, live);
-            put_count(
-                iter,
-                &mut r.q_prev[live],
-                &mut r.norm_avg[live],
-                &mut r.frozen[live],
-            );
         }
         let nf = n as f64;
         let (q_mean, dq_mean) = (sq / nf, sdq / nf);

@@ -328,3 +328,31 @@ fn a_cancelled_run_leaves_every_state_in_place() {
         );
     }
 }
+
+/// A run that diverges keeps the counts of the states that stopped in the same iteration
+/// before the divergent one was met: state 0 (a fixed point of the zero network) stops at
+/// iteration 1, when state 1's q overflows.
+#[test]
+fn a_diverged_run_keeps_the_counts_of_the_states_stopped_before() {
+    let shape = CellShape::new(CellKind::Tanh, 1, 1);
+    let cell = Cell::from_flat(shape, &[0.0; 3]).unwrap();
+    let o = FinderOptions {
+        lr_init: 1e300,
+        tol_q: 0.0,
+        ..options(true, false, 1)
+    };
+    let mut x = vec![0.0, 1.0];
+    let (mut q, mut fx, mut dq, mut n_iters) =
+        (vec![0.0; 2], vec![0.0; 2], vec![0.0; 2], vec![0; 2]);
+    let mut work = vec![0.0; qmin::work_len(&cell, 2, &o)];
+    let out = QminOutput {
+        q: &mut q,
+        fx: &mut fx,
+        dq: &mut dq,
+        n_iters: &mut n_iters,
+    };
+    let e = qmin::minimize(&cell, &o, &[0.0], &mut x, out, &mut work, None);
+    assert_eq!(e.unwrap_err(), FindError::Diverged { state: 1 });
+    assert_eq!(n_iters, [1, 1]);
+    assert_eq!(x[0], 0.0);
+}
