@@ -52,8 +52,7 @@ impl BatchMap for CellMap<'_> {
         let sh = *self.cell.shape();
         let (s, ni) = (sh.state_dim(), sh.n_inputs);
         let mut cache = vec![0.0; sh.cache_len()];
-        for ((xi, ui), fi) in x.chunks(s).zip(u.chunks(ni.max(1))).zip(fx.chunks_mut(s)) {
-            let ui = &ui[..ni];
+        for ((xi, ui), fi) in x.chunks(s).zip(rows_of(u, ni)).zip(fx.chunks_mut(s)) {
             self.cell.step(ui, xi, fi, &mut cache).unwrap();
         }
         self.forward_rows.set(self.forward_rows.get() + x.len() / s);
@@ -73,11 +72,10 @@ impl BatchMap for CellMap<'_> {
         let mut scratch = vec![0.0; sh.scratch_len()];
         for (((xi, ui), vi), gi) in x
             .chunks(s)
-            .zip(u.chunks(ni.max(1)))
+            .zip(rows_of(u, ni))
             .zip(v.chunks(s))
             .zip(vjp_x.chunks_mut(s))
         {
-            let ui = &ui[..ni];
             self.cell.step(ui, xi, &mut fx, &mut cache).unwrap();
             self.cell
                 .vjp(ui, xi, &cache, vi, gi, None, None, &mut scratch)
@@ -85,6 +83,15 @@ impl BatchMap for CellMap<'_> {
         }
         self.vjp_rows.set(self.vjp_rows.get() + x.len() / s);
         Ok(())
+    }
+}
+
+/// The input rows of `u` (`ni` each; with no inputs, an empty row for every state).
+fn rows_of(u: &[f64], ni: usize) -> Box<dyn Iterator<Item = &[f64]> + '_> {
+    if ni == 0 {
+        Box::new(core::iter::repeat(&[][..]))
+    } else {
+        Box::new(u.chunks(ni))
     }
 }
 
@@ -308,5 +315,30 @@ fn map_arguments_and_model_errors() {
         };
         let e = qmin::minimize_map(&map, &om, &u, &mut x, out, &mut work, None);
         assert_eq!(e.err(), Some(FindError::Workspace { need }), "{method:?}");
+    }
+}
+
+/// A model without inputs (the shared input row is empty, nothing to repeat) follows the
+/// cell's own minimization too, joint and sequential.
+#[test]
+fn a_map_without_inputs_follows_the_cell() {
+    let shape = CellShape::new(CellKind::Tanh, 0, 4);
+    let p = data(shape.n_params(), 5, 1.2 / 2.0);
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    let x0 = data(70 * 4, 6, 1.0);
+    for method in [Method::Joint, Method::Sequential] {
+        let o = FinderOptions {
+            method,
+            max_iters: 40,
+            lr_init: 0.1,
+            tol_q: 1e-7,
+            tol_dq: 1e-9,
+            ..FinderOptions::default()
+        };
+        let map = CellMap::new(cell);
+        let m = run(&cell, Some(&map), &o, &x0, &[]).unwrap();
+        let c = run(&cell, None, &o, &x0, &[]).unwrap();
+        assert_same(&m, &c, &format!("{method:?}, no inputs"));
+        assert!(map.forward_rows.get() >= 70, "{method:?}");
     }
 }

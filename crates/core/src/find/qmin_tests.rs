@@ -356,3 +356,58 @@ fn a_diverged_run_keeps_the_counts_of_the_states_stopped_before() {
     assert_eq!(n_iters, [1, 1]);
     assert_eq!(x[0], 0.0);
 }
+
+/// Counts the joins a pass asks for (running the halves in order); `S` is its
+/// [`Fork::SERIAL`].
+struct CountJoins<const S: bool>(core::sync::atomic::AtomicUsize);
+impl<const S: bool> Fork for CountJoins<S> {
+    const SERIAL: bool = S;
+    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
+        self.0.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        a();
+        b();
+    }
+}
+
+/// A pass is split between threads at run boundaries down to single runs (so a pool can
+/// spread the runs), except a part of at most 128 states, which stays whole; a serial fork
+/// is never asked to join. Joins per pass, every state running (no freezing, no early stop:
+/// 3 iterations and the final pass that writes `G(x)`):
+/// - 100 and 128 states (2 tiles): 0;
+/// - 192 (3 tiles, 3 runs of one): 64 | 128, 1;
+/// - 300 (5 tiles, 5 runs of one): 128 | (64 | 108), 2;
+/// - 1100 (18 tiles, 9 runs of two) and 2200 (35 tiles, 12 runs of three): a join per run
+///   but one, 8 and 11.
+#[test]
+fn a_pass_is_split_into_its_runs() {
+    let shape = CellShape::new(CellKind::Tanh, 2, 2);
+    let p = data(shape.n_params(), 11, 0.9);
+    let cell = Cell::from_flat(shape, &p).unwrap();
+    let o = FinderOptions {
+        max_iters: 2,
+        tol_q: 0.0,
+        tol_dq: 0.0,
+        freeze_converged: false,
+        ..options(false, false, 1)
+    };
+    let passes = o.max_iters + 2;
+    for (n, per_pass) in [
+        (100, 0),
+        (128, 0),
+        (192, 1),
+        (300, 2),
+        (1100, 8),
+        (2200, 11),
+    ] {
+        let x0 = data(n * 2, 12, 1.0);
+        let u = [0.3, -0.1];
+        let pool = CountJoins::<false>(0.into());
+        let (got, report) = run(&pool, &cell, &o, &x0, &u);
+        assert_eq!(report.max_iters_used, o.max_iters, "{n} states");
+        assert_eq!(pool.0.into_inner(), per_pass * passes, "{n} states");
+        let serial = CountJoins::<true>(0.into());
+        let (want, _) = run(&serial, &cell, &o, &x0, &u);
+        assert_eq!(serial.0.into_inner(), 0, "{n} states: a serial fork joined");
+        assert_eq!(got, want, "{n} states");
+    }
+}
