@@ -24,17 +24,25 @@ fn lcg(seed: &mut u64) -> f32 {
     (((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0) as f32
 }
 
-/// Seconds per iteration of `f(iters)`, best of three runs.
-fn per_iter(iters: usize, mut f: impl FnMut(usize)) -> f64 {
-    f(1); // warm up
-    (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            f(iters);
-            t.elapsed().as_secs_f64() / iters as f64
-        })
-        .fold(f64::INFINITY, f64::min)
+/// Seconds per iteration of each of `fs` (each called with a number of iterations, returning
+/// the seconds its timed part took: the iterations, not the resetting of their arrays), best
+/// of [`ROUNDS`]; the rounds take turns (each function once per round), so a change of the
+/// machine's speed during a row reaches all of them alike.
+fn per_iter<const K: usize>(iters: usize, fs: &mut [&mut dyn FnMut(usize) -> f64; K]) -> [f64; K] {
+    for f in fs.iter_mut() {
+        f(1); // warm up
+    }
+    let mut best = [f64::INFINITY; K];
+    for _ in 0..ROUNDS {
+        for (b, f) in best.iter_mut().zip(fs.iter_mut()) {
+            *b = b.min(f(iters) / iters as f64);
+        }
+    }
+    best
 }
+
+/// Timed runs of each measurement in a row.
+const ROUNDS: usize = 5;
 
 fn main() {
     let iters: usize = std::env::args()
@@ -80,49 +88,61 @@ fn main() {
             let x0: Vec<f32> = (0..n * h).map(|_| lcg(&mut seed)).collect();
             let w_hh = &p[3 * h..3 * h + h * h];
             let mut fl = Floor::<f32>::new(n, h);
-            let mut x = x0.clone();
-            let floor_s = per_iter(if ours_only { 0 } else { iters }, |k| {
+            let mut xf = x0.clone();
+            let mut floor = |k: usize| {
+                let t = Instant::now();
                 for _ in 0..k {
-                    fl.iteration(&mut x, w_hh);
+                    fl.iteration(&mut xf, w_hh);
                 }
-            });
+                t.elapsed().as_secs_f64()
+            };
             let (mut q, mut fx, mut dq, mut it) = (
                 vec![0f32; n],
                 vec![0f32; n * h],
                 vec![0f32; n],
                 vec![0usize; n],
             );
-            let mut run = |threads: &Threads| {
-                per_iter(iters, |k| {
-                    let opts = FinderOptions {
-                        max_iters: k,
-                        tol_q: 0.0,
-                        tol_dq: 0.0,
-                        lr_init: 0.01,
-                        ..FinderOptions::default()
-                    };
-                    let mut work = vec![0f32; qmin::work_len(&cell, n, &opts)];
-                    let mut x = x0.clone();
-                    let out = QminOutput {
-                        q: &mut q,
-                        fx: &mut fx,
-                        dq: &mut dq,
-                        n_iters: &mut it,
-                    };
-                    // As the finder runs it: the loop on a team, no progress calls.
-                    let fork = threads.fork();
-                    qmin::minimize_with(
-                        fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None,
-                    )
-                    .unwrap();
-                })
+            let opts = FinderOptions {
+                tol_q: 0.0,
+                tol_dq: 0.0,
+                lr_init: 0.01,
+                ..FinderOptions::default()
             };
-            let ours = run(&one);
+            // The workspace is the caller's and kept between calls, as the floor keeps its
+            // arrays: neither timing includes allocating (and faulting in) memory.
+            let mut work = vec![0f32; qmin::work_len(&cell, n, &opts)];
+            let mut x = x0.clone();
+            let mut run = |threads: &Threads, k: usize| {
+                let opts = FinderOptions {
+                    max_iters: k,
+                    ..opts
+                };
+                x.copy_from_slice(&x0);
+                let t = Instant::now();
+                let out = QminOutput {
+                    q: &mut q,
+                    fx: &mut fx,
+                    dq: &mut dq,
+                    n_iters: &mut it,
+                };
+                // As the finder runs it: the loop on a team, no progress calls.
+                let fork = threads.fork();
+                qmin::minimize_with(fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None)
+                    .unwrap();
+                t.elapsed().as_secs_f64()
+            };
             if ours_only {
+                let [ours] = per_iter(iters, &mut [&mut |k| run(&one, k)]);
                 println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
                 continue;
             }
-            let ours_t = run(&many);
+            let run = std::cell::RefCell::new(run);
+            let [floor_s, ours, ours_t] = per_iter(
+                iters,
+                &mut [&mut floor, &mut |k| run.borrow_mut()(&one, k), &mut |k| {
+                    run.borrow_mut()(&many, k)
+                }],
+            );
             let f = flops(n, h);
             println!(
                 "{h:>5} {n:>6} {:>12.1} {:>9.1} {:>12.1} {:>9.1} {:>6.1}x {:>12.1} {:>7.2}x",
