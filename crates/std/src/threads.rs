@@ -1,10 +1,10 @@
 //! Threads for the finder and training: a [`Team`] of helper threads behind the kernel's
-//! [`Fork`](fpf_core::fork::Fork) (the q-minimization's joins) and for loops over
+//! [`Fork`](fpf_core::fork::Fork) (the q-minimization's passes) and for loops over
 //! independent items ([`Threads::for_each`]).
 //!
-//! The kernel splits its tiles of states in halves and hands them to
-//! [`Fork::join`](fpf_core::fork::Fork::join). The split tree depends only on the number of
-//! tiles and no tile reads another's output, so every thread count gives bit-identical
+//! The kernel cuts a pass into runs of tiles of states and hands them to
+//! [`Fork::for_each`](fpf_core::fork::Fork::for_each). The runs depend only on the number
+//! of tiles and no tile reads another's output, so every thread count gives bit-identical
 //! results. Teams are built once per size and kept for the process.
 
 mod cpu;
@@ -45,7 +45,7 @@ impl Threads {
         self.n
     }
 
-    /// The [`Fork`](fpf_core::fork::Fork) for the kernel's joins; callbacks the kernel
+    /// The [`Fork`](fpf_core::fork::Fork) for the kernel's passes; callbacks the kernel
     /// makes (progress) run on the caller's thread.
     pub fn fork(&self) -> &Team {
         &self.team
@@ -59,6 +59,6 @@ impl Threads {
         init: impl Fn() -> S + Sync,
         f: impl Fn(&mut S, usize, &mut I) + Sync,
     ) {
-        self.team.for_each(items, init, f)
+        self.team.for_each_init(items, init, f)
     }
 }

@@ -232,7 +232,7 @@ struct Block<'a, T> {
     shared: bool,
 }
 
-/// The per-state arrays of a run of whole tiles, split in halves for [`Fork::join`].
+/// The per-state arrays of a run of whole tiles, cut into runs for [`Fork::for_each`].
 struct Tiles<'a, T> {
     x: &'a mut [T],
     fx: &'a mut [T],
@@ -317,7 +317,7 @@ impl<'a, T: Real> Tiles<'a, T> {
     }
 }
 
-/// Below this many states a run of tiles is not split between threads.
+/// Below this many states a pass is not cut into pieces for threads.
 const SERIAL_BELOW: usize = 2 * TILE;
 
 /// At most this many runs of tiles in a pass. A run is the unit a thread takes: its tiles go
@@ -333,8 +333,8 @@ fn runs_of(n: usize) -> usize {
 }
 
 /// Runs `pass` on every tile of `t` (`run` tiles per run, `t.scratch` holding one tile's
-/// scratch per run), halving through `fork` at run boundaries. Every state of `t` iterates
-/// (the stopped ones were moved out of the block's running part, see [`Running`]).
+/// scratch per run), the runs through `fork`. Every state of `t` iterates (the stopped ones
+/// were moved out of the block's running part, see [`Running`]).
 fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>, run: usize) {
     let rows = t.q.len();
     let n_tiles = rows.div_ceil(TILE);
@@ -345,18 +345,31 @@ fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>
         return;
     }
     let shape = pass.cell.shape();
-    let left_runs = n_tiles.div_ceil(run) / 2;
-    let (a, b) = t.split(
-        left_runs * run * TILE,
-        shape.state_dim(),
-        shape.n_inputs,
-        pass.shared,
-        left_runs * pass.per_tile,
-    );
-    fork.join(
-        || for_tiles(fork, pass, a, run),
-        || for_tiles(fork, pass, b, run),
-    );
+    let (sd, ni) = (shape.state_dim(), shape.n_inputs);
+    let mut runs: [Option<Tiles<'_, T>>; MAX_RUNS] = Default::default();
+    let mut rest = Some(t);
+    for (k, slot) in runs.iter_mut().enumerate() {
+        let Some(r) = rest.take() else { break };
+        // (The last slot takes whatever is left: `run` makes at most `MAX_RUNS` runs.)
+        let rows = if k + 1 < MAX_RUNS {
+            run * TILE
+        } else {
+            r.q.len()
+        };
+        if r.q.len() <= rows {
+            *slot = Some(r);
+            break;
+        }
+        let (one, more) = r.split(rows, sd, ni, pass.shared, pass.per_tile);
+        *slot = Some(one);
+        rest = Some(more);
+    }
+    let used = runs.iter().take_while(|r| r.is_some()).count();
+    fork.for_each(&mut runs[..used], |r| {
+        if let Some(t) = r.take() {
+            isa::dispatch(TileRun(pass, t));
+        }
+    });
 }
 
 /// [`tile_pass`] over each tile of a run, as an [`isa::Kernel`].

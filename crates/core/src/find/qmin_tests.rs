@@ -12,21 +12,19 @@ use crate::fork::{Fork, Serial};
 use crate::scalar::Real;
 use crate::test_data::data;
 
-/// Splits every time the kernel asks (as a thread pool would), running the halves in order.
+/// Asks for pieces (as a thread pool does) and runs them in order.
 struct Split;
 impl Fork for Split {
-    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
-        a();
-        b();
+    fn for_each<I: Send, F: Fn(&mut I) + Sync>(&self, items: &mut [I], f: F) {
+        items.iter_mut().for_each(f);
     }
 }
 
-/// Splits, running the second half first.
+/// Asks for pieces and runs them last first.
 struct SplitReversed;
 impl Fork for SplitReversed {
-    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
-        b();
-        a();
+    fn for_each<I: Send, F: Fn(&mut I) + Sync>(&self, items: &mut [I], f: F) {
+        items.iter_mut().rev().for_each(f);
     }
 }
 
@@ -357,29 +355,28 @@ fn a_diverged_run_keeps_the_counts_of_the_states_stopped_before() {
     assert_eq!(x[0], 0.0);
 }
 
-/// Counts the joins a pass asks for (running the halves in order); `S` is its
-/// [`Fork::SERIAL`].
-struct CountJoins<const S: bool>(core::sync::atomic::AtomicUsize);
-impl<const S: bool> Fork for CountJoins<S> {
+/// Counts the calls of `for_each` and the pieces handed to it (running them in order); `S`
+/// is its [`Fork::SERIAL`].
+struct CountPieces<const S: bool>([core::sync::atomic::AtomicUsize; 2]);
+impl<const S: bool> Fork for CountPieces<S> {
     const SERIAL: bool = S;
-    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
-        self.0.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-        a();
-        b();
+    fn for_each<I: Send, F: Fn(&mut I) + Sync>(&self, items: &mut [I], f: F) {
+        use core::sync::atomic::Ordering::Relaxed;
+        self.0[0].fetch_add(1, Relaxed);
+        self.0[1].fetch_add(items.len(), Relaxed);
+        items.iter_mut().for_each(f);
     }
 }
 
-/// A pass is split between threads at run boundaries down to single runs (so a pool can
-/// spread the runs), except a part of at most 128 states, which stays whole; a serial fork
-/// is never asked to join. Joins per pass, every state running (no freezing, no early stop:
-/// 3 iterations and the final pass that writes `G(x)`):
-/// - 100 and 128 states (2 tiles): 0;
-/// - 192 (3 tiles, 3 runs of one): 64 | 128, 1;
-/// - 300 (5 tiles, 5 runs of one): 128 | (64 | 108), 2;
-/// - 1100 (18 tiles, 9 runs of two) and 2200 (35 tiles, 12 runs of three): a join per run
-///   but one, 8 and 11.
+/// A pass is cut into its runs of tiles for threads to share, except a pass over at most
+/// 128 states, which stays whole; a serial fork is never asked. Pieces per pass, every
+/// state running (no freezing, no early stop: 3 iterations and the final pass that writes
+/// `G(x)`):
+/// - 100 and 128 states (2 tiles): none;
+/// - 192 (3 tiles): 3 runs of one; 300 (5 tiles): 5 of one;
+/// - 1100 (18 tiles): 9 runs of two; 2200 (35 tiles): 12 runs of three (at most 16 runs).
 #[test]
-fn a_pass_is_split_into_its_runs() {
+fn a_pass_is_cut_into_its_runs() {
     let shape = CellShape::new(CellKind::Tanh, 2, 2);
     let p = data(shape.n_params(), 11, 0.9);
     let cell = Cell::from_flat(shape, &p).unwrap();
@@ -391,23 +388,30 @@ fn a_pass_is_split_into_its_runs() {
         ..options(false, false, 1)
     };
     let passes = o.max_iters + 2;
-    for (n, per_pass) in [
+    for (n, pieces) in [
         (100, 0),
         (128, 0),
-        (192, 1),
-        (300, 2),
-        (1100, 8),
-        (2200, 11),
+        (192, 3),
+        (300, 5),
+        (1100, 9),
+        (2200, 12),
     ] {
         let x0 = data(n * 2, 12, 1.0);
         let u = [0.3, -0.1];
-        let pool = CountJoins::<false>(0.into());
+        let pool = CountPieces::<false>(Default::default());
         let (got, report) = run(&pool, &cell, &o, &x0, &u);
         assert_eq!(report.max_iters_used, o.max_iters, "{n} states");
-        assert_eq!(pool.0.into_inner(), per_pass * passes, "{n} states");
-        let serial = CountJoins::<true>(0.into());
+        let [calls, items] = pool.0.map(|c| c.into_inner());
+        let calls_per_pass = usize::from(pieces > 0);
+        assert_eq!(
+            (calls, items),
+            (calls_per_pass * passes, pieces * passes),
+            "{n} states"
+        );
+        let serial = CountPieces::<true>(Default::default());
         let (want, _) = run(&serial, &cell, &o, &x0, &u);
-        assert_eq!(serial.0.into_inner(), 0, "{n} states: a serial fork joined");
+        let [calls, _] = serial.0.map(|c| c.into_inner());
+        assert_eq!(calls, 0, "{n} states: a serial fork was asked");
         assert_eq!(got, want, "{n} states");
     }
 }

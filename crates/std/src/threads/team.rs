@@ -1,30 +1,36 @@
-//! A team of helper threads that spin between jobs: the joins of the q-minimization loop and
-//! the loops over independent items.
+//! A team of helper threads that spin between jobs: the passes of the q-minimization loop
+//! and the loops over independent items.
 //!
-//! The loop joins once per run of tiles and iteration, thousands of times a second, with
-//! tens of µs of work in each half. A rayon worker waiting for work yields the processor
-//! and then sleeps; where other processes are runnable, every yield hands the core away for
-//! a time slice, and a sleeping thread never earns its share of the second core back: two
-//! threads ran no faster than one (1 CPU utilized) while another process compiled. A helper
-//! here spins between jobs instead, as OpenMP runtimes do, and parks only after
+//! The loop hands out its runs of tiles once per iteration, thousands of times a second,
+//! with tens of µs of work on each thread. A rayon worker waiting for work yields the
+//! processor and then sleeps; where other processes are runnable, every yield hands the core
+//! away for a time slice, and a sleeping thread never earns its share of the second core
+//! back: two threads ran no faster than one (1 CPU utilized) while another process compiled.
+//! A helper here spins between jobs instead, as OpenMP runtimes do, and parks only after
 //! [`IDLE_SPIN`] without one; a joiner waiting for its other half spins too, and yields only
 //! after [`WAIT_SPIN`]. A helper keeps off the core its joiner runs on ([`cpu`]): the
 //! scheduler would otherwise often leave both on one core for a hundred milliseconds. The
 //! joiner moves it off when it finds itself on the helper's core (it may have been moved
 //! there while the helper was parked).
 //!
-//! [`Team::join`] posts its second half to a free helper and runs the first itself; then,
-//! if the helper has not taken the second half yet, the joiner takes it back and runs it
-//! too (as rayon's `join` does), else it waits for it. So a helper that is not on a core
-//! delays nothing. With no helper free the joiner runs both: several callers may share a
-//! team. A panic in either half reaches the joiner after both halves are over.
+//! [`Team::for_each_init`] (the kernel's [`Fork::for_each`]) gives each thread its own share
+//! of the items, the same share on every call, and a thread done with its own takes the
+//! others' last items ([`Shares`]): the two cores of this machine's VM differ in speed by up
+//! to 30 % from minute to minute, and with fixed halves the faster one waited for the slower
+//! every pass. It starts its threads through [`Team::join`], which posts its second half to
+//! a free helper and runs the first itself; then, if the helper has not taken the second
+//! half yet, the joiner takes it back and runs it too (as rayon's `join` does), else it waits
+//! for it. So a helper that is not on a core delays nothing. With no helper free the joiner
+//! runs both: several callers may share a team. A panic in either half reaches the joiner
+//! after both halves are over.
 //!
 //! Helpers are started at the first join that has use for them and kept for the process
 //! (one team per size), parked while unused.
 //!
 //! The one module of this crate with `unsafe`: a join's second half borrows the joiner's
 //! stack, for less time than the helper threads live, so it is handed over as a pointer
-//! (as in rayon's `join`); each block says why the pointer is live.
+//! (as in rayon's `join`); the items of one `for_each_init` are reached through a pointer by
+//! whichever thread takes each (every index is handed out once); each block says why.
 
 #![allow(unsafe_code)]
 
@@ -40,6 +46,73 @@ use std::time::{Duration, Instant};
 use fpf_core::fork::Fork;
 
 use super::cpu;
+
+/// Most threads one [`Team::for_each_init`] runs on (its [`Shares`] live on the caller's
+/// stack).
+const MAX_WORKERS: usize = 64;
+
+/// The items of one [`Team::for_each_init`] call shared out between `k` threads: thread
+/// `w`'s own share is items `w·n/k .. (w+1)·n/k`, kept as its next item and its end in one
+/// word (low and high 32 bits). The owner takes from the front; a thread done with its own
+/// share takes from the back of the others'. Every index is handed out once.
+struct Shares {
+    words: [AtomicU64; MAX_WORKERS],
+    k: usize,
+}
+
+impl Shares {
+    fn new(n: usize, k: usize) -> Shares {
+        let words = std::array::from_fn(|w| {
+            let (lo, hi) = if w < k {
+                (w * n / k, (w + 1) * n / k)
+            } else {
+                (0, 0)
+            };
+            AtomicU64::new(lo as u64 | (hi as u64) << 32)
+        });
+        Shares { words, k }
+    }
+
+    /// The next item for thread `w`: its own share's first left, else another's last.
+    fn next(&self, w: usize) -> Option<usize> {
+        self.take(w, true)
+            .or_else(|| (1..self.k).find_map(|d| self.take((w + d) % self.k, false)))
+    }
+
+    /// Takes the first (`front`) or the last item left in share `w`.
+    fn take(&self, w: usize, front: bool) -> Option<usize> {
+        let word = self.words.get(w)?;
+        let mut cur = word.load(Ordering::Acquire);
+        loop {
+            let (lo, hi) = (cur & 0xffff_ffff, cur >> 32);
+            if lo >= hi {
+                return None;
+            }
+            let (new, got) = if front {
+                (cur + 1, lo)
+            } else {
+                (cur - (1 << 32), hi - 1)
+            };
+            match word.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(got as usize),
+                Err(now) => cur = now,
+            }
+        }
+    }
+}
+
+/// The items of a [`Team::for_each_init`] call, for its workers to index.
+struct ItemsPtr<I>(*mut I);
+
+// SAFETY: the workers take disjoint items (each index once, see `Shares`), and `I: Send`.
+unsafe impl<I: Send> Sync for ItemsPtr<I> {}
+
+impl<I> ItemsPtr<I> {
+    /// Item `i` (not checked: the caller's index is below the length).
+    fn at(&self, i: usize) -> *mut I {
+        self.0.wrapping_add(i)
+    }
+}
 
 /// A helper with nothing to do parks after spinning this long.
 const IDLE_SPIN: Duration = Duration::from_millis(2);
@@ -169,40 +242,47 @@ impl Team {
     }
 
     /// Calls `f(i, item)` for every item, on the team; `init` makes each thread's scratch
-    /// (once, when it takes its first item). Items go to whichever thread is free next.
-    pub fn for_each<I: Send, S>(
+    /// (once, when it takes its first item). Each thread starts on its own share of the
+    /// items (the caller on the first, helper `k` on the `k + 1`-th, in order; so a loop
+    /// calling this again and again gives each thread the same items, whose data stay in
+    /// its core's cache) and, when that is done, takes the others' last items one by one
+    /// ([`Shares`]): a slower thread, or one that is not on a core, holds up the call by at
+    /// most the item it runs.
+    pub fn for_each_init<I: Send, S>(
         &self,
         items: &mut [I],
         init: impl Fn() -> S + Sync,
         f: impl Fn(&mut S, usize, &mut I) + Sync,
     ) {
-        if self.slots.is_empty() || items.len() <= 1 {
+        let k = (self.slots.len() + 1).min(items.len()).min(MAX_WORKERS);
+        if k <= 1 || u32::try_from(items.len()).is_err() {
             let mut s = init();
             for (i, item) in items.iter_mut().enumerate() {
                 f(&mut s, i, item);
             }
             return;
         }
-        let helpers = self.slots.len().min(items.len() - 1);
-        let queue = Mutex::new(items.iter_mut().enumerate());
-        let drain = || {
+        let shares = Shares::new(items.len(), k);
+        let base = ItemsPtr(items.as_mut_ptr());
+        let work = |w: usize| {
             let mut scratch = None;
-            loop {
-                // A panic in `f` on another thread poisons nothing that matters here.
-                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-                let Some((i, item)) = next else { break };
+            while let Some(i) = shares.next(w) {
+                // SAFETY: `next` hands out every index below `items.len()` once, and
+                // `items` is borrowed until every worker is done (`spread` returns).
+                let item = unsafe { &mut *base.at(i) };
                 f(scratch.get_or_insert_with(&init), i, item);
             }
         };
-        self.spread(helpers, &drain);
+        self.spread(0, k, &work);
     }
 
-    /// `work` on this thread and on up to `k` helpers.
-    fn spread(&self, k: usize, work: &(impl Fn() + Sync)) {
-        if k == 0 {
-            work();
+    /// `work(w)` for `w` in `first..first + k`: the first on this thread, the others on
+    /// helpers (or here, where no helper is free or takes it).
+    fn spread(&self, first: usize, k: usize, work: &(impl Fn(usize) + Sync)) {
+        if k <= 1 {
+            work(first);
         } else {
-            self.join(work, || self.spread(k - 1, work));
+            self.join(|| work(first), || self.spread(first + 1, k - 1, work));
         }
     }
 
@@ -223,7 +303,16 @@ impl Team {
 }
 
 impl Fork for Team {
-    fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
+    fn for_each<I: Send, F: Fn(&mut I) + Sync>(&self, items: &mut [I], f: F) {
+        self.for_each_init(items, || (), |_, _, item| f(item));
+    }
+}
+
+impl Team {
+    /// Runs `a` here and `b` on a free helper (or here after `a`, if none is free or the
+    /// helper has not taken `b` when `a` is over), returning when both are done; a panic in
+    /// either reaches the caller after both.
+    pub fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
         let Some((slot, was, posts)) = self.claim() else {
             a();
             b();
@@ -523,20 +612,72 @@ mod tests {
         }
     }
 
-    /// `for_each` visits every item once, with one scratch per thread.
+    /// `for_each_init` visits every item once, with one scratch per thread, for any
+    /// number of items and threads.
     #[test]
     fn for_each_visits_every_item_once() {
-        for n in [1, 2, 3] {
-            let mut items = vec![0usize; 100];
-            let inits = AtomicUsize::new(0);
-            Team::new(n).for_each(
-                &mut items,
-                || inits.fetch_add(1, Ordering::Relaxed),
-                |_, i, item| *item += i + 1,
-            );
-            assert!(items.iter().enumerate().all(|(i, &v)| v == i + 1), "{n}");
-            assert!((1..=n).contains(&inits.load(Ordering::Relaxed)), "{n}");
+        for n in [1, 2, 3, 5] {
+            for len in [0, 1, 2, 3, 7, 16, 100] {
+                let mut items = vec![0usize; len];
+                let inits = AtomicUsize::new(0);
+                Team::new(n).for_each_init(
+                    &mut items,
+                    || inits.fetch_add(1, Ordering::Relaxed),
+                    |_, i, item| *item += i + 1,
+                );
+                let ok = items.iter().enumerate().all(|(i, &v)| v == i + 1);
+                assert!(ok, "{n} threads, {len} items");
+                let inits = inits.load(Ordering::Relaxed);
+                assert!(inits <= n.min(len).max(1), "{n} threads, {len} items");
+            }
         }
+    }
+
+    /// A thread takes its own share from the front, in order, then the others' from the
+    /// back, one item at a time, nearest share first; every item once.
+    #[test]
+    fn shares_go_to_their_owners_first_then_to_any_thread() {
+        let shares = Shares::new(10, 3);
+        let order: Vec<usize> = std::iter::from_fn(|| shares.next(1)).collect();
+        assert_eq!(order, [3, 4, 5, 9, 8, 7, 6, 2, 1, 0]);
+        assert_eq!((shares.next(0), shares.next(2)), (None, None));
+        let shares = Shares::new(5, 2);
+        assert_eq!(shares.next(0), Some(0));
+        assert_eq!(shares.next(1), Some(2));
+        assert_eq!(shares.next(0), Some(1));
+        assert_eq!(shares.next(0), Some(4));
+        assert_eq!(shares.next(1), Some(3));
+        assert_eq!((shares.next(0), shares.next(1)), (None, None));
+    }
+
+    /// While the caller is held up in its first item, a helper runs its own share and then
+    /// the rest of the caller's: one slow thread does not hold up the others' work.
+    #[test]
+    fn a_helper_takes_the_items_a_slow_caller_has_not_reached() {
+        let team = Team::new(2);
+        let caller = thread::current().id();
+        // The helper may be busy with another test's call (the team is shared) or not on a
+        // core: try until it runs.
+        let mut taken = false;
+        for _ in 0..100 {
+            let mut ran_on = [None; 8];
+            team.for_each_init(
+                &mut ran_on,
+                || (),
+                |_, i, r| {
+                    if i == 0 {
+                        thread::sleep(Duration::from_millis(20));
+                    }
+                    *r = Some(thread::current().id());
+                },
+            );
+            assert_eq!(ran_on[0], Some(caller));
+            taken = ran_on[1..].iter().all(|&t| t.is_some_and(|t| t != caller));
+            if taken {
+                break;
+            }
+        }
+        assert!(taken, "the caller's items 1 to 3 always waited for it");
     }
 
     /// A panic in either half reaches the caller once both halves are over, and the team
@@ -568,7 +709,7 @@ mod tests {
             assert!(other_ran.load(Ordering::Relaxed), "second = {second}");
         }
         let mut items = [0u8; 8];
-        team.for_each(&mut items, || (), |_, _, v| *v = 1);
+        team.for_each_init(&mut items, || (), |_, _, v| *v = 1);
         assert_eq!(items, [1; 8]);
     }
 }
