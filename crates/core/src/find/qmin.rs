@@ -317,8 +317,10 @@ impl<'a, T: Real> Tiles<'a, T> {
     }
 }
 
-/// Below this many states a pass is not cut into pieces for threads.
-const SERIAL_BELOW: usize = 2 * TILE;
+/// The fewest states in a run of a pass cut for threads (a pass over fewer than twice this
+/// many stays whole): with fewer, handing the work over costs about what it saves (the
+/// whole find on flipflop3_h64_s42 was fastest at 16 of 8, 16, 32 and 128).
+const MIN_RUN_ROWS: usize = 16;
 
 /// At most this many runs of tiles in a pass. A run is the unit a thread takes: its tiles go
 /// one after the other through one tile's scratch, which stays in cache (with a scratch per
@@ -332,15 +334,26 @@ fn runs_of(n: usize) -> usize {
     tiles.div_ceil(tiles.div_ceil(MAX_RUNS))
 }
 
-/// Runs `pass` on every tile of `t` (`run` tiles per run, `t.scratch` holding one tile's
-/// scratch per run), the runs through `fork`. Every state of `t` iterates (the stopped ones
-/// were moved out of the block's running part, see [`Running`]).
-fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>, run: usize) {
-    let rows = t.q.len();
-    let n_tiles = rows.div_ceil(TILE);
-    // One run, one thread: also when too little work is left here to pay for waking
-    // another thread (the results do not depend on where a tile runs).
-    if n_tiles <= run || F::SERIAL || rows <= SERIAL_BELOW {
+/// States per run when a pass over `rows` states is cut into at most `runs` runs: whole
+/// tiles while there are enough of them, else equal runs of one short tile each, of at
+/// least [`MIN_RUN_ROWS`] (in a search's tail a few dozen states still iterate for
+/// hundreds of iterations).
+pub(super) fn run_rows(rows: usize, runs: usize) -> usize {
+    let k = (rows / MIN_RUN_ROWS).clamp(1, runs.max(1));
+    let per = rows.div_ceil(k);
+    if per > TILE {
+        per.next_multiple_of(TILE)
+    } else {
+        per
+    }
+}
+
+/// Runs `pass` on every tile of `t` in runs of `per_run` states (`t.scratch` holding one
+/// tile's scratch per run), the runs through `fork`. Every state of `t` iterates (the
+/// stopped ones were moved out of the block's running part, see [`Running`]).
+fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>, per_run: usize) {
+    // One run, one thread (the results do not depend on where a tile runs).
+    if t.q.len() <= per_run || F::SERIAL {
         isa::dispatch(TileRun(pass, t));
         return;
     }
@@ -350,12 +363,8 @@ fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>
     let mut rest = Some(t);
     for (k, slot) in runs.iter_mut().enumerate() {
         let Some(r) = rest.take() else { break };
-        // (The last slot takes whatever is left: `run` makes at most `MAX_RUNS` runs.)
-        let rows = if k + 1 < MAX_RUNS {
-            run * TILE
-        } else {
-            r.q.len()
-        };
+        // (The last slot takes whatever is left: `run_rows` makes at most `MAX_RUNS` runs.)
+        let rows = if k + 1 < MAX_RUNS { per_run } else { r.q.len() };
         if r.q.len() <= rows {
             *slot = Some(r);
             break;
@@ -645,9 +654,9 @@ impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
             scratch: &mut *self.scratch,
             ..t
         };
-        // As few tiles per run as the scratch allows (the running part shrinks).
-        let run = t.q.len().div_ceil(TILE).div_ceil(self.runs).max(1);
-        for_tiles(self.fork, &pass, t, run);
+        // As many runs as the scratch allows (the running part shrinks).
+        let per_run = run_rows(t.q.len(), self.runs);
+        for_tiles(self.fork, &pass, t, per_run);
         Ok(())
     }
 }

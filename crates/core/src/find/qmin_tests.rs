@@ -355,6 +355,33 @@ fn a_diverged_run_keeps_the_counts_of_the_states_stopped_before() {
     assert_eq!(x[0], 0.0);
 }
 
+/// States per run as the running part of a block of 1024 shrinks (16 tile scratches), and
+/// in a block of 100 (2): whole tiles while there are enough, then equal short runs of at
+/// least 16 states, then one.
+#[test]
+fn a_shrinking_pass_is_cut_into_shorter_runs() {
+    for (rows, runs, per_run) in [
+        (8192, 16, 512),
+        (1500, 16, 128),
+        (1024, 16, 64),
+        (545, 16, 35),
+        (84, 16, 17),
+        (32, 16, 16),
+        (31, 16, 31),
+        (9, 16, 9),
+        (0, 16, 0),
+        (100, 2, 50),
+        (100, 1, 128),
+        (100, 0, 128),
+    ] {
+        assert_eq!(
+            qmin::run_rows(rows, runs),
+            per_run,
+            "{rows} rows, {runs} runs"
+        );
+    }
+}
+
 /// Counts the calls of `for_each` and the pieces handed to it (running them in order); `S`
 /// is its [`Fork::SERIAL`].
 struct CountPieces<const S: bool>([core::sync::atomic::AtomicUsize; 2]);
@@ -368,13 +395,14 @@ impl<const S: bool> Fork for CountPieces<S> {
     }
 }
 
-/// A pass is cut into its runs of tiles for threads to share, except a pass over at most
-/// 128 states, which stays whole; a serial fork is never asked. Pieces per pass, every
-/// state running (no freezing, no early stop: 3 iterations and the final pass that writes
-/// `G(x)`):
-/// - 100 and 128 states (2 tiles): none;
-/// - 192 (3 tiles): 3 runs of one; 300 (5 tiles): 5 of one;
-/// - 1100 (18 tiles): 9 runs of two; 2200 (35 tiles): 12 runs of three (at most 16 runs).
+/// A pass is cut into runs for threads to share, as many as there are tile scratches (one
+/// per tile of the block, at most 16), each of whole tiles or else of one short tile of at
+/// least 16 states; a serial fork is never asked. Pieces per pass, every state running (no
+/// freezing, no early stop: 3 iterations and the final pass that writes `G(x)`):
+/// - 40 and 64 states (one tile scratch): none;
+/// - 100 (2 tiles): 2 runs of 50; 128: 2 of 64;
+/// - 192 (3 tiles): 3 runs of one tile; 300 (5 tiles): 5 of 60;
+/// - 1100 (18 tiles): 9 runs of two tiles; 2200 (35 tiles): 12 of three (at most 16 runs).
 #[test]
 fn a_pass_is_cut_into_its_runs() {
     let shape = CellShape::new(CellKind::Tanh, 2, 2);
@@ -389,8 +417,10 @@ fn a_pass_is_cut_into_its_runs() {
     };
     let passes = o.max_iters + 2;
     for (n, pieces) in [
-        (100, 0),
-        (128, 0),
+        (40, 0),
+        (64, 0),
+        (100, 2),
+        (128, 2),
         (192, 3),
         (300, 5),
         (1100, 9),
