@@ -18,7 +18,7 @@ use super::AnalysisError;
 use crate::cell::Cell;
 use crate::find::FindError;
 use crate::find::chord::{self, Operands};
-use crate::find::newton::{self, NewtonOutcome};
+use crate::find::newton::{self, NewtonOutcome, NewtonResult};
 use crate::memory::{copied, filled};
 use crate::threads::Threads;
 
@@ -74,6 +74,16 @@ pub(crate) fn polish_grouped(
         filled(s, 0.0, "Newton state")?,
         filled(s, 0.0, "Newton state")?,
     );
+    // The full polish of the state likely to anchor next, run while the current anchor's
+    // chord round runs (on two threads or more): its state, result, `x` and `G(x)`.
+    let speculate = threads.count() > 1;
+    let mut ahead: Option<(usize, NewtonResult)> = None;
+    let (mut xa, mut fa) = (
+        filled(s, 0.0, "Newton state")?,
+        filled(s, 0.0, "Newton state")?,
+    );
+    let mut work_a = filled(newton::work_len(cell, 1), 0.0, "Newton workspace")?;
+    let mut piv_a = filled(s, 0usize, "Newton pivots")?;
     let mut full = 0;
     let mut queue = copied(active, "polish queue")?;
     let mut head = 0;
@@ -81,17 +91,27 @@ pub(crate) fn polish_grouped(
         let r = queue[head];
         head += 1;
         let xr = &mut st.x[r * s..(r + 1) * s];
-        xt.copy_from_slice(xr);
-        let res = newton::polish(
-            cell,
-            row(r),
-            &mut xt,
-            1,
-            max_iters,
-            &mut ft,
-            &mut work,
-            &mut piv,
-        );
+        // A waiting state is where it was when its polish ran ahead: the same result.
+        let res = match ahead.take() {
+            Some((a, res)) if a == r => {
+                xt.copy_from_slice(&xa);
+                ft.copy_from_slice(&fa);
+                res
+            }
+            _ => {
+                xt.copy_from_slice(xr);
+                newton::polish(
+                    cell,
+                    row(r),
+                    &mut xt,
+                    1,
+                    max_iters,
+                    &mut ft,
+                    &mut work,
+                    &mut piv,
+                )
+            }
+        };
         full += 1;
         let d0 = dist(xr, &xt);
         xr.copy_from_slice(&xt);
@@ -99,9 +119,6 @@ pub(crate) fn polish_grouped(
         st.q[r] = res.q;
         st.outcome[r] = Some(res.outcome);
         if res.outcome != NewtonOutcome::Converged || head == queue.len() {
-            continue;
-        }
-        if chord::make_anchor(cell, row(r), &xt, &mut anchor, &mut anchor_work, &mut piv).is_err() {
             continue;
         }
         // The waiting states near x*, in order, in tiles.
@@ -114,35 +131,73 @@ pub(crate) fn polish_grouped(
         if near.is_empty() {
             continue;
         }
+        // The next anchor, unless a near state fails its chord: the first waiting state
+        // out of reach (the chord round leaves it where it is).
+        let next = queue[head..]
+            .iter()
+            .copied()
+            .find(|&i| speculate && dist(&st.x[i * s..(i + 1) * s], &xt) > reach);
         let mut jobs: Vec<Tile> = near
             .chunks(chord::MAX_TILE)
             .map(|ids| Tile::gather(ids, st.x, rows, s, ni, shared))
             .collect();
         let tile_len = chord::tile_work_len(cell);
-        let anchor = &anchor[..];
-        threads.for_each(
-            &mut jobs,
-            || vec![0.0; tile_len],
-            |scratch, _, t| {
-                let n = t.ids.len();
-                t.done = vec![false; n];
-                let ok = chord::chord_tile(
-                    cell,
-                    &ops,
-                    &t.inputs,
-                    anchor,
-                    &mut t.x,
-                    &mut t.fx,
-                    &mut t.q,
-                    &mut t.done,
-                    MAX_CHORD_STEPS,
-                    scratch,
-                );
-                if ok.is_none() {
-                    t.done.fill(false);
+        let x_all = &*st.x;
+        let (anchored, polished) = join(
+            threads,
+            || {
+                if chord::make_anchor(cell, row(r), &xt, &mut anchor, &mut anchor_work, &mut piv)
+                    .is_err()
+                {
+                    return false;
                 }
+                let anchor = &anchor[..];
+                threads.for_each(
+                    &mut jobs,
+                    || vec![0.0; tile_len],
+                    |scratch, _, t| {
+                        let n = t.ids.len();
+                        t.done = vec![false; n];
+                        let ok = chord::chord_tile(
+                            cell,
+                            &ops,
+                            &t.inputs,
+                            anchor,
+                            &mut t.x,
+                            &mut t.fx,
+                            &mut t.q,
+                            &mut t.done,
+                            MAX_CHORD_STEPS,
+                            scratch,
+                        );
+                        if ok.is_none() {
+                            t.done.fill(false);
+                        }
+                    },
+                );
+                true
+            },
+            || {
+                next.map(|c| {
+                    xa.copy_from_slice(&x_all[c * s..(c + 1) * s]);
+                    let res = newton::polish(
+                        cell,
+                        row(c),
+                        &mut xa,
+                        1,
+                        max_iters,
+                        &mut fa,
+                        &mut work_a,
+                        &mut piv_a,
+                    );
+                    (c, res)
+                })
             },
         );
+        ahead = polished.flatten();
+        if anchored != Some(true) {
+            continue;
+        }
         let mut converged = vec![false; st.q.len()];
         for t in &jobs {
             for (k, &i) in t.ids.iter().enumerate() {
@@ -195,6 +250,18 @@ impl Tile {
         }
         t
     }
+}
+
+/// `a` and `b` on the threads' team (one after the other on one thread); both results are
+/// there when it returns (a panic in either reaches the caller).
+fn join<A: Send, B: Send>(
+    threads: &Threads,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (Option<A>, Option<B>) {
+    let (mut ra, mut rb) = (None, None);
+    threads.fork().join(|| ra = Some(a()), || rb = Some(b()));
+    (ra, rb)
 }
 
 fn dist(a: &[f64], b: &[f64]) -> f64 {
