@@ -239,8 +239,10 @@ struct Tiles<'a, T> {
     m: &'a mut [T],
     v: &'a mut [T],
     q: &'a mut [T],
+    dq: &'a mut [T],
     q_prev: &'a mut [T],
     norm_avg: &'a mut [T],
+    frozen: &'a mut [T],
     /// One row per state, or the shared row.
     inputs: &'a [T],
     /// `per_tile` elements per run of tiles (see [`for_tiles`]).
@@ -264,6 +266,8 @@ struct Pass<'a, 'c, T> {
     /// scratch: the iterations need only q and the gradient, and the final pass writes it).
     fx_out: bool,
     inv_n: T,
+    /// The stop rule to apply to each state after its evaluation (not in the final pass).
+    stop: Option<StopRule>,
 }
 
 impl<'a, T: Real> Tiles<'a, T> {
@@ -282,8 +286,10 @@ impl<'a, T: Real> Tiles<'a, T> {
         let (m, m2) = self.m.split_at_mut(rows * sd);
         let (v, v2) = self.v.split_at_mut(rows * sd);
         let (q, q2) = self.q.split_at_mut(rows);
+        let (dq, dq2) = self.dq.split_at_mut(rows);
         let (qp, qp2) = self.q_prev.split_at_mut(rows);
         let (na, na2) = self.norm_avg.split_at_mut(rows);
+        let (fr, fr2) = self.frozen.split_at_mut(rows);
         let (inputs, inputs2) = if shared {
             (self.inputs, self.inputs)
         } else {
@@ -297,8 +303,10 @@ impl<'a, T: Real> Tiles<'a, T> {
                 m,
                 v,
                 q,
+                dq,
                 q_prev: qp,
                 norm_avg: na,
+                frozen: fr,
                 inputs,
                 scratch: sc,
             },
@@ -308,12 +316,96 @@ impl<'a, T: Real> Tiles<'a, T> {
                 m: m2,
                 v: v2,
                 q: q2,
+                dq: dq2,
                 q_prev: qp2,
                 norm_avg: na2,
+                frozen: fr2,
                 inputs: inputs2,
                 scratch: sc2,
             },
         )
+    }
+}
+
+/// The reference's stop rule for one iteration: a state is done when `q < tol_q` or, after
+/// the first iteration, `|Δq| < tol_dq · lr`; with `freeze`, a done state stops there.
+#[derive(Clone, Copy)]
+struct StopRule {
+    iter: usize,
+    tol_q: f64,
+    /// `tol_dq · lr`.
+    tol_dq_lr: f64,
+    freeze: bool,
+}
+
+/// What an iteration's pass over some slots found: Σq, Σq², Σdq, Σdq² over its states, the
+/// same over those that stopped in it, how many stopped, whether any is not done, and the
+/// first slot whose q is not finite (the states after it in its run are not looked at).
+#[derive(Clone, Copy, Default)]
+struct Observed {
+    sums: [f64; 4],
+    stopped_sums: [f64; 4],
+    stopped: usize,
+    not_done: bool,
+    bad: Option<usize>,
+}
+
+impl Observed {
+    /// Adds what the pass over the next slots found (its first slot `offset` after this
+    /// one's first).
+    fn add(&mut self, next: &Observed, offset: usize) {
+        for (a, b) in self.sums.iter_mut().zip(next.sums) {
+            *a += b;
+        }
+        for (a, b) in self.stopped_sums.iter_mut().zip(next.stopped_sums) {
+            *a += b;
+        }
+        self.stopped += next.stopped;
+        self.not_done |= next.not_done;
+        if self.bad.is_none() {
+            self.bad = next.bad.map(|b| b + offset);
+        }
+    }
+}
+
+/// The stop rule on each state of `t` just evaluated (its first slot `first` in `o`'s
+/// slots): its `|Δq|` into `dq`, the sums, and, for one that stops, its count at once (also
+/// kept if a later state's q is not finite) and its frozen mark.
+#[inline(always)]
+fn observe<T: Real>(rule: &StopRule, t: &mut Tiles<'_, T>, o: &mut Observed, first: usize) {
+    if o.bad.is_some() {
+        return;
+    }
+    let states =
+        t.q.iter()
+            .zip(t.dq.iter_mut())
+            .zip(t.frozen.iter_mut().zip(t.q_prev.iter_mut()))
+            .zip(t.norm_avg.iter_mut())
+            .enumerate();
+    for (k, (((&q, dq), (fr, qp)), na)) in states {
+        if !q.is_finite() {
+            o.bad = Some(first + k);
+            return;
+        }
+        *dq = if rule.iter == 0 {
+            T::ZERO
+        } else {
+            (q - *qp).abs()
+        };
+        let (qf, dqf) = (q.to_f64(), dq.to_f64());
+        let v = [qf, qf * qf, dqf, dqf * dqf];
+        for (acc, v) in o.sums.iter_mut().zip(v) {
+            *acc += v;
+        }
+        let done = qf < rule.tol_q || (rule.iter > 0 && dqf < rule.tol_dq_lr);
+        if done && rule.freeze {
+            put_count(rule.iter, qp, na, fr);
+            for (acc, v) in o.stopped_sums.iter_mut().zip(v) {
+                *acc += v;
+            }
+            o.stopped += 1;
+        }
+        o.not_done |= !done;
     }
 }
 
@@ -349,19 +441,21 @@ pub(super) fn run_rows(rows: usize, runs: usize) -> usize {
 }
 
 /// Runs `pass` on every tile of `t` in runs of `per_run` states (`t.scratch` holding one
-/// tile's scratch per run), the runs through `fork`. Every state of `t` iterates (the
-/// stopped ones were moved out of the block's running part, see [`Running`]).
-fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>, per_run: usize) {
-    // One run, one thread (the results do not depend on where a tile runs).
-    if t.q.len() <= per_run || F::SERIAL {
-        isa::dispatch(TileRun(pass, t));
-        return;
-    }
+/// tile's scratch per run), the runs through `fork`, and returns what the stop rule found,
+/// the runs' findings added in slot order whoever ran them. Every state of `t` iterates
+/// (the stopped ones were moved out of the block's running part, see [`Running`]).
+fn for_tiles<T: Real, F: Fork>(
+    fork: &F,
+    pass: &Pass<'_, '_, T>,
+    mut t: Tiles<'_, T>,
+    per_run: usize,
+) -> Observed {
     let shape = pass.cell.shape();
     let (sd, ni) = (shape.state_dim(), shape.n_inputs);
-    let mut runs: [Option<Tiles<'_, T>>; MAX_RUNS] = Default::default();
+    let scratch = core::mem::take(&mut t.scratch);
+    let mut runs: [(Option<Tiles<'_, T>>, Observed); MAX_RUNS] = Default::default();
     let mut rest = Some(t);
-    for (k, slot) in runs.iter_mut().enumerate() {
+    for (k, (slot, _)) in runs.iter_mut().enumerate() {
         let Some(r) = rest.take() else { break };
         // (The last slot takes whatever is left: `run_rows` makes at most `MAX_RUNS` runs.)
         let rows = if k + 1 < MAX_RUNS { per_run } else { r.q.len() };
@@ -369,26 +463,54 @@ fn for_tiles<T: Real, F: Fork>(fork: &F, pass: &Pass<'_, '_, T>, t: Tiles<'_, T>
             *slot = Some(r);
             break;
         }
-        let (one, more) = r.split(rows, sd, ni, pass.shared, pass.per_tile);
+        let (one, more) = r.split(rows, sd, ni, pass.shared, 0);
         *slot = Some(one);
         rest = Some(more);
     }
-    let used = runs.iter().take_while(|r| r.is_some()).count();
-    fork.for_each(&mut runs[..used], |r| {
-        if let Some(t) = r.take() {
-            isa::dispatch(TileRun(pass, t));
+    let used = runs.iter().take_while(|r| r.0.is_some()).count();
+    // One run, one thread: also when too little work is left here to pay for waking
+    // another (the results do not depend on where a run goes).
+    if used <= 1 || F::SERIAL {
+        for (r, o) in runs[..used].iter_mut() {
+            if let Some(t) = r.take() {
+                let t = Tiles {
+                    scratch: &mut *scratch,
+                    ..t
+                };
+                isa::dispatch(TileRun(pass, t, o));
+            }
         }
-    });
+    } else {
+        let per_tile = pass.per_tile.max(1);
+        for ((r, _), sc) in runs[..used]
+            .iter_mut()
+            .zip(scratch.chunks_exact_mut(per_tile))
+        {
+            if let Some(t) = r {
+                t.scratch = sc;
+            }
+        }
+        fork.for_each(&mut runs[..used], |(r, o)| {
+            if let Some(t) = r.take() {
+                isa::dispatch(TileRun(pass, t, o));
+            }
+        });
+    }
+    let mut all = Observed::default();
+    for (k, (_, o)) in runs[..used].iter().enumerate() {
+        all.add(o, k * per_run);
+    }
+    all
 }
 
 /// [`tile_pass`] over each tile of a run, as an [`isa::Kernel`].
-struct TileRun<'p, 'a, 'c, 't, T>(&'p Pass<'a, 'c, T>, Tiles<'t, T>);
+struct TileRun<'p, 'a, 'c, 't, 'o, T>(&'p Pass<'a, 'c, T>, Tiles<'t, T>, &'o mut Observed);
 
-impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
+impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, '_, T> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let TileRun(p, t) = self;
+        let TileRun(p, t, o) = self;
         let shape = p.cell.shape();
         let (sd, ni) = (shape.state_dim(), shape.n_inputs);
         let scratch = t.scratch;
@@ -396,16 +518,16 @@ impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
             scratch: &mut [],
             ..t
         };
+        let mut first = 0;
         while !rest.q.is_empty() {
             let rows = TILE.min(rest.q.len());
             let (one, more) = rest.split(rows, sd, ni, p.shared, 0);
-            tile_pass(
-                p,
-                Tiles {
-                    scratch: &mut *scratch,
-                    ..one
-                },
-            );
+            let one = Tiles {
+                scratch: &mut *scratch,
+                ..one
+            };
+            tile_pass(p, one, o, first);
+            first += rows;
             rest = more;
         }
     }
@@ -413,10 +535,10 @@ impl<T: Real> isa::Kernel for TileRun<'_, '_, '_, '_, T> {
 
 /// One tile of one iteration: the Adam step from the moments of the last gradient, then q,
 /// `G(x)` and the new gradient, which goes straight into the moments (clipped first, if
-/// asked). Inlined into [`isa::dispatch`]'s versions, so its loops use the CPU's vector
-/// width.
+/// asked), then the stop rule on its states (its first slot `first` in `o`'s). Inlined into
+/// [`isa::dispatch`]'s versions, so its loops use the CPU's vector width.
 #[inline(always)]
-fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
+fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>, o: &mut Observed, first: usize) {
     if let Some((step, lr)) = p.step {
         adam_step(step, lr, &mut t);
     }
@@ -427,6 +549,9 @@ fn tile_pass<T: Real>(p: &Pass<'_, '_, T>, mut t: Tiles<'_, T>) {
     if done.is_none() {
         debug_assert!(false, "qmin: a tile's slices are too short");
         t.q.fill(T::from_f64(f64::NAN));
+    }
+    if let Some(rule) = &p.stop {
+        observe(rule, &mut t, o, first);
     }
 }
 
@@ -594,7 +719,8 @@ fn bufs<T: Real>(work: &mut [T], n: usize, sd: usize, ni: usize) -> (Bufs<'_, T>
 
 /// One iteration of a block: the Adam step of every state of the tiles (from the moments of its
 /// last gradient, when `step` is given), then its q, `G(x)` and, with `grad`, its gradient,
-/// folded into the moments at once (`iter` is the number of gradients before it).
+/// folded into the moments at once (`iter` is the number of gradients before it), and the
+/// stop rule `stop` on it, if given (see [`observe`]).
 trait Evaluate<T> {
     /// Whether [`Evaluate::pass`] without `fx_out` leaves `G(x)` out of the outputs (then
     /// the loop ends with a pass that writes it).
@@ -607,8 +733,9 @@ trait Evaluate<T> {
         grad: bool,
         fx_out: bool,
         inv_n: T,
+        stop: Option<StopRule>,
         t: Tiles<'_, T>,
-    ) -> Result<(), FindError>;
+    ) -> Result<Observed, FindError>;
 }
 
 /// A cell's iteration: the tile kernels, each tile's step and evaluation fused, tiles
@@ -636,8 +763,9 @@ impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
         grad: bool,
         fx_out: bool,
         inv_n: T,
+        stop: Option<StopRule>,
         t: Tiles<'_, T>,
-    ) -> Result<(), FindError> {
+    ) -> Result<Observed, FindError> {
         let pass = Pass {
             cell: self.cell,
             opts: self.opts,
@@ -649,6 +777,7 @@ impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
             grad,
             fx_out,
             inv_n,
+            stop,
         };
         let t = Tiles {
             scratch: &mut *self.scratch,
@@ -656,8 +785,7 @@ impl<T: Real, F: Fork> Evaluate<T> for CellEval<'_, '_, F, T> {
         };
         // As many runs as the scratch allows (the running part shrinks).
         let per_run = run_rows(t.q.len(), self.runs);
-        for_tiles(self.fork, &pass, t, per_run);
-        Ok(())
+        Ok(for_tiles(self.fork, &pass, t, per_run))
     }
 }
 
@@ -792,8 +920,10 @@ impl<T: Real> Running<'_, T> {
             m: &mut self.m[..rows],
             v: &mut self.v[..rows],
             q: &mut self.q[..live],
+            dq: &mut self.dq[..live],
             q_prev: &mut self.q_prev[..live],
             norm_avg: &mut self.norm_avg[..live],
+            frozen: &mut self.frozen[..live],
             inputs: match inputs {
                 Some(u) => u,
                 None => &self.inputs[..u],
@@ -886,6 +1016,7 @@ fn iterate<T: Real, E: Evaluate<T>>(
             false,
             true,
             inv_n,
+            None,
             r.tiles(n, Some(b.inputs)),
         )?;
     }
@@ -925,55 +1056,48 @@ fn iterations<T: Real, E: Evaluate<T>>(
             None
         };
         let shared = if b.shared { Some(b.inputs) } else { None };
-        ev.pass(
+        let rule = StopRule {
+            iter,
+            tol_q: opts.tol_q,
+            tol_dq_lr: opts.tol_dq * lr,
+            freeze: opts.freeze_converged,
+        };
+        let seen = ev.pass(
             step,
             iter,
             stepping,
             !E::DEFERS_FX,
             inv_n,
+            Some(rule),
             r.tiles(live, shared),
         )?;
-        let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
-        let mut all_done = true;
-        let states = r.q[..live]
-            .iter()
-            .zip(r.dq[..live].iter_mut())
-            .zip(r.frozen[..live].iter_mut().zip(r.q_prev[..live].iter_mut()))
-            .zip(
-                r.norm_avg[..live]
-                    .iter_mut()
-                    .zip(r.slot_state[..live].iter()),
-            );
-        for (((&q, dq), (fr, qp)), (na, &state)) in states {
-            if !q.is_finite() {
-                return Err(FindError::Diverged {
-                    state: b.first + state,
-                });
-            }
-            *dq = if iter == 0 { T::ZERO } else { (q - *qp).abs() };
-            let (qf, dqf) = (q.to_f64(), dq.to_f64());
-            sq += qf;
-            sq2 += qf * qf;
-            sdq += dqf;
-            sdq2 += dqf * dqf;
-            let done = qf < opts.tol_q || (iter > 0 && dqf < opts.tol_dq * lr);
-            if done && opts.freeze_converged {
-                // Its count at once (also kept if a later state's q is not finite).
-                put_count(iter, qp, na, fr);
-                for (acc, v) in frozen_sums.iter_mut().zip([qf, qf * qf, dqf, dqf * dqf]) {
-                    *acc += v;
-                }
-            }
-            all_done &= done;
+        if let Some(slot) = seen.bad {
+            let state = r.slot_state.get(slot).copied().unwrap_or(slot);
+            return Err(FindError::Diverged {
+                state: b.first + state,
+            });
         }
+        let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
+        for (acc, v) in [&mut sq, &mut sq2, &mut sdq, &mut sdq2]
+            .into_iter()
+            .zip(seen.sums)
+        {
+            *acc += v;
+        }
+        for (acc, v) in frozen_sums.iter_mut().zip(seen.stopped_sums) {
+            *acc += v;
+        }
+        let all_done = !seen.not_done;
         // The states that stopped leave the running slots, each for the last one's.
         let mut k = 0;
-        while k < live {
+        let mut left = seen.stopped;
+        while k < live && left > 0 {
             if r.frozen[k] == T::ZERO {
                 k += 1;
                 continue;
             }
             live -= 1;
+            left -= 1;
             r.swap(k, live);
         }
         let nf = n as f64;
@@ -1029,12 +1153,14 @@ impl Evaluate<f64> for MapEval<'_> {
         grad: bool,
         _fx_out: bool,
         inv_n: f64,
+        stop: Option<StopRule>,
         mut t: Tiles<'_, f64>,
-    ) -> Result<(), FindError> {
+    ) -> Result<Observed, FindError> {
         let (sd, ni) = (self.map.n_states(), self.map.n_inputs());
         let n = t.q.len();
+        let mut o = Observed::default();
         if n == 0 {
-            return Ok(());
+            return Ok(o);
         }
         if let Some((step, lr)) = step {
             adam_step(step, lr, &mut t);
@@ -1077,7 +1203,10 @@ impl Evaluate<f64> for MapEval<'_> {
                 fold_gradient(self.opts, inv_n, iter, g, m, v, na);
             }
         }
-        Ok(())
+        if let Some(rule) = &stop {
+            observe(rule, &mut t, &mut o, 0);
+        }
+        Ok(o)
     }
 }
 
