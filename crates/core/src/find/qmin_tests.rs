@@ -392,7 +392,7 @@ fn a_pass_never_has_more_runs_than_asked() {
             let per = qmin::run_rows(rows, runs);
             let tag = format!("{rows} rows, {runs} runs: {per} per run");
             assert!(per >= 1 && rows.div_ceil(per) <= runs, "{tag}");
-            assert!(per <= 64 || per % 64 == 0, "{tag}");
+            assert!(per <= 64 || per.is_multiple_of(64), "{tag}");
         }
     }
 }
