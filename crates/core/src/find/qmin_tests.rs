@@ -382,6 +382,21 @@ fn a_shrinking_pass_is_cut_into_shorter_runs() {
     }
 }
 
+/// A pass is never cut into more runs than asked (at most 16: `for_tiles` has 16 slots, the
+/// last taking whatever is left, and one tile scratch per run), and a run longer than a
+/// tile is whole tiles: for every pass length up to 5000 states and every number of runs.
+#[test]
+fn a_pass_never_has_more_runs_than_asked() {
+    for runs in 1..=16 {
+        for rows in (1..=5000).chain([8191, 8192, 8193, 100_000]) {
+            let per = qmin::run_rows(rows, runs);
+            let tag = format!("{rows} rows, {runs} runs: {per} per run");
+            assert!(per >= 1 && rows.div_ceil(per) <= runs, "{tag}");
+            assert!(per <= 64 || per.is_multiple_of(64), "{tag}");
+        }
+    }
+}
+
 /// Counts the calls of `for_each` and the pieces handed to it (running them in order); `S`
 /// is its [`Fork::SERIAL`].
 struct CountPieces<const S: bool>([core::sync::atomic::AtomicUsize; 2]);

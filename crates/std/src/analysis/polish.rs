@@ -306,6 +306,10 @@ mod tests {
         p
     }
 
+    fn row_of(rows: &[f64], ni: usize, i: usize) -> &[f64] {
+        &rows[i * ni..(i + 1) * ni]
+    }
+
     fn polish_each(cell: &Cell<'_, f64>, rows: &[f64], x: &mut [f64]) -> Vec<NewtonOutcome> {
         let (s, ni) = (cell.shape().state_dim(), cell.shape().n_inputs);
         let mut work = vec![0.0; newton::work_len(cell, 1)];
@@ -381,6 +385,85 @@ mod tests {
                 assert!(
                     d < 1e-9,
                     "state {i} converged {d:.1e} away from Newton's point"
+                );
+            }
+        }
+    }
+
+    /// A state whose own full polish does not converge anchors nothing: with one Newton
+    /// iteration allowed and every state too far from its fixed point to converge in one,
+    /// every state gets its own full polish and ends exactly as that one iteration leaves
+    /// it (none is reported converged by a chord round around a point that is not a fixed
+    /// point), on one thread and on two.
+    #[test]
+    fn an_unconverged_polish_anchors_nothing() {
+        let (h, ni) = (24, 2);
+        let mut g = Gen(7);
+        let p = network(h, ni, &mut g);
+        let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, ni, h), &p).unwrap();
+        let u = g.vec(ni, 0.5);
+        let n0 = 60;
+        let mut fps = g.vec(n0 * h, 1.0);
+        let rows0: Vec<f64> = (0..n0).flat_map(|_| u.iter().copied()).collect();
+        let found = polish_each(&cell, &rows0, &mut fps);
+        let fps: Vec<&[f64]> = fps
+            .chunks(h)
+            .zip(&found)
+            .filter(|(_, o)| **o == NewtonOutcome::Converged)
+            .map(|(x, _)| x)
+            .collect();
+        assert!(fps.len() > 5, "the network has few fixed points");
+        // Clusters of states about 0.03 to 0.3 from four fixed points.
+        let n = 120;
+        let mut x = Vec::with_capacity(n * h);
+        for i in 0..n {
+            let scale = [1e-2, 3e-2, 0.1][i % 3];
+            let fp = fps[i % 4];
+            x.extend(fp.iter().zip(g.vec(h, scale)).map(|(a, b)| a + b));
+        }
+        let rows: Vec<f64> = (0..n).flat_map(|_| u.iter().copied()).collect();
+        let (s, mut each) = (h, x.clone());
+        let mut work = vec![0.0; newton::work_len(&cell, 1)];
+        let (mut piv, mut gx) = (vec![0; s], vec![0.0; s]);
+        let mut want = Vec::new();
+        for (i, xi) in each.chunks_mut(s).enumerate() {
+            let res = newton::polish(
+                &cell,
+                row_of(&rows, ni, i),
+                xi,
+                1,
+                1,
+                &mut gx,
+                &mut work,
+                &mut piv,
+            );
+            assert_ne!(
+                res.outcome,
+                NewtonOutcome::Converged,
+                "state {i} converged at once"
+            );
+            want.push((res.outcome, res.q, gx.clone()));
+        }
+        let active: Vec<usize> = (0..n).collect();
+        for threads in [1, 2] {
+            let (mut xs, mut fx, mut q) = (x.clone(), vec![0.0; n * h], vec![0.0; n]);
+            let mut out = vec![None; n];
+            let states = PolishStates {
+                x: &mut xs,
+                fx: &mut fx,
+                q: &mut q,
+                outcome: &mut out,
+            };
+            let full =
+                polish_grouped(&cell, &Threads::new(threads), &active, &rows, 1, states).unwrap();
+            assert_eq!(full, n, "{threads} threads");
+            assert!(xs == each, "{threads} threads");
+            for (i, (o, qi, gxi)) in want.iter().enumerate() {
+                assert_eq!(out[i], Some(*o), "state {i}, {threads} threads");
+                assert_eq!(q[i], *qi, "state {i}, {threads} threads");
+                assert!(
+                    fx[i * s..(i + 1) * s] == gxi[..],
+                    "state {i}, {threads} threads"
                 );
             }
         }
