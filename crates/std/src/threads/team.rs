@@ -314,9 +314,7 @@ impl Team {
     /// either reaches the caller after both.
     pub fn join<A: FnOnce() + Send, B: FnOnce() + Send>(&self, a: A, b: B) {
         let Some((slot, was, posts)) = self.claim() else {
-            a();
-            b();
-            return;
+            return both_here(a, b);
         };
         let here = cpu::current();
         slot.joiner_cpu.store(here, Ordering::Relaxed);
@@ -335,9 +333,7 @@ impl Team {
             if started.is_err() {
                 slot.state
                     .store(word(posts, state::BROKEN), Ordering::Relaxed);
-                a();
-                b();
-                return;
+                return both_here(a, b);
             }
         }
         let job = StackJob {
@@ -394,6 +390,16 @@ impl Team {
         if let Err(p) = ra {
             panic::resume_unwind(p);
         }
+    }
+}
+
+/// `a`, then `b`, on this thread (no helper free): a panic in `a` reaches the caller after
+/// `b` has run, as when a helper runs `b`.
+fn both_here<A: FnOnce(), B: FnOnce()>(a: A, b: B) {
+    let ra = panic::catch_unwind(AssertUnwindSafe(a));
+    b();
+    if let Err(p) = ra {
+        panic::resume_unwind(p);
     }
 }
 
@@ -529,6 +535,21 @@ mod tests {
             mask::without(&allowed, b)
         };
         assert_eq!(seen, Some(want), "cores {cores:?}, joiner on {b}");
+    }
+
+    /// With no helper, a panic in the first half still lets the second run before it
+    /// reaches the caller.
+    #[test]
+    fn a_panic_in_the_first_half_on_one_thread_waits_for_the_second() {
+        let ran = AtomicBool::new(false);
+        let r = panic::catch_unwind(AssertUnwindSafe(|| {
+            Team::new(1).join(
+                || panic!("first half"),
+                || ran.store(true, Ordering::Relaxed),
+            )
+        }));
+        assert!(r.is_err());
+        assert!(ran.load(Ordering::Relaxed), "the second half did not run");
     }
 
     /// One thread: both halves in order on the caller's.
