@@ -102,14 +102,15 @@ fn near(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol + 1e-300
 }
 
-/// 100 states (two runs of 50, serially and through a fork) and 1100 (9 runs of two tiles), per-state
-/// inputs, with and without freezing: a run to `max_iters = k` ends with every state's q
-/// and dq at iteration `min(k, its stop)`, so those runs, one for each `k`, give the
-/// trajectories independently of the longest run's own bookkeeping. Each state stops at
-/// the first iteration whose q and dq (the run to that `k`) meet the rule, and not before;
-/// the progress at iteration `k` has the mean and deviation of the run to `k`'s q and dq
-/// over all states, the stopped ones included; `done` is set on the last call only; the
-/// run converges exactly when every state has met the rule.
+/// 100 states (two runs of 50, serially and through a fork) and 1100 (9 runs of two
+/// tiles), per-state inputs, with and without freezing: a run to `max_iters = k` ends with
+/// every state's q and dq at iteration `min(k, its stop)`, so those runs, one for each `k`,
+/// give the trajectories independently of the longest run's own bookkeeping (its dq from
+/// the q of the runs to k − 1 and k). Each state stops at the first iteration whose q and
+/// dq meet the rule, and not before; the progress at iteration `k` has the mean and
+/// deviation of the run to `k`'s q and dq over all states, the stopped ones included;
+/// `done` is set on the last call only; the run converges exactly when every state has met
+/// the rule.
 #[test]
 fn each_state_stops_where_it_meets_the_rule_and_the_progress_counts_every_state() {
     let (shape, p) = tanh_cell(3, 21, 1.5);
