@@ -26,6 +26,8 @@ pub mod qmin;
 #[cfg(test)]
 mod qmin_map_tests;
 #[cfg(test)]
+mod qmin_observe_tests;
+#[cfg(test)]
 mod qmin_tests;
 #[cfg(test)]
 mod validation_tests;
