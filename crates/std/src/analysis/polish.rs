@@ -323,26 +323,38 @@ mod tests {
             .collect()
     }
 
+    /// [`network`]'s parameters, an input row, and the network's fixed points there that
+    /// per-state Newton finds from `n0` random states.
+    fn network_with_points(
+        h: usize,
+        ni: usize,
+        n0: usize,
+        g: &mut Gen,
+    ) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>) {
+        let p = network(h, ni, g);
+        let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, ni, h), &p).unwrap();
+        let u = g.vec(ni, 0.5);
+        let mut fps = g.vec(n0 * h, 1.0);
+        let rows0: Vec<f64> = (0..n0).flat_map(|_| u.iter().copied()).collect();
+        let found = polish_each(&cell, &rows0, &mut fps);
+        let fps = fps
+            .chunks(h)
+            .zip(&found)
+            .filter(|(_, o)| **o == NewtonOutcome::Converged)
+            .map(|(x, _)| x.to_vec())
+            .collect();
+        (p, u, fps)
+    }
+
     /// Every state ends as per-state Newton leaves it: the same outcome and, where both
     /// converge, the same fixed point; and the same bits on one thread and on two.
     #[test]
     fn grouped_polish_ends_where_newton_does() {
         let (h, ni) = (24, 2);
         let mut g = Gen(7);
-        let p = network(h, ni, &mut g);
+        let (p, u, fps) = network_with_points(h, ni, 120, &mut g);
         let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, ni, h), &p).unwrap();
-        let u = g.vec(ni, 0.5);
-        // Fixed points: per-state Newton from random states.
-        let n0 = 120;
-        let mut fps = g.vec(n0 * h, 1.0);
-        let rows0: Vec<f64> = (0..n0).flat_map(|_| u.iter().copied()).collect();
-        let found = polish_each(&cell, &rows0, &mut fps);
-        let fps: Vec<&[f64]> = fps
-            .chunks(h)
-            .zip(&found)
-            .filter(|(_, o)| **o == NewtonOutcome::Converged)
-            .map(|(x, _)| x)
-            .collect();
+        let fps: Vec<&[f64]> = fps.iter().map(|x| &x[..]).collect();
         assert!(fps.len() > 20, "the network has few fixed points");
         // States around them at distances from 1e-3 to 0.3, and some anywhere.
         let n = 400;
@@ -399,19 +411,9 @@ mod tests {
     fn an_unconverged_polish_anchors_nothing() {
         let (h, ni) = (24, 2);
         let mut g = Gen(7);
-        let p = network(h, ni, &mut g);
+        let (p, u, fps) = network_with_points(h, ni, 60, &mut g);
         let cell = Cell::from_flat(CellShape::new(CellKind::Tanh, ni, h), &p).unwrap();
-        let u = g.vec(ni, 0.5);
-        let n0 = 60;
-        let mut fps = g.vec(n0 * h, 1.0);
-        let rows0: Vec<f64> = (0..n0).flat_map(|_| u.iter().copied()).collect();
-        let found = polish_each(&cell, &rows0, &mut fps);
-        let fps: Vec<&[f64]> = fps
-            .chunks(h)
-            .zip(&found)
-            .filter(|(_, o)| **o == NewtonOutcome::Converged)
-            .map(|(x, _)| x)
-            .collect();
+        let fps: Vec<&[f64]> = fps.iter().map(|x| &x[..]).collect();
         assert!(fps.len() > 5, "the network has few fixed points");
         // Clusters of states about 0.03 to 0.3 from four fixed points.
         let n = 120;
