@@ -2,7 +2,7 @@
 //! tiles on threads without the kernel knowing about threads.
 //!
 //! A kernel with independent tiles (the q-minimization's states) cuts its slices into
-//! pieces (runs of whole tiles) and hands the list to [`Fork::for_each`]. [`Serial`] runs
+//! pieces (runs of tiles) and hands the list to [`Fork::for_each`]. [`Serial`] runs
 //! them one after the other; the std layer's thread team shares them between its threads,
 //! a thread that is done taking pieces left by a slower one. The pieces depend only on the
 //! number of tiles, never on the number of threads or on who runs which, and no piece

@@ -232,7 +232,8 @@ struct Block<'a, T> {
     shared: bool,
 }
 
-/// The per-state arrays of a run of whole tiles, cut into runs for [`Fork::for_each`].
+/// The per-state arrays of a run of tiles (or of the whole running part), cut into runs for
+/// [`Fork::for_each`].
 struct Tiles<'a, T> {
     x: &'a mut [T],
     fx: &'a mut [T],
