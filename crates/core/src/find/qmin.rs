@@ -1078,13 +1078,11 @@ fn iterations<T: Real, E: Evaluate<T>>(
                 state: b.first + state,
             });
         }
-        let [mut sq, mut sq2, mut sdq, mut sdq2] = frozen_sums;
-        for (acc, v) in [&mut sq, &mut sq2, &mut sdq, &mut sdq2]
-            .into_iter()
-            .zip(seen.sums)
-        {
+        let mut sums = frozen_sums;
+        for (acc, v) in sums.iter_mut().zip(seen.sums) {
             *acc += v;
         }
+        let [sq, sq2, sdq, sdq2] = sums;
         for (acc, v) in frozen_sums.iter_mut().zip(seen.stopped_sums) {
             *acc += v;
         }

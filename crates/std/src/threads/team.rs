@@ -16,7 +16,7 @@
 //! [`Team::for_each_init`] (the kernel's [`Fork::for_each`]) gives each thread its own share
 //! of the items, the same share on every call, and a thread done with its own takes the
 //! others' last items ([`Shares`]): the two cores of this machine's VM differ in speed by up
-//! to 30 % from minute to minute, and with fixed halves the faster one waited for the slower
+//! to 39 % from minute to minute, and with fixed halves the faster one waited for the slower
 //! every pass. It starts its threads through [`Team::join`], which posts its second half to
 //! a free helper and runs the first itself; then, if the helper has not taken the second
 //! half yet, the joiner takes it back and runs it too (as rayon's `join` does), else it waits
