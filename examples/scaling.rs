@@ -4,7 +4,9 @@
 //!
 //! For H ∈ {16, 64, 128, 256, 512} and n ∈ {1024, 8192} it prints µs per iteration on one
 //! thread, GFLOP/s (by the floor's count, 4·n·H²), the floor and the ratio to it, then µs
-//! per iteration on every core and the speedup over one thread.
+//! per iteration on every core and the speedup over one thread, and what two cores give on
+//! independent work at that moment (two one-thread jobs at once): the speedup a perfect
+//! split of a pass over both cores would reach.
 
 #[path = "../benches/common/floor.rs"]
 mod floor;
@@ -44,6 +46,67 @@ fn per_iter<const K: usize>(iters: usize, fs: &mut [&mut dyn FnMut(usize) -> f64
 /// Timed runs of each measurement in a row.
 const ROUNDS: usize = 5;
 
+/// One minimization's arrays and workspace, kept between runs.
+struct Job {
+    x0: Vec<f32>,
+    x: Vec<f32>,
+    q: Vec<f32>,
+    fx: Vec<f32>,
+    dq: Vec<f32>,
+    it: Vec<usize>,
+    work: Vec<f32>,
+}
+
+impl Job {
+    fn new(cell: &Cell<'_, f32>, opts: &FinderOptions, x0: &[f32]) -> Job {
+        let n = x0.len() / cell.shape().state_dim();
+        Job {
+            x0: x0.to_vec(),
+            x: x0.to_vec(),
+            q: vec![0.0; n],
+            fx: vec![0.0; x0.len()],
+            dq: vec![0.0; n],
+            it: vec![0; n],
+            work: vec![0.0; qmin::work_len(cell, n, opts)],
+        }
+    }
+
+    /// Seconds `k` iterations from the initial states take on `threads` (as the finder runs
+    /// the loop: on a team, no progress calls).
+    fn run(
+        &mut self,
+        cell: &Cell<'_, f32>,
+        opts: &FinderOptions,
+        threads: &Threads,
+        k: usize,
+    ) -> f64 {
+        let opts = FinderOptions {
+            max_iters: k,
+            ..*opts
+        };
+        self.x.copy_from_slice(&self.x0);
+        let t = Instant::now();
+        let out = QminOutput {
+            q: &mut self.q,
+            fx: &mut self.fx,
+            dq: &mut self.dq,
+            n_iters: &mut self.it,
+        };
+        qmin::minimize_with(
+            threads.fork(),
+            cell,
+            &opts,
+            &[0.0; 3],
+            &mut self.x,
+            out,
+            &mut self.work,
+            None,
+        )
+        .unwrap();
+        t.elapsed().as_secs_f64()
+    }
+}
+
 fn main() {
     let iters: usize = std::env::args()
         .nth(1)
@@ -54,7 +117,7 @@ fn main() {
     let one = Threads::new(1);
     let many = Threads::new(0);
     println!(
-        "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7} {:>12} {:>8}",
+        "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7} {:>12} {:>8} {:>8}",
         "H",
         "n",
         "libfpf µs",
@@ -63,7 +126,8 @@ fn main() {
         "GFLOP/s",
         "ratio",
         format!("{}-thread µs", many.count()),
-        "speedup"
+        "speedup",
+        "2 cores"
     );
     // Optional: one size only (`scaling ITERS H N`), e.g. for a profiler; `scaling ITERS H N
     // ours` runs only libfpf on one thread (for `perf stat` counts on a busy machine).
@@ -73,6 +137,7 @@ fn main() {
         .map(|a| a.parse().expect("H and n"))
         .collect();
     let ours_only = std::env::args().nth(4).as_deref() == Some("ours");
+    let many_only = std::env::args().nth(4).as_deref() == Some("many");
     for h in [16usize, 64, 128, 256, 512] {
         for n in [1024usize, 8192] {
             if only.len() == 2 && (only[0] != h || only[1] != n) {
@@ -96,63 +161,60 @@ fn main() {
                 }
                 t.elapsed().as_secs_f64()
             };
-            let (mut q, mut fx, mut dq, mut it) = (
-                vec![0f32; n],
-                vec![0f32; n * h],
-                vec![0f32; n],
-                vec![0usize; n],
-            );
             let opts = FinderOptions {
                 tol_q: 0.0,
                 tol_dq: 0.0,
                 lr_init: 0.01,
                 ..FinderOptions::default()
             };
-            // The workspace is the caller's and kept between calls, as the floor keeps its
-            // arrays: neither timing includes allocating (and faulting in) memory.
-            let mut work = vec![0f32; qmin::work_len(&cell, n, &opts)];
-            let mut x = x0.clone();
-            let mut run = |threads: &Threads, k: usize| {
-                let opts = FinderOptions {
-                    max_iters: k,
-                    ..opts
-                };
-                x.copy_from_slice(&x0);
-                let t = Instant::now();
-                let out = QminOutput {
-                    q: &mut q,
-                    fx: &mut fx,
-                    dq: &mut dq,
-                    n_iters: &mut it,
-                };
-                // As the finder runs it: the loop on a team, no progress calls.
-                let fork = threads.fork();
-                qmin::minimize_with(fork, &cell, &opts, &[0.0; 3], &mut x, out, &mut work, None)
-                    .unwrap();
-                t.elapsed().as_secs_f64()
-            };
+            // Each job's workspace is the caller's and kept between calls, as the floor keeps
+            // its arrays: neither timing includes allocating (and faulting in) memory.
+            let mut job = Job::new(&cell, &opts, &x0);
+            let mut twin = Job::new(&cell, &opts, &x0);
+            let mut run = |threads: &Threads, k: usize| job.run(&cell, &opts, threads, k);
             if ours_only {
                 let [ours] = per_iter(iters, &mut [&mut |k| run(&one, k)]);
                 println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
                 continue;
             }
-            let run = std::cell::RefCell::new(run);
-            let [floor_s, ours, ours_t] = per_iter(
+            if many_only {
+                let [ours] = per_iter(iters, &mut [&mut |k| run(&many, k)]);
+                println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
+                continue;
+            }
+            let run = &std::cell::RefCell::new(run);
+            // What two cores give on independent work at this moment: two one-thread jobs at
+            // once, one per thread; a pass split perfectly over the two runs in
+            // a·b/(a + b) of their times a and b (both cores busy, each at its own speed).
+            let mut pair = |k: usize| {
+                let twin = &mut twin;
+                let (a, b) = std::thread::scope(|s| {
+                    let other = s.spawn(|| twin.run(&cell, &opts, &one, k));
+                    let a = run.borrow_mut()(&one, k);
+                    (a, other.join().expect("the twin job"))
+                });
+                a * b / (a + b)
+            };
+            let [floor_s, ours, ours_t, pair_s] = per_iter(
                 iters,
-                &mut [&mut floor, &mut |k| run.borrow_mut()(&one, k), &mut |k| {
-                    run.borrow_mut()(&many, k)
-                }],
+                &mut [
+                    &mut floor,
+                    &mut |k| run.borrow_mut()(&one, k),
+                    &mut |k| run.borrow_mut()(&many, k),
+                    &mut pair,
+                ],
             );
             let f = flops(n, h);
             println!(
-                "{h:>5} {n:>6} {:>12.1} {:>9.1} {:>12.1} {:>9.1} {:>6.1}x {:>12.1} {:>7.2}x",
+                "{h:>5} {n:>6} {:>12.1} {:>9.1} {:>12.1} {:>9.1} {:>6.1}x {:>12.1} {:>7.2}x {:>7.2}x",
                 ours * 1e6,
                 f / ours * 1e-9,
                 floor_s * 1e6,
                 f / floor_s * 1e-9,
                 ours / floor_s,
                 ours_t * 1e6,
-                ours / ours_t
+                ours / ours_t,
+                ours / pair_s
             );
         }
     }
