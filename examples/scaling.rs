@@ -136,8 +136,12 @@ fn main() {
         .take(2)
         .map(|a| a.parse().expect("H and n"))
         .collect();
-    let ours_only = std::env::args().nth(4).as_deref() == Some("ours");
-    let many_only = std::env::args().nth(4).as_deref() == Some("many");
+    // `scaling ITERS H N many` runs only libfpf on every core (for a profiler).
+    let only_on = match std::env::args().nth(4).as_deref() {
+        Some("ours") => Some(&one),
+        Some("many") => Some(&many),
+        _ => None,
+    };
     for h in [16usize, 64, 128, 256, 512] {
         for n in [1024usize, 8192] {
             if only.len() == 2 && (only[0] != h || only[1] != n) {
@@ -172,13 +176,8 @@ fn main() {
             let mut job = Job::new(&cell, &opts, &x0);
             let mut twin = Job::new(&cell, &opts, &x0);
             let mut run = |threads: &Threads, k: usize| job.run(&cell, &opts, threads, k);
-            if ours_only {
-                let [ours] = per_iter(iters, &mut [&mut |k| run(&one, k)]);
-                println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
-                continue;
-            }
-            if many_only {
-                let [ours] = per_iter(iters, &mut [&mut |k| run(&many, k)]);
+            if let Some(threads) = only_on {
+                let [ours] = per_iter(iters, &mut [&mut |k| run(threads, k)]);
                 println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
                 continue;
             }
