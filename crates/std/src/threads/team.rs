@@ -64,9 +64,10 @@ struct Shares {
 /// no line another thread writes (side by side, the two words of a two-thread pass shared
 /// one line, which crossed between the cores at nearly every one of a pass's 16 takes; a
 /// line takes 25–60 ns to cross on this VM, 210–240 ns while the host keeps the two vCPUs
-/// on different core complexes). Measured in 80 alternating pairs of runs at H = 64,
-/// 1024 states: no change beyond the host's noise (where a line took 210 ns, two threads
-/// ran 14 % behind the two-core bound with it and 15 % without).
+/// on different core complexes, by a ping-pong probe not kept). Measured in 80 alternating
+/// pairs of runs at H = 64, 1024 states (a per-iteration probe, not kept): no change beyond
+/// the host's noise (where a line took 210 ns, two threads ran 14 % behind the two-core
+/// bound with it and 15 % without).
 #[repr(align(64))]
 struct Line(AtomicU64);
 
