@@ -116,32 +116,42 @@ fn main() {
     );
     let one = Threads::new(1);
     let many = Threads::new(0);
-    println!(
-        "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7} {:>12} {:>8} {:>8}",
-        "H",
-        "n",
-        "libfpf µs",
-        "GFLOP/s",
-        "floor µs",
-        "GFLOP/s",
-        "ratio",
-        format!("{}-thread µs", many.count()),
-        "speedup",
-        "2 cores"
-    );
     // Optional: one size only (`scaling ITERS H N`), e.g. for a profiler; `scaling ITERS H N
-    // ours` runs only libfpf on one thread (for `perf stat` counts on a busy machine).
+    // ours` runs only libfpf on one thread (for `perf stat` counts on a busy machine),
+    // `scaling ITERS H N many` only libfpf on every core (for a profiler), `scaling ITERS H N
+    // one` libfpf and the floor, both on one thread (benches/jax_compare.py's rounds).
     let only: Vec<usize> = std::env::args()
         .skip(2)
         .take(2)
         .map(|a| a.parse().expect("H and n"))
         .collect();
-    // `scaling ITERS H N many` runs only libfpf on every core (for a profiler).
-    let only_on = match std::env::args().nth(4).as_deref() {
+    let mode = std::env::args().nth(4);
+    let only_on = match mode.as_deref() {
         Some("ours") => Some(&one),
         Some("many") => Some(&many),
         _ => None,
     };
+    let one_thread = mode.as_deref() == Some("one");
+    if one_thread {
+        println!(
+            "{:>5} {:>6} {:>12} {:>12}",
+            "H", "n", "libfpf µs", "floor µs"
+        );
+    } else {
+        println!(
+            "{:>5} {:>6} {:>12} {:>9} {:>12} {:>9} {:>7} {:>12} {:>8} {:>8}",
+            "H",
+            "n",
+            "libfpf µs",
+            "GFLOP/s",
+            "floor µs",
+            "GFLOP/s",
+            "ratio",
+            format!("{}-thread µs", many.count()),
+            "speedup",
+            "2 cores"
+        );
+    }
     for h in [16usize, 64, 128, 256, 512] {
         for n in [1024usize, 8192] {
             if only.len() == 2 && (only[0] != h || only[1] != n) {
@@ -179,6 +189,11 @@ fn main() {
             if let Some(threads) = only_on {
                 let [ours] = per_iter(iters, &mut [&mut |k| run(threads, k)]);
                 println!("{h:>5} {n:>6} {:>12.1}", ours * 1e6);
+                continue;
+            }
+            if one_thread {
+                let [floor_s, ours] = per_iter(iters, &mut [&mut floor, &mut |k| run(&one, k)]);
+                println!("{h:>5} {n:>6} {:>12.1} {:>12.1}", ours * 1e6, floor_s * 1e6);
                 continue;
             }
             let run = &std::cell::RefCell::new(run);
