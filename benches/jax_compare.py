@@ -162,7 +162,8 @@ def build_libfpf():
     subprocess.run(
         ["cargo", "build", "--release", "--quiet", "--example", "scaling"], cwd=ROOT, check=True
     )
-    return os.path.join(ROOT, "target", "release", "examples", "scaling")
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    return os.path.join(ROOT, target, "release", "examples", "scaling")
 
 
 def run_libfpf(exe, iters, h_dim, n):
@@ -365,7 +366,7 @@ def main():
           f"allowed CPUs {any_jax.get('cpus', '?')}")
     print(f"{'H':>5} {'n':>6} {'libfpf µs':>12} {'JAX µs':>12} {'JAX/libfpf':>10} "
           f"{'floor µs':>10} {'JAX iters':>9}")
-    fmt = lambda v, w, p=1: f"{v:>{w},.{p}f}" if v is not None else f"{'—':>{w}}"
+    fmt = lambda v, w: f"{v:>{w},.1f}"
     for key in args.sizes:
         o, fl, j = ours[key], floors[key], theirs[key]["us"]
         print(f"{key[0]:>5} {key[1]:>6} {fmt(o, 12)} {fmt(j, 12)} {j / o:>9.2f}x "
