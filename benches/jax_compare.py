@@ -171,8 +171,9 @@ def run_libfpf(exe, iters, h_dim, n):
     cmd = pinned([exe, str(iters), str(h_dim), str(n), "one"], "libfpf")
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     table = parse_scaling(out)
-    if (h_dim, n) not in table:
-        raise SystemExit(f"no row for H = {h_dim}, n = {n} in the scaling example's output:\n"
+    if (h_dim, n) not in table or table[(h_dim, n)][1] is None:
+        raise SystemExit(f"no row with a floor for H = {h_dim}, n = {n} in the scaling "
+                         "example's output:\n"
                          + out)
     return table[(h_dim, n)]
 
